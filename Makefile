@@ -1,0 +1,29 @@
+# Set-up and checks. `make demo` and `make test` are the two commands in the README.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test test-slow lint bench
+
+$(BIN)/xqg: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# CPU build of torch first (on these machines it lies on disk; elsewhere pip fetches it).
+	$(BIN)/pip install -q "torch==2.13.0" || $(BIN)/pip install -q "torch>=2.4"
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $(BIN)/xqg
+
+install: $(BIN)/xqg
+
+demo: install
+	$(BIN)/xqg run experiments/xquad_demo.toml
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-slow: install
+	$(BIN)/python -m pytest -q -m slow
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
