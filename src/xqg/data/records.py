@@ -56,6 +56,9 @@ class Qrel:
 Qrels = dict[str, dict[str, int]]
 """``{query_id: {doc_id: relevance}}``: the in-memory form of TREC qrels (as in pytrec_eval)."""
 
+Run = dict[str, dict[str, float]]
+"""``{query_id: {doc_id: score}}``: a ranked result list per query (the form pytrec_eval uses)."""
+
 Answers = dict[str, list[str]]
 """``{query_id: [answer string, ...]}``: gold answers for answer-string metrics."""
 
