@@ -1,0 +1,1 @@
+"""Declarative experiments: config, content-addressed stage cache, pipeline, reports."""

