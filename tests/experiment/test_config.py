@@ -27,7 +27,11 @@ def test_defaults_are_valid() -> None:
         ({"data": {"num_folds": 4, "eval_folds": [4]}}, "outside 0..3"),
         ({"fusion": {"alpha": 1.5}}, "outside [0, 1]"),
         ({"fusion": {"mode": "max"}}, "mode must be"),
-        ({"systems": {"names": ["zero-shot", "bm25"]}}, "'bm25' must be"),
+        ({"systems": {"names": ["zero-shot", "bm25"]}}, "'bm25': expected"),
+        ({"systems": {"names": ["zero-shot", "zero-shot:adversarial"]}}, "only follows 'fine-tuned'"),
+        ({"systems": {"names": ["zero-shot", "zero-shot+magic"]}}, "passages must be"),
+        ({"systems": {"names": ["zero-shot", "minilm/zero-shot"]}}, "not defined in [encoder] others"),
+        ({"encoder": {"others": {"m": 3}}}, "expected a table of strings"),
         ({"systems": {"names": ["zero-shot+xqg"], "baseline": "zero-shot"}}, "baseline 'zero-shot'"),
         ({"metrics": {"primary": "nDCG@10"}}, "primary 'nDCG@10'"),
     ],
@@ -52,3 +56,15 @@ def test_shipped_experiments_validate() -> None:
     for path in files:
         cfg = load_config(path)
         assert cfg.experiment.name
+
+
+def test_system_grammar() -> None:
+    from xqg.experiment.config import SystemSpec, parse_system
+
+    assert parse_system("zero-shot") == SystemSpec()
+    assert parse_system("fine-tuned+xqg") == SystemSpec(trained=True, passages="xqg")
+    assert parse_system("m/fine-tuned:self-teaching") == SystemSpec("m", True, "self-teaching", "plain")
+    cfg = parse_config({"encoder": {"others": {"minilm": "/models/minilm"}},
+                        "systems": {"names": ["zero-shot", "minilm/zero-shot"]}})
+    assert cfg.encoder_model("minilm") == "/models/minilm"
+    assert list(cfg.system_specs) == ["zero-shot", "minilm/zero-shot"]

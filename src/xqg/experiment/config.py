@@ -36,7 +36,7 @@ Example TOML::
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,52 @@ from xqg.data.languages import LANGUAGES
 from xqg.errors import ConfigError
 
 DATASETS = ("xquad", "xor-tydi", "mkqa", "locomo", "beir")
-SYSTEM_PARTS = ("zero-shot", "fine-tuned", "xqg", "predicted", "oracle")
+TRAINING_METHODS = ("plain", "typos-aware", "self-teaching", "multi-positive", "adversarial")
+PASSAGE_REPRESENTATIONS = ("plain", "xqg", "predicted", "oracle")
+
+
+@dataclass(frozen=True)
+class SystemSpec:
+    """A parsed system name ``[ENCODER/]zero-shot|fine-tuned[:METHOD][+PASSAGES]``.
+
+    Args:
+        encoder: alias of the encoder (``"default"`` = ``[encoder] model``; others from ``[encoder] others``).
+        trained: whether the encoder is fine-tuned on the train folds.
+        method: robustness training method (``plain`` when not fine-tuned or no typo training).
+        passages: passage representation: ``plain``, ``xqg`` (fused with generated queries),
+            ``predicted`` (fusion without text) or ``oracle`` (other real questions: perfect generator).
+
+    Example:
+        >>> parse_system("minilm/fine-tuned:adversarial+xqg")
+        SystemSpec(encoder='minilm', trained=True, method='adversarial', passages='xqg')
+    """
+
+    encoder: str = "default"
+    trained: bool = False
+    method: str = "plain"
+    passages: str = "plain"
+
+
+def parse_system(name: str) -> SystemSpec:
+    """Parse a system name (see :class:`SystemSpec`); raises ``ConfigError`` on a bad name."""
+    rest = name
+    encoder = "default"
+    if "/" in rest:
+        encoder, rest = rest.split("/", 1)
+    passages = "plain"
+    if "+" in rest:
+        rest, passages = rest.split("+", 1)
+    method = "plain"
+    if ":" in rest:
+        rest, method = rest.split(":", 1)
+    if rest not in ("zero-shot", "fine-tuned"):
+        raise ConfigError(f"system {name!r}: expected 'zero-shot' or 'fine-tuned' before ':' or '+'")
+    if method not in TRAINING_METHODS or (rest == "zero-shot" and method != "plain"):
+        raise ConfigError(f"system {name!r}: training method must be one of {', '.join(TRAINING_METHODS)} "
+                          "and only follows 'fine-tuned'")
+    if passages not in PASSAGE_REPRESENTATIONS:
+        raise ConfigError(f"system {name!r}: passages must be one of {', '.join(PASSAGE_REPRESENTATIONS)}")
+    return SystemSpec(encoder=encoder, trained=rest == "fine-tuned", method=method, passages=passages)
 
 
 @dataclass(frozen=True)
@@ -77,6 +122,7 @@ class EncoderSection:
 
     model: str = "default"
     batch_size: int = 64
+    others: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -87,8 +133,10 @@ class TrainingSection:
     batch_size: int = 32
     learning_rate: float = 2e-5
     temperature: float = 0.05
-    typos: str = "none"  # none | typos-aware | self-teaching | adversarial
     max_steps: int = 0
+    languages: tuple[str, ...] = ()
+    typo_probability: float = 0.5
+    adversarial_candidates: int = 4
 
 
 @dataclass(frozen=True)
@@ -124,9 +172,7 @@ class TyposSection:
 class SystemsSection:
     """``[systems]``: the systems to run and the baseline the others are tested against.
 
-    A system name is ``encoder[+passages]``: encoder ``zero-shot`` or ``fine-tuned``; passages plain,
-    ``xqg`` (fused with generated queries), ``predicted`` (fusion without text) or ``oracle``
-    (fused with the other real questions: the ceiling of a perfect generator).
+    A system name is ``[ENCODER/]zero-shot|fine-tuned[:METHOD][+PASSAGES]`` (see :class:`SystemSpec`).
     """
 
     names: tuple[str, ...] = ("zero-shot", "zero-shot+xqg")
@@ -162,6 +208,15 @@ class ExperimentConfig:
     def output_dir(self) -> Path:
         """Where the report folder goes."""
         return Path(self.experiment.output or f"runs/{self.experiment.name}")
+
+    @property
+    def system_specs(self) -> dict[str, SystemSpec]:
+        """``{system name: parsed spec}`` in the configured order."""
+        return {name: parse_system(name) for name in self.systems.names}
+
+    def encoder_model(self, alias: str) -> str:
+        """The model id/path of an encoder alias."""
+        return self.encoder.model if alias == "default" else self.encoder.others[alias]
 
     def section_dict(self, name: str) -> dict[str, Any]:
         """One section as a plain dict (for hashing stage settings)."""
@@ -200,6 +255,10 @@ def _coerce(value: Any, default: Any, where: str) -> Any:
         if not isinstance(value, str):
             raise ConfigError(f"{where}: expected a string, got {value!r}")
         return value
+    if isinstance(default, dict):
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise ConfigError(f"{where}: expected a table of strings, got {value!r}")
+        return dict(value)
     if isinstance(default, tuple):
         if not isinstance(value, list):
             raise ConfigError(f"{where}: expected a list, got {value!r}")
@@ -240,19 +299,21 @@ def _validate(config: ExperimentConfig, where: str) -> None:
             raise ConfigError(f"{where}: [fusion] alpha {alpha} is outside [0, 1]")
     if t.variants < 1:
         raise ConfigError(f"{where}: [typos] variants must be >= 1")
-    if tr.typos not in ("none", "typos-aware", "self-teaching", "adversarial"):
-        raise ConfigError(f"{where}: [training] typos must be none|typos-aware|self-teaching|adversarial")
+    if not 0.0 <= tr.typo_probability <= 1.0 or tr.adversarial_candidates < 1:
+        raise ConfigError(f"{where}: [training] typo_probability must be in [0, 1], adversarial_candidates >= 1")
+    for code in tr.languages:
+        if code not in LANGUAGES:
+            raise ConfigError(f"{where}: unknown language code {code!r}")
     if not s.names:
         raise ConfigError(f"{where}: [systems] names is empty")
     for name in s.names:
-        parts = name.split("+")
-        if parts[0] not in ("zero-shot", "fine-tuned") or len(parts) > 2:
-            raise ConfigError(
-                f"{where}: [systems] {name!r} must be 'zero-shot' or 'fine-tuned', optionally '+xqg', "
-                "'+predicted' or '+oracle'"
-            )
-        if len(parts) == 2 and parts[1] not in ("xqg", "predicted", "oracle"):
-            raise ConfigError(f"{where}: [systems] {name!r}: unknown passage representation {parts[1]!r}")
+        try:
+            spec = parse_system(name)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: [systems] {exc}") from None
+        if spec.encoder != "default" and spec.encoder not in config.encoder.others:
+            raise ConfigError(f"{where}: [systems] {name!r} uses encoder {spec.encoder!r}, "
+                              "which is not defined in [encoder] others")
     if len(set(s.names)) != len(s.names):
         raise ConfigError(f"{where}: [systems] names has duplicates")
     if s.baseline not in s.names:
@@ -285,7 +346,7 @@ def parse_config(raw: dict[str, Any], where: str = "<config>") -> ExperimentConf
         if not isinstance(values, dict):
             raise ConfigError(f"{where}: [{table}] must be a table")
         cls = _SECTIONS[table]
-        defaults = {f.name: f.default for f in fields(cls)}
+        defaults = {f.name: (f.default_factory() if f.default is MISSING else f.default) for f in fields(cls)}
         kwargs = {}
         for key, value in values.items():
             if key not in defaults:

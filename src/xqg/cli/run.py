@@ -1,0 +1,42 @@
+"""``xqg run EXPERIMENT.toml``: a declarative experiment, cached stage by stage, ending in a report."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``run`` subcommand."""
+    parser = subparsers.add_parser(
+        "run",
+        help="run a declarative experiment (TOML) end to end and write a report",
+        description="Run an experiment file: data, encoders, optional fine-tuning, generator, fusion, "
+        "typo conditions, metrics and comparisons. Every stage is cached by the content of its inputs "
+        "and settings, so a re-run redoes only what changed.",
+    )
+    parser.add_argument("experiment", help="experiment TOML file (see experiments/)")
+    parser.add_argument("--output", help="report folder (default: [experiment] output or runs/<name>)")
+    parser.add_argument("--cache", help="stage cache folder (default: $XQG_CACHE/stages)")
+    parser.add_argument("--check", action="store_true", help="validate the file and print the plan, run nothing")
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from xqg.experiment.config import load_config
+
+    config = load_config(args.experiment)
+    if args.output:
+        config = replace(config, experiment=replace(config.experiment, output=args.output))
+    if args.check:
+        print(f"{args.experiment}: valid")
+        for name, spec in config.system_specs.items():
+            print(f"  system {name}: {spec}")
+        return 0
+    from xqg.experiment.pipeline import run_experiment
+
+    summary = run_experiment(config, cache_dir=args.cache)
+    print(summary.markdown)
+    print(f"\nReport: {summary.report_html}\nResults: {summary.results_json}")
+    return 0
