@@ -16,13 +16,16 @@ from typing import IO, Any
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO[Any]]:
+def atomic_open(
+    path: str | Path, mode: str = "w", encoding: str | None = "utf-8", newline: str | None = None
+) -> Iterator[IO[Any]]:
     """Open ``path`` for writing so that it appears only when the block ends without error.
 
     Args:
         path: target file; its parent directory is created if needed.
         mode: ``"w"`` (text) or ``"wb"`` (binary).
         encoding: text encoding, ignored for binary mode.
+        newline: as for :func:`open` in text mode (``""`` for the :mod:`csv` module).
 
     Example:
         >>> import tempfile, pathlib
@@ -38,7 +41,10 @@ def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as handle:
+        text = "b" not in mode
+        with os.fdopen(
+            fd, mode, encoding=encoding if text else None, newline=newline if text else None
+        ) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())

@@ -12,14 +12,21 @@ from xqg.data.atomic import atomic_open
 from xqg.errors import InputError
 
 
-def open_text(path: str | Path) -> IO[str]:
-    """Open a text file for reading, transparently decompressing ``.gz`` files."""
+def open_text(path: str | Path, newline: str | None = None) -> IO[str]:
+    """Open a text file for reading, transparently decompressing ``.gz`` files.
+
+    Args:
+        path: the file.
+        newline: as for :func:`open` (``""`` for the :mod:`csv` module).
+    """
     p = Path(path)
     if not p.exists():
         raise InputError("file not found", path=p)
+    if p.is_dir():
+        raise InputError("expected a file, found a folder", path=p)
     if p.suffix == ".gz":
-        return gzip.open(p, "rt", encoding="utf-8")
-    return open(p, encoding="utf-8")
+        return gzip.open(p, "rt", encoding="utf-8", newline=newline)
+    return open(p, encoding="utf-8", newline=newline)
 
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -45,14 +52,20 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise InputError(f"malformed JSON ({exc.msg} at column {exc.colno})", path=path, line=number) from None
+                raise InputError(
+                    f"malformed JSON ({exc.msg} at column {exc.colno})", path=path, line=number
+                ) from None
             if not isinstance(obj, dict):
                 raise InputError(f"expected a JSON object, got {type(obj).__name__}", path=path, line=number)
             yield number, obj
 
 
 def require_fields(
-    obj: dict[str, Any], fields: Sequence[str], path: str | Path, line: int, types: dict[str, type] | None = None
+    obj: dict[str, Any],
+    fields: Sequence[str],
+    path: str | Path,
+    line: int,
+    types: dict[str, type] | None = None,
 ) -> None:
     """Check that ``obj`` has every field in ``fields`` (and the given types), else raise InputError."""
     for name in fields:
@@ -61,7 +74,9 @@ def require_fields(
     for name, expected in (types or {}).items():
         if name in obj and not isinstance(obj[name], expected):
             raise InputError(
-                f"field {name!r} must be {expected.__name__}, got {type(obj[name]).__name__}", path=path, line=line
+                f"field {name!r} must be {expected.__name__}, got {type(obj[name]).__name__}",
+                path=path,
+                line=line,
             )
 
 

@@ -1,0 +1,135 @@
+"""Quality and cost of the default generator on held-out XQuAD articles, per language.
+
+Trains the default generator (or a variant with a lever switched off) on the training articles of one
+XQuAD fold, generates for the held-out articles' paragraphs in every language, and prints per language:
+right script, right language (character-profile language ID fitted on the training questions), chrF
+against the real questions of the same paragraph and language (best reference), distinct-2 and the
+share of repetitive outputs; plus two calibration rows computed from real held-out questions (a real
+question against the paragraph's other real questions, and against another paragraph's questions).
+
+Usage (results in docs/generator.md):
+    python benchmarks/generator_quality.py --out runs/gen-default
+    python benchmarks/generator_quality.py --out runs/gen-union --no-language-vocabulary
+    python benchmarks/generator_quality.py --out runs/gen-probe --no-language-vocabulary --no-language-tokens
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from pathlib import Path
+
+import torch
+
+from xqg.data.atomic import atomic_write_json
+from xqg.data.folds import split_by_articles, xquad_folds
+from xqg.data.xquad import load_xquad
+from xqg.generate.generator import GeneratorSettings
+from xqg.generate.prompt import PAPER_PROMPT, PASSAGE_ONLY_PROMPT
+from xqg.generate.quality import LanguageIdentifier, distinct_n, repetition_rate, script_share, sentence_chrf
+from xqg.generate.recipes import texts_by_language, train_default_generator
+from xqg.generate.training import examples_from_dataset
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--fold", type=int, default=0)
+    parser.add_argument("--num-folds", type=int, default=5)
+    parser.add_argument("--recipe", default="fast")
+    parser.add_argument("--steps", type=int)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--precision")
+    parser.add_argument("--decoder-layers", type=int)
+    parser.add_argument("--no-language-tokens", action="store_true")
+    parser.add_argument("--no-language-vocabulary", action="store_true")
+    parser.add_argument("--no-repeat-ngram", type=int, default=3)
+    parser.add_argument("--n", type=int, default=2, help="outputs per paragraph and language")
+    parser.add_argument("--passages", type=int, default=0, help="evaluate on the first N held-out paragraphs (0: all)")
+    parser.add_argument("--encoder-dir")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    dataset = load_xquad()
+    train_articles, test_articles = xquad_folds(args.num_folds, seed=0)[args.fold]
+    train_ds, test_ds = split_by_articles(dataset, train_articles), split_by_articles(dataset, test_articles)
+    train = examples_from_dataset(train_ds)
+    settings = GeneratorSettings(
+        kind="bert2bert",
+        prompt=PAPER_PROMPT if args.no_language_tokens else PASSAGE_ONLY_PROMPT,
+        language_tokens=not args.no_language_tokens,
+        language_vocabulary=not args.no_language_vocabulary,
+        no_repeat_ngram_size=args.no_repeat_ngram,
+    )
+    overrides = {k: v for k, v in {"steps": args.steps, "lr": args.lr, "precision": args.precision}.items() if v}
+    started = time.monotonic()
+    generator = train_default_generator(
+        train_ds, args.out, recipe=args.recipe, encoder_dir=args.encoder_dir, settings=settings,
+        decoder_layers=args.decoder_layers, **overrides,
+    )
+    train_seconds = time.monotonic() - started
+    generator.settings.no_repeat_ngram_size = args.no_repeat_ngram
+
+    passages = test_ds.corpus[: args.passages] if args.passages else test_ds.corpus
+    languages = sorted(test_ds.queries)
+    refs: dict[tuple[str, str], list[str]] = {}
+    for lang, queries in test_ds.queries.items():
+        for q in queries:
+            for docid in test_ds.qrels[q.id]:
+                refs.setdefault((docid, lang), []).append(q.text)
+    started = time.monotonic()
+    outputs = list(generator.generate(passages, languages, n=args.n, seed=0, batch_size=8, show_progress=True))
+    gen_seconds = time.monotonic() - started
+    with open(Path(args.out) / "heldout_generations.jsonl", "w", encoding="utf-8") as f:
+        for docid, lang, slot, text in outputs:
+            f.write(json.dumps({"docid": docid, "lang": lang, "slot": slot, "text": text}, ensure_ascii=False) + "\n")
+
+    lid = LanguageIdentifier(texts_by_language(train))
+    rng = random.Random(0)
+    docids = [p.id for p in passages]
+    rows = {}
+    for lang in languages:
+        texts = [(d, t) for d, lg, _, t in outputs if lg == lang]
+        real = [(d, r) for d in docids for r in refs.get((d, lang), [])]
+        others = {d: [r for r in refs.get((d, lang), [])] for d in docids}
+        real_vs_rest = [sentence_chrf(r, [x for x in others[d] if x != r]) for d, r in real if len(others[d]) > 1]
+        real_vs_random = []
+        for d, r in real:
+            other = rng.choice([x for x in docids if x != d])
+            if others[other]:
+                real_vs_random.append(sentence_chrf(r, others[other]))
+        rows[lang] = {
+            "right_script": sum(script_share(t, lang) >= 0.9 for _, t in texts) / len(texts),
+            "right_language": sum(lid.predict(t) == lang for _, t in texts) / len(texts),
+            "chrf": sum(sentence_chrf(t, refs.get((d, lang), [""])) for d, t in texts) / len(texts),
+            "distinct2": distinct_n([t for _, t in texts], lang, 2),
+            "repetitive": repetition_rate([t for _, t in texts], lang),
+            "empty": sum(not t for _, t in texts) / len(texts),
+            "real_lid": sum(lid.predict(r) == lang for _, r in real) / max(1, len(real)),
+            "real_chrf_same_paragraph": sum(real_vs_rest) / max(1, len(real_vs_rest)),
+            "real_chrf_other_paragraph": sum(real_vs_random) / max(1, len(real_vs_random)),
+            "vocabulary_coverage": generator.vocabulary.coverage(
+                i for _, r in real for i in generator.tokenizer(r, add_special_tokens=False)["input_ids"]
+            ),
+        }
+    keys = list(next(iter(rows.values())))
+    avg = {k: sum(r[k] for r in rows.values()) / len(rows) for k in keys}
+    print(f"\n{args.out}: train {train_seconds:.0f} s, generate {gen_seconds:.1f} s for {len(passages)} paragraphs "
+          f"x {len(languages)} languages x {args.n} = {gen_seconds / max(1, len(outputs)) * 1000:.0f} ms per query")
+    print("lang  " + " ".join(f"{k[:12]:>12}" for k in keys))
+    for lang, r in [*rows.items(), ("avg", avg)]:
+        print(f"{lang:5} " + " ".join(f"{r[k] * (1 if 'chrf' in k else 100):12.1f}" for k in keys))
+    for lang in languages[:11]:
+        sample = [t for d, lg, s, t in outputs if lg == lang][:2]
+        print(lang, "|", " | ".join(sample))
+    atomic_write_json(Path(args.out) / "heldout_quality.json", {
+        "args": vars(args), "train_seconds": train_seconds, "generate_seconds": gen_seconds,
+        "queries": len(outputs), "per_language": rows, "average": avg,
+    })
+
+
+if __name__ == "__main__":
+    main()

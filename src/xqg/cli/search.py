@@ -1,0 +1,53 @@
+"""``xqg search``: exact inner-product top-k over sharded vectors, written as a TREC run."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``search`` subcommand."""
+    from xqg.cli.encode import add_encoder_arguments
+
+    parser = subparsers.add_parser(
+        "search",
+        help="exact top-k search of queries over sharded passage vectors; writes a TREC run",
+        description="Search every shard of the --index folder(s) one at a time (FAISS IndexFlatIP, or a GPU "
+        "matrix product with --search-device cuda) and merge each query's top-k. --queries is either an "
+        "`xqg encode --kind query` output folder or a queries file (JSONL/TSV), encoded here with --model.",
+    )
+    parser.add_argument("--queries", required=True, help="encoded queries folder, or queries JSONL/TSV")
+    parser.add_argument("--index", required=True, nargs="+", help="`xqg encode` output folder(s) of passages")
+    parser.add_argument("--output", "-o", required=True, help="TREC run file to write")
+    parser.add_argument("-k", "--k", type=int, default=100, help="documents per query (default 100)")
+    parser.add_argument("--tag", default="xqg", help="run tag (last TREC column)")
+    parser.add_argument("--lang", default=None, help="language of query rows without one")
+    parser.add_argument("--batch-size", type=int, default=64, help="query encoding batch size")
+    parser.add_argument("--search-device", default="cpu", help="cpu (FAISS) or a torch device such as cuda")
+    add_encoder_arguments(parser)
+    parser.set_defaults(func=_search)
+
+
+def _search(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from xqg.index.exact_search import search_to_trec
+
+    queries = Path(args.queries)
+    if queries.is_dir():
+        from xqg.distributed import load_vectors
+
+        query_ids, vectors = load_vectors(queries)
+    else:
+        from xqg.cli.encode import encoder_options
+        from xqg.data.corpus import read_queries
+        from xqg.encode.dual_encoder import load_encoder
+
+        records = read_queries(queries, lang=args.lang)
+        encoder = load_encoder(args.model, device=args.device, **encoder_options(args))
+        vectors = encoder.encode_queries([q.text for q in records], batch_size=args.batch_size, show_progress=True)
+        query_ids = [q.id for q in records]
+    run = search_to_trec(vectors, query_ids, args.index, args.output, k=args.k, tag=args.tag,
+                         device=args.search_device)
+    print(f"{args.output}: {len(run)} queries, top {args.k}")
+    return 0

@@ -1,0 +1,205 @@
+"""``xqg train-retriever`` and ``xqg mine-negatives``: fine-tune the dual encoder, mine hard negatives.
+
+Training data is either an XQuAD fold (``--xquad-fold K``: the train-fold articles' questions in
+every language -> English paragraphs; the test-fold articles are the dev set) or files
+(``--corpus``, ``--queries``, ``--qrels`` and optionally ``--dev-queries``/``--dev-qrels``).
+Under ``torchrun --nproc_per_node N xqg train-retriever ...`` the processes share negatives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import fields
+
+_CONFIG_FLAGS = {
+    "epochs": float,
+    "max_steps": int,
+    "batch_size": int,
+    "num_negatives": int,
+    "learning_rate": float,
+    "weight_decay": float,
+    "warmup_ratio": float,
+    "temperature": float,
+    "grad_accumulation": int,
+    "grad_cache_chunk": int,
+    "max_grad_norm": float,
+    "typo_probability": float,
+    "typo_variants": int,
+    "adversarial_candidates": int,
+    "kl_weight": float,
+    "kl_temperature": float,
+    "typo_protocol": str,
+    "seed": int,
+    "save_steps": int,
+    "keep_checkpoints": int,
+    "eval_steps": int,
+    "eval_metric": str,
+    "eval_batch_size": int,
+}
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("data (an XQuAD fold, or files)")
+    group.add_argument("--xquad-fold", type=int, default=None, help="train on the train articles of this fold")
+    group.add_argument("--num-folds", type=int, default=5, help="XQuAD folds (default 5)")
+    group.add_argument("--fold-seed", type=int, default=0, help="seed of the article folds (default 0)")
+    group.add_argument("--languages", default=None, help="comma-separated query languages (default all)")
+    group.add_argument("--xquad-root", default=None, help="folder with xquad.{lang}.json (default: the data mirror)")
+    group.add_argument("--corpus", default=None, help="corpus JSONL/TSV (with --queries and --qrels)")
+    group.add_argument("--queries", default=None, help="training queries JSONL/TSV")
+    group.add_argument("--qrels", default=None, help="training qrels (TREC)")
+    group.add_argument("--answers", default=None, help="answers JSONL (mine-negatives: skip answer-bearing passages)")
+    group.add_argument("--lang", default=None, help="language of query rows that name none")
+
+
+def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default=None, help="encoder folder or cached model id (default: multilingual-e5-small)")
+    parser.add_argument("--query-max-length", type=int, default=None, help="query tokens (default: the model's)")
+    parser.add_argument("--passage-max-length", type=int, default=None, help="passage tokens (default: the model's)")
+    parser.add_argument("--device", default=None, help="cpu / cuda (default: cuda if available)")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``train-retriever`` and ``mine-negatives``."""
+    from xqg.train.config import ROBUSTNESS_METHODS
+
+    train = subparsers.add_parser(
+        "train-retriever",
+        help="fine-tune the dual encoder contrastively (in-batch + hard negatives; robustness to typos)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_model_arguments(train)
+    _add_data_arguments(train)
+    train.add_argument("--dev-queries", default=None, help="dev queries file (with --dev-qrels)")
+    train.add_argument("--dev-qrels", default=None, help="dev qrels (TREC)")
+    train.add_argument("--negatives", default=None, help="hard negatives JSONL from `xqg mine-negatives`")
+    train.add_argument("--output", required=True, help="run folder: checkpoints, history.json, model/")
+    train.add_argument("--preset", choices=("default", "paper"), default="default", help="starting settings")
+    train.add_argument("--robustness", choices=ROBUSTNESS_METHODS, default=None, help="misspelling robustness method")
+    for name, kind in _CONFIG_FLAGS.items():
+        train.add_argument("--" + name.replace("_", "-"), type=kind, default=None, help=f"TrainingConfig.{name}")
+    train.add_argument("--no-resume", action="store_true", help="ignore checkpoints in --output")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.set_defaults(func=_train)
+
+    mine = subparsers.add_parser(
+        "mine-negatives",
+        help="mine hard negatives with a model (skipping positives and answer-bearing passages)",
+        description="Rank the corpus for each training query and write the best non-relevant passages "
+        "as JSONL {query_id, negatives: [docid, ...]}.",
+    )
+    _add_model_arguments(mine)
+    _add_data_arguments(mine)
+    mine.add_argument("--output", required=True, help="hard negatives JSONL to write")
+    mine.add_argument("--num-negatives", type=int, default=30, help="negatives kept per query (default 30)")
+    mine.add_argument("--depth", type=int, default=100, help="top passages inspected per query (default 100)")
+    mine.add_argument("--skip-top", type=int, default=0, help="skip the first N non-relevant passages")
+    mine.add_argument("--batch-size", type=int, default=64, help="encoding batch size")
+    mine.set_defaults(func=_mine)
+
+
+def _languages(args: argparse.Namespace) -> list[str] | None:
+    return [s.strip() for s in args.languages.split(",") if s.strip()] if args.languages else None
+
+
+def load_training_data(args: argparse.Namespace):
+    """``(train dataset, dev dataset or None)`` from the data arguments."""
+    from xqg.data.records import RetrievalDataset
+    from xqg.errors import ConfigError
+
+    if args.xquad_fold is not None:
+        from xqg.data.folds import fold_split, split_by_articles
+        from xqg.data.xquad import load_xquad
+
+        data = load_xquad(_languages(args), root=args.xquad_root)
+        train_articles, test_articles = fold_split(args.num_folds, args.xquad_fold, args.fold_seed)
+        train = split_by_articles(data, train_articles)  # negatives from train paragraphs only
+        dev = split_by_articles(data, test_articles)
+        dev.corpus = data.corpus  # test questions are searched over all paragraphs
+        return train, dev
+    if not (args.corpus and args.queries and args.qrels):
+        raise ConfigError("give --xquad-fold K, or --corpus, --queries and --qrels")
+    from xqg.data.answers import read_answers
+    from xqg.data.corpus import read_corpus, read_queries
+    from xqg.data.trec import read_qrels
+
+    corpus = read_corpus(args.corpus)
+    queries = read_queries(args.queries, lang=args.lang)
+    by_lang: dict[str, list] = {}
+    wanted = _languages(args)
+    for q in queries:
+        if wanted is None or q.lang in wanted:
+            by_lang.setdefault(q.lang, []).append(q)
+    answers = read_answers(args.answers) if args.answers else {}
+    train = RetrievalDataset("files", corpus, by_lang, read_qrels(args.qrels), answers)
+    dev = None
+    if getattr(args, "dev_queries", None):
+        if not args.dev_qrels:
+            raise ConfigError("--dev-queries needs --dev-qrels")
+        dev_by_lang: dict[str, list] = {}
+        for q in read_queries(args.dev_queries, lang=args.lang):
+            dev_by_lang.setdefault(q.lang, []).append(q)
+        dev = RetrievalDataset("files-dev", corpus, dev_by_lang, read_qrels(args.dev_qrels))
+    return train, dev
+
+
+def _load_model(args: argparse.Namespace):
+    from xqg.encode import load_encoder
+
+    options = {}
+    if args.query_max_length:
+        options["query_max_length"] = args.query_max_length
+    if args.passage_max_length:
+        options["passage_max_length"] = args.passage_max_length
+    return load_encoder(args.model, device=args.device, **options)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from xqg.train import DevSet, build_training_examples, read_negatives, train_retriever
+    from xqg.train.config import PRESETS, TrainingConfig
+    from xqg.train.trainer import init_distributed_from_env
+
+    info = init_distributed_from_env()
+    changes = {f.name: getattr(args, f.name) for f in fields(TrainingConfig) if getattr(args, f.name, None) is not None}
+    config = PRESETS[args.preset].replace(**changes)
+    train_data, dev_data = load_training_data(args)
+    negatives = read_negatives(args.negatives) if args.negatives else None
+    examples = build_training_examples(train_data, negatives, config.num_negatives, seed=config.seed)
+    model = _load_model(args)
+    result = train_retriever(
+        model,
+        examples,
+        config,
+        args.output,
+        dev=DevSet.from_dataset(dev_data) if dev_data is not None else None,
+        resume=not args.no_resume,
+        show_progress=not args.no_progress,
+    )
+    if info.is_main:
+        last_dev = next((h["dev"] for h in reversed(result.history) if "dev" in h), None)
+        print(json.dumps({"steps": result.steps, "model": str(result.model_dir), "dev": last_dev}, indent=2))
+    return 0
+
+
+def _mine(args: argparse.Namespace) -> int:
+    from xqg.train import mine_hard_negatives, write_negatives
+
+    train_data, _ = load_training_data(args)
+    model = _load_model(args)
+    mined = mine_hard_negatives(
+        model,
+        list(train_data.all_queries()),
+        train_data.corpus,
+        train_data.qrels,
+        train_data.answers,
+        num_negatives=args.num_negatives,
+        depth=args.depth,
+        skip_top=args.skip_top,
+        batch_size=args.batch_size,
+    )
+    count = write_negatives(args.output, mined)
+    short = sum(1 for docs in mined.values() if len(docs) < args.num_negatives)
+    print(f"{args.output}: {count} queries, {short} with fewer than {args.num_negatives} negatives")
+    return 0

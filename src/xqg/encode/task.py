@@ -1,0 +1,280 @@
+"""Sharded encoding: :class:`EncodeTask`, a :class:`~xqg.distributed.ShardTask` that turns a corpus or a
+queries file into shards of vectors (``vectors.npy`` fp32/fp16 + ``ids.txt``), resumably.
+
+The driver (:func:`encode_file`, or ``xqg encode``) counts the input rows and hands the task to
+:func:`xqg.distributed.run_sharded`, which plans the shards, skips finished ones and commits each new
+one atomically with a manifest. A shard is encoded in chunks of ``chunk_size`` rows, each chunk in
+batches of similar length, and written in input order; the output depends only on the input, the
+model, the settings and the shard plan, so a killed run, resumed, gives byte-identical files (on CPU).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from xqg.errors import ConfigError
+
+KINDS = ("passage", "query")
+CHUNK_SIZE = 4096
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _model_identity(model: str | None) -> dict[str, Any]:
+    """A cheap, stable description of a model (no weights loaded): name plus file sizes and configs."""
+    if model is None:
+        from xqg.encode.default_model import BUILD_INFO_FILE, default_model_dir, ensure_default_model
+
+        folder = default_model_dir()
+        if not (folder / BUILD_INFO_FILE).exists():
+            folder = ensure_default_model()
+        info = json.loads((folder / BUILD_INFO_FILE).read_text(encoding="utf-8"))
+        return {"name": "multilingual-e5-small", "source_sha256": info.get("source_sha256")}
+    path = Path(model)
+    if not path.is_dir():
+        return {"name": str(model)}
+    digest = hashlib.sha256()
+    for file in sorted(path.rglob("*")):
+        if file.is_file():
+            digest.update(str(file.relative_to(path)).encode())
+            digest.update(str(file.stat().st_size).encode())
+            if file.suffix == ".json":
+                digest.update(file.read_bytes())
+    return {"name": str(path.resolve()), "files": digest.hexdigest()[:16]}
+
+
+def iter_input_texts(path: str | Path, kind: str, lang: str | None = None) -> Iterator[tuple[str, str]]:
+    """``(id, text)`` pairs of a corpus file (passages, ``title + " " + text``) or a queries file.
+
+    Args:
+        path: JSONL or TSV (see :mod:`xqg.data.corpus`).
+        kind: ``"passage"`` or ``"query"``.
+        lang: language for query rows without one (not needed for encoding; checked by the reader).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "c.jsonl"
+        >>> _ = p.write_text('{"_id": "d1", "title": "T", "text": "body"}\\n')
+        >>> list(iter_input_texts(p, "passage"))
+        [('d1', 'T body')]
+    """
+    from xqg.data.corpus import iter_corpus, iter_queries
+    from xqg.encode.dual_encoder import passage_text
+
+    if kind == "passage":
+        for passage in iter_corpus(path, check_duplicates=False):
+            yield passage.id, passage_text(passage)
+    elif kind == "query":
+        for _, query in iter_queries(path, lang=lang or "en"):
+            yield query.id, query.text
+    else:
+        raise ConfigError(f"kind must be 'passage' or 'query', got {kind!r}")
+
+
+def count_rows(path: str | Path, kind: str, lang: str | None = None) -> int:
+    """Number of rows (passages or queries) in an input file, validating every line on the way.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "q.tsv"
+        >>> _ = p.write_text("q1\\tWer?\\nq2\\tWo?\\n")
+        >>> count_rows(p, "query", lang="de")
+        2
+    """
+    if kind == "passage":
+        from xqg.data.corpus import iter_corpus
+
+        return sum(1 for _ in iter_corpus(path, check_duplicates=True))
+    return sum(1 for _ in iter_input_texts(path, kind, lang))
+
+
+class EncodeTask:
+    """Encode rows ``[start, stop)`` of a corpus or queries file into ``vectors.npy`` + ``ids.txt``.
+
+    Cheap to construct (the model is loaded on the first :meth:`run`). Rebuilt in remote workers
+    from :meth:`to_spec`.
+
+    Args:
+        input_path: corpus (``kind="passage"``) or queries file (``kind="query"``), JSONL or TSV.
+        kind: ``"passage"`` or ``"query"``.
+        model: encoder folder or local Hugging Face id; ``None`` = the default multilingual-e5-small.
+        options: :class:`~xqg.encode.dual_encoder.EncoderSettings` overrides (JSON-able).
+        batch_size: texts per forward pass.
+        dtype: ``"float32"`` or ``"float16"`` vectors on disk.
+        device: ``"cpu"``, ``"cuda"`` or ``None`` (CUDA if available).
+        lang: language of query rows that do not name one.
+        chunk_size: rows read, length-sorted and encoded together (memory bound).
+        show_progress: progress bar over the rows of each shard.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from xqg.distributed import run_sharded, load_vectors
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (d / "c.tsv").write_text("d1\\tfirst passage\\nd2\\tsecond one\\n")
+        >>> task = EncodeTask(str(d / "c.tsv"), model=None)  # doctest: +SKIP
+        >>> _ = run_sharded(task, 2, d / "out", shard_size=1, show_progress=False)  # doctest: +SKIP
+        >>> load_vectors(d / "out")[1].shape  # doctest: +SKIP
+        (2, 384)
+    """
+
+    name = "encode"
+
+    def __init__(
+        self,
+        input_path: str,
+        kind: str = "passage",
+        model: str | None = None,
+        options: dict[str, Any] | None = None,
+        batch_size: int = 64,
+        dtype: str = "float32",
+        device: str | None = None,
+        lang: str | None = None,
+        chunk_size: int = CHUNK_SIZE,
+        show_progress: bool = False,
+    ) -> None:
+        if kind not in KINDS:
+            raise ConfigError(f"kind must be one of {KINDS}, got {kind!r}")
+        if dtype not in ("float32", "float16"):
+            raise ConfigError(f"dtype must be float32 or float16, got {dtype!r}")
+        if batch_size < 1 or chunk_size < 1:
+            raise ConfigError("batch_size and chunk_size must be >= 1")
+        self.input_path = str(input_path)
+        self.kind = kind
+        self.model = None if model is None else str(model)
+        self.options = dict(options or {})
+        self.batch_size = int(batch_size)
+        self.dtype = dtype
+        self.device = device
+        self.lang = lang
+        self.chunk_size = int(chunk_size)
+        self.show_progress = show_progress
+        self._encoder: Any = None
+        self._fingerprint: dict[str, Any] | None = None
+
+    def to_spec(self):  # -> xqg.distributed.TaskSpec
+        """How a remote worker rebuilds this task."""
+        from xqg.distributed import TaskSpec
+
+        return TaskSpec(
+            "xqg.encode.task:EncodeTask",
+            {
+                "input_path": self.input_path,
+                "kind": self.kind,
+                "model": self.model,
+                "options": self.options,
+                "batch_size": self.batch_size,
+                "dtype": self.dtype,
+                "device": self.device,
+                "lang": self.lang,
+                "chunk_size": self.chunk_size,
+                "show_progress": self.show_progress,
+            },
+        )
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Model identity, settings and input checksum (everything that determines the vectors)."""
+        if self._fingerprint is None:
+            path = Path(self.input_path)
+            self._fingerprint = {
+                "model": _model_identity(self.model),
+                "options": dict(sorted(self.options.items())),
+                "kind": self.kind,
+                "dtype": self.dtype,
+                "lang": self.lang,
+                "input": {"name": path.name, "bytes": path.stat().st_size, "sha256": _file_digest(path)},
+            }
+        return self._fingerprint
+
+    def encoder(self):  # -> DualEncoder
+        """The encoder, loaded on first use."""
+        if self._encoder is None:
+            from xqg.encode.dual_encoder import load_encoder
+
+            self._encoder = load_encoder(self.model, device=self.device, **self.options)
+        return self._encoder
+
+    def run(self, shard, workdir: Path) -> dict[str, Any]:  # shard: xqg.distributed.ShardSpec
+        """Encode the shard's rows chunk by chunk and stream them into the part files."""
+        from tqdm.auto import tqdm
+
+        from xqg.distributed import VectorPartWriter
+
+        encoder = self.encoder()
+        rows = itertools.islice(iter_input_texts(self.input_path, self.kind, self.lang), shard.start, shard.stop)
+        written = 0
+        with (
+            VectorPartWriter(workdir, num_rows=len(shard), dim=encoder.dim, dtype=self.dtype) as writer,
+            tqdm(total=len(shard), disable=not self.show_progress, unit=self.kind, desc=shard.dirname) as bar,
+        ):
+            while True:
+                chunk = list(itertools.islice(rows, self.chunk_size))
+                if not chunk:
+                    break
+                ids = [docid for docid, _ in chunk]
+                vectors = encoder.encode([text for _, text in chunk], self.kind, batch_size=self.batch_size)
+                writer.write(vectors, ids=ids)
+                written += len(chunk)
+                bar.update(len(chunk))
+        if written != len(shard):
+            from xqg.errors import InputError
+
+            raise InputError(
+                f"expected rows {shard.start}..{shard.stop} but the file has only {shard.start + written}",
+                path=self.input_path,
+            )
+        return {"kind": self.kind, "model": self.fingerprint()["model"]["name"]}
+
+
+def encode_file(
+    input_path: str | Path,
+    out_dir: str | Path,
+    kind: str = "passage",
+    model: str | None = None,
+    options: dict[str, Any] | None = None,
+    batch_size: int = 64,
+    dtype: str = "float32",
+    device: str | None = None,
+    lang: str | None = None,
+    shard_size: int = 100_000,
+    show_progress: bool = True,
+    **sharding: Any,
+) -> list[Path]:
+    """Encode a corpus or queries file into a sharded vector folder (resumable); returns the shard folders.
+
+    Args:
+        input_path, kind, model, options, batch_size, dtype, device, lang: see :class:`EncodeTask`.
+        out_dir: output folder (``manifest.json`` + ``shard-*/``).
+        shard_size: rows per shard.
+        show_progress: progress bars.
+        **sharding: passed to :func:`xqg.distributed.run_sharded` (``engine``, ``num_shards``,
+            ``shard_index``, ``redo_corrupt``, ``verify``).
+
+    Example:
+        >>> encode_file("corpus.jsonl", "vectors/corpus")  # doctest: +SKIP
+    """
+    from xqg.distributed import run_sharded
+
+    task = EncodeTask(
+        str(input_path),
+        kind=kind,
+        model=model,
+        options=options,
+        batch_size=batch_size,
+        dtype=dtype,
+        device=device,
+        lang=lang,
+        show_progress=show_progress,
+    )
+    num_rows = count_rows(input_path, kind, lang)
+    return run_sharded(task, num_rows, out_dir, shard_size=shard_size, show_progress=show_progress, **sharding)

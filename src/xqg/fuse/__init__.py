@@ -1,0 +1,55 @@
+"""xQG fusion: add the embeddings of a passage's generated queries to its vector.
+
+``ê_p = (1 − α) E(p) + α Σ_j E(q_j)`` (design.md §1). The sharded worker
+(:class:`FuseShardTask`) stores passage vectors, per-passage query sums and counts, never the query
+vectors; :class:`FusionStore` / :func:`refuse` re-fuse for any α without re-encoding;
+:func:`alpha_sweep` tunes α on a dev split; :class:`QueryEmbeddingPredictor` is fusion without text
+(predict the query embeddings from E(p), no generation).
+
+Example:
+    >>> import numpy as np
+    >>> store = FusionStore(["d1"], np.array([[1.0, 0.0]]), np.array([[0.0, 2.0]]), np.array([2]))
+    >>> store.fuse(alpha=0.5, mode="mean").tolist()
+    [[0.5, 0.5]]
+"""
+
+from __future__ import annotations
+
+from xqg.fuse.embedding_cache import EmbeddingCache
+from xqg.fuse.fusion import FUSION_MODES, FusionStore, accumulate, check_equal_counts, fuse_vectors
+from xqg.fuse.predictor import QueryEmbeddingPredictor
+from xqg.fuse.query_sources import (
+    FixedQuerySource,
+    GeneratedQueriesFile,
+    GeneratorQuerySource,
+    PredictedQuerySource,
+    QuerySource,
+    encode_and_accumulate,
+)
+from xqg.fuse.store import RefuseShardTask, load_fusion_store, refuse
+from xqg.fuse.sweep import AlphaSweep, alpha_sweep, dense_top_k
+from xqg.fuse.task import FuseShardTask, build_source
+
+__all__ = [
+    "FUSION_MODES",
+    "AlphaSweep",
+    "EmbeddingCache",
+    "FixedQuerySource",
+    "FuseShardTask",
+    "FusionStore",
+    "GeneratedQueriesFile",
+    "GeneratorQuerySource",
+    "PredictedQuerySource",
+    "QueryEmbeddingPredictor",
+    "QuerySource",
+    "RefuseShardTask",
+    "accumulate",
+    "alpha_sweep",
+    "build_source",
+    "check_equal_counts",
+    "dense_top_k",
+    "encode_and_accumulate",
+    "fuse_vectors",
+    "load_fusion_store",
+    "refuse",
+]

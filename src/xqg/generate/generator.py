@@ -1,0 +1,495 @@
+"""A query generator: a seq2seq model plus the settings that say how to prompt and decode it.
+
+:class:`QueryGenerator` wraps either any Hugging Face seq2seq model (``kind="seq2seq"``: mT5, ByT5,
+mBART, an ``EncoderDecoderModel`` ...; the language is named in the prompt) or the default
+warm-started BERT-to-BERT model (``kind="bert2bert"``, see :mod:`xqg.generate.default`: language start
+tokens and a reduced, per-language output vocabulary). Both share one decoding loop: top-k sampling
+with a KV cache, rows of finished samples dropped from the batch, no-repeat n-grams, and one random
+stream per (docid, language, slot) so that the output depends on the seed only, not on batching or
+sharding.
+
+A generator folder holds the model (``save_pretrained``: safetensors), the tokenizer,
+``xqg_generator.json`` (:class:`GeneratorSettings`) and, for ``bert2bert``, ``output_vocabulary.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from xqg.data.atomic import atomic_write_json
+from xqg.data.records import Passage
+from xqg.errors import ConfigError, InputError
+from xqg.generate.prompt import PAPER_PROMPT, build_prompt, check_prompt, prompt_uses_language
+from xqg.generate.vocabulary import OutputVocabulary
+from xqg.seeding import derive_seed
+
+logger = logging.getLogger(__name__)
+
+#: Settings file inside a generator folder.
+SETTINGS_FILE = "xqg_generator.json"
+KINDS = ("seq2seq", "bert2bert")
+
+
+@dataclass
+class GeneratorSettings:
+    """How a generator is prompted and decoded (stored as ``xqg_generator.json``).
+
+    Args:
+        kind: ``"seq2seq"`` (any HF seq2seq model, language in the prompt) or ``"bert2bert"``
+            (the default construction: language start tokens, reduced per-language vocabulary).
+        prompt: encoder input template (see :mod:`xqg.generate.prompt`).
+        max_input_length: encoder tokens at generation (256 in the paper).
+        max_new_tokens: generated tokens at most (32 in the paper).
+        no_repeat_ngram_size: forbid repeating an n-gram within one output (0 = off).
+        min_new_tokens: end-of-sequence is forbidden before this many tokens.
+        languages: the languages the generator was trained for (informative for ``seq2seq``).
+        language_vocabulary: ``bert2bert``: score only the target language's subset of the output
+            vocabulary (False: the whole reduced vocabulary, for every language).
+        language_tokens: ``bert2bert``: start the decoder with the language's token (False: one shared
+            start token; the prompt must then name the language).
+        source: where the weights came from, and how they were trained (free-form).
+
+    Example:
+        >>> GeneratorSettings().max_new_tokens
+        32
+    """
+
+    kind: str = "seq2seq"
+    prompt: str = PAPER_PROMPT
+    max_input_length: int = 256
+    max_new_tokens: int = 32
+    no_repeat_ngram_size: int = 3
+    min_new_tokens: int = 2
+    languages: list[str] = field(default_factory=list)
+    language_vocabulary: bool = True
+    language_tokens: bool = True
+    source: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ConfigError(f"generator kind must be one of {KINDS}, got {self.kind!r}")
+        check_prompt(self.prompt)
+        if self.kind == "bert2bert" and not self.language_tokens and not prompt_uses_language(self.prompt):
+            raise ConfigError("without language tokens the prompt must name the language ({language})")
+        if self.max_new_tokens < 1 or self.max_input_length < 8:
+            raise ConfigError("max_new_tokens must be >= 1 and max_input_length >= 8")
+
+
+@dataclass
+class EncodedBatch:
+    """Encoder outputs of a batch of prompts (padded)."""
+
+    hidden: torch.Tensor  # [B, L, d]
+    mask: torch.Tensor  # [B, L]
+
+    def rows(self, index: torch.Tensor) -> EncodedBatch:
+        return EncodedBatch(self.hidden.index_select(0, index), self.mask.index_select(0, index))
+
+
+def _first_int(*values: Any) -> int | None:
+    for value in values:
+        if isinstance(value, (list, tuple)):
+            value = value[0] if value else None
+        if value is not None:
+            return int(value)
+    return None
+
+
+class QueryGenerator:
+    """Generate queries for passages in chosen languages with a seq2seq model.
+
+    Args:
+        model: a Hugging Face seq2seq model (``bert2bert``: an ``EncoderDecoderModel`` whose decoder is a
+            ``BertLMHeadModel`` over ``vocabulary.size`` rows).
+        tokenizer: its tokenizer (the encoder's, for ``bert2bert``).
+        settings: prompt and decoding settings.
+        vocabulary: the reduced output vocabulary (``bert2bert`` only).
+
+    Example:
+        >>> from xqg.generate.testing import tiny_generator
+        >>> gen = tiny_generator(kind="bert2bert")
+        >>> rows = list(gen.generate([Passage("d1", "Paris is big.")], ["de", "fr"], n=2, seed=0))
+        >>> [(docid, lang, slot) for docid, lang, slot, _ in rows]
+        [('d1', 'de', 0), ('d1', 'de', 1), ('d1', 'fr', 0), ('d1', 'fr', 1)]
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        tokenizer: Any,
+        settings: GeneratorSettings,
+        vocabulary: OutputVocabulary | None = None,
+    ) -> None:
+        if settings.kind == "bert2bert" and vocabulary is None:
+            raise ConfigError("a bert2bert generator needs its output vocabulary")
+        self.model = model
+        self.tokenizer = tokenizer
+        self.settings = settings
+        self.vocabulary = vocabulary
+        config = model.config
+        decoder_config = getattr(config, "decoder", None)
+        self.pad_id = _first_int(tokenizer.pad_token_id, config.pad_token_id)
+        self.eos_id = _first_int(
+            getattr(config, "eos_token_id", None),
+            getattr(decoder_config, "eos_token_id", None),
+            tokenizer.eos_token_id,
+            tokenizer.sep_token_id,
+        )
+        self.start_id = _first_int(
+            getattr(config, "decoder_start_token_id", None),
+            getattr(decoder_config, "bos_token_id", None),
+            tokenizer.bos_token_id,
+            tokenizer.cls_token_id,
+            self.pad_id,
+        )
+        if self.pad_id is None or self.eos_id is None:
+            raise ConfigError("the tokenizer/model defines no pad or end-of-sequence token")
+        self._subsets: dict[str, torch.Tensor] = {}
+
+    # ------------------------------------------------------------------ basic properties
+    @property
+    def languages(self) -> list[str]:
+        """Languages the generator knows (``bert2bert``: those with a start token)."""
+        return list(self.vocabulary.languages) if self.vocabulary is not None else list(self.settings.languages)
+
+    @property
+    def shares_encoder_across_languages(self) -> bool:
+        """True when the encoder input does not name the language (one encoder pass per passage)."""
+        return not prompt_uses_language(self.settings.prompt)
+
+    def check_language(self, lang: str) -> None:
+        if self.vocabulary is not None:
+            self.vocabulary.start_id(lang)
+        elif self.shares_encoder_across_languages:
+            raise ConfigError("a seq2seq generator's prompt must name the language ({language})")
+
+    def fingerprint(self) -> dict[str, Any]:
+        """JSON-able description of the generator (for shard manifests)."""
+        return {"settings": asdict(self.settings), "num_parameters": sum(p.numel() for p in self.model.parameters())}
+
+    # ------------------------------------------------------------------ encoder
+    def encode(self, prompts: Sequence[str], max_length: int | None = None) -> EncodedBatch:
+        """Run the encoder on prompts (no gradient if the encoder is frozen or in inference)."""
+        enc = self.tokenizer(
+            list(prompts),
+            max_length=max_length or self.settings.max_input_length,
+            truncation=True,
+            padding=True,
+            return_tensors="pt",
+        )
+        hidden = self.model.get_encoder()(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])[0]
+        return EncodedBatch(hidden, enc["attention_mask"])
+
+    def prompts(self, passages: Sequence[Passage], lang: str) -> list[str]:
+        return [build_prompt(p, lang, self.settings.prompt) for p in passages]
+
+    # ------------------------------------------------------------------ decoder
+    def _subset(self, lang: str) -> torch.Tensor | None:
+        if self.vocabulary is None:
+            return None
+        key = lang if self.settings.language_vocabulary else "*"
+        if key not in self._subsets:
+            if self.settings.language_vocabulary:
+                ids = self.vocabulary.allowed(lang)
+            else:
+                self.vocabulary.start_id(lang)
+                ids = [i for i in range(self.vocabulary.num_tokens) if i != self.vocabulary.small_pad]
+            self._subsets[key] = torch.tensor(ids, dtype=torch.long)
+        return self._subsets[key]
+
+    def decoder_start(self, lang: str) -> int:
+        """The decoder's first input id for ``lang`` (a language token for ``bert2bert``)."""
+        if self.vocabulary is None:
+            return self.start_id
+        if not self.settings.language_tokens:
+            self.vocabulary.start_id(lang)
+            return self.vocabulary.small_eos
+        return self.vocabulary.start_id(lang)
+
+    def decoder_logits(
+        self,
+        decoder_ids: torch.Tensor,
+        encoded: EncodedBatch,
+        lang: str,
+        decoder_mask: torch.Tensor | None = None,
+        past: Any = None,
+        use_cache: bool = False,
+    ) -> tuple[torch.Tensor, Any]:
+        """Next-token logits for every decoder position, and the updated cache.
+
+        For ``bert2bert`` the logits are over ``lang``'s subset of the output vocabulary (column ``j`` is
+        small id ``vocabulary.allowed(lang)[j]``); for ``seq2seq`` over the whole vocabulary.
+        """
+        if self.vocabulary is None:
+            out = self.model(
+                encoder_outputs=(encoded.hidden,),
+                attention_mask=encoded.mask,
+                decoder_input_ids=decoder_ids,
+                decoder_attention_mask=decoder_mask,
+                past_key_values=past,
+                use_cache=use_cache,
+            )
+            return out.logits, (out.past_key_values if use_cache else None)
+        decoder = self.model.decoder
+        hidden = encoded.hidden
+        proj = getattr(self.model, "enc_to_dec_proj", None)
+        if proj is not None:
+            hidden = proj(hidden)
+        out = decoder.bert(
+            input_ids=decoder_ids,
+            attention_mask=decoder_mask,
+            encoder_hidden_states=hidden,
+            encoder_attention_mask=encoded.mask,
+            past_key_values=past,
+            use_cache=use_cache,
+        )
+        head = decoder.cls.predictions
+        states = head.transform(out.last_hidden_state)
+        subset = self._subset(lang)
+        weight = head.decoder.weight.index_select(0, subset)
+        bias = head.bias.index_select(0, subset)
+        return F.linear(states, weight, bias), (out.past_key_values if use_cache else None)
+
+    def target_ids(self, texts: Sequence[str], lang: str, max_length: int) -> list[list[int]]:
+        """Decoder input ids (excluding the start token) of target texts, ending with end-of-sequence."""
+        enc = self.tokenizer(list(texts), add_special_tokens=False, truncation=True, max_length=max_length - 1)
+        rows = [list(ids) + [self.eos_id] for ids in enc["input_ids"]]
+        if self.vocabulary is not None:
+            rows = [self.vocabulary.to_small(r) for r in rows]
+        return rows
+
+    def loss(self, encoded: EncodedBatch, targets: Sequence[str], lang: str, max_target_length: int = 32) -> torch.Tensor:
+        """Teacher-forced mean token cross-entropy of ``targets`` (all in ``lang``) given encoder outputs."""
+        rows = self.target_ids(targets, lang, max_target_length)
+        width = max(len(r) for r in rows)
+        start = self.decoder_start(lang)
+        pad_in = self.vocabulary.small_pad if self.vocabulary is not None else self.pad_id
+        dec_in = torch.full((len(rows), width), pad_in, dtype=torch.long)
+        labels = torch.full((len(rows), width), -100, dtype=torch.long)
+        subset = self._subset(lang)
+        position = None
+        if subset is not None:
+            position = torch.full((self.vocabulary.size,), -1, dtype=torch.long)
+            position[subset] = torch.arange(len(subset))
+            unk_position = int(position[self.vocabulary.small_unk])
+        for i, r in enumerate(rows):
+            dec_in[i, 0] = start
+            dec_in[i, 1 : len(r)] = torch.tensor(r[:-1], dtype=torch.long)
+            target = torch.tensor(r, dtype=torch.long)
+            if position is not None:
+                target = position[target]
+                target[target < 0] = unk_position
+            labels[i, : len(r)] = target
+        dec_mask = (labels != -100).long()
+        logits, _ = self.decoder_logits(dec_in, encoded, lang, decoder_mask=dec_mask)
+        return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
+
+    # ------------------------------------------------------------------ sampling
+    @torch.no_grad()
+    def sample(
+        self,
+        encoded: EncodedBatch,
+        lang: str,
+        seeds: Sequence[int],
+        top_k: int = 10,
+        max_new_tokens: int | None = None,
+    ) -> list[str]:
+        """Sample one output per row of ``encoded`` in ``lang``; row ``i`` draws from ``seeds[i]`` only.
+
+        Each step keeps the ``top_k`` most likely next tokens of a row (after the language subset,
+        no-repeat n-gram and minimum-length constraints), renormalises them in float64 and picks one
+        with the row's own uniform draw, so a row's output does not depend on the other rows.
+        """
+        rows = encoded.hidden.shape[0]
+        if rows != len(seeds):
+            raise ValueError("one seed per row")
+        max_new = max_new_tokens or self.settings.max_new_tokens
+        rngs = [np.random.default_rng(int(s)) for s in seeds]
+        subset = self._subset(lang)
+        if subset is not None:
+            eos_col = int((subset == self.vocabulary.small_eos).nonzero()[0, 0])
+            banned_cols = (subset == self.vocabulary.small_unk).nonzero().flatten()
+        else:
+            eos_col = self.eos_id
+            banned = {self.pad_id, self.start_id} - {self.eos_id}
+            banned_cols = torch.tensor(sorted(banned), dtype=torch.long)
+        generated: list[list[int]] = [[] for _ in range(rows)]  # logit columns
+        active = torch.arange(rows)
+        current = torch.full((rows, 1), self.decoder_start(lang), dtype=torch.long)
+        enc = encoded
+        past = None
+        ngram = self.settings.no_repeat_ngram_size
+        for step in range(max_new):
+            logits, past = self.decoder_logits(current, enc, lang, past=past, use_cache=True)
+            logits = logits[:, -1, :].float()
+            if len(banned_cols):
+                logits[:, banned_cols] = -float("inf")
+            if step < self.settings.min_new_tokens:
+                logits[:, eos_col] = -float("inf")
+            if ngram > 0:
+                for j, row in enumerate(active.tolist()):
+                    seq = generated[row]
+                    if len(seq) >= ngram - 1:
+                        prefix = tuple(seq[len(seq) - ngram + 1 :]) if ngram > 1 else ()
+                        blocked = [
+                            seq[i + ngram - 1]
+                            for i in range(len(seq) - ngram + 1)
+                            if tuple(seq[i : i + ngram - 1]) == prefix
+                        ]
+                        if blocked:
+                            logits[j, blocked] = -float("inf")
+            k = min(top_k, logits.shape[-1])
+            values, columns = logits.topk(k, dim=-1)
+            probs = torch.softmax(values.double(), dim=-1).numpy()
+            columns = columns.numpy()
+            chosen = np.empty(len(active), dtype=np.int64)
+            for j, row in enumerate(active.tolist()):
+                cdf = np.cumsum(probs[j])
+                pick = int(np.searchsorted(cdf, rngs[row].random() * cdf[-1], side="right"))
+                chosen[j] = columns[j, min(pick, k - 1)]
+            keep = []
+            for j, row in enumerate(active.tolist()):
+                if chosen[j] == eos_col:
+                    continue
+                generated[row].append(int(chosen[j]))
+                keep.append(j)
+            if not keep or step == max_new - 1:
+                break
+            if len(keep) < len(active):
+                index = torch.tensor(keep, dtype=torch.long)
+                past.reorder_cache(index)
+                enc = enc.rows(index)
+                active = active.index_select(0, index)
+                chosen = chosen[keep]
+            next_ids = torch.from_numpy(chosen)
+            if subset is not None:
+                next_ids = subset.index_select(0, next_ids)
+            current = next_ids.view(-1, 1)
+        return [self.decode(seq, lang) for seq in generated]
+
+    def decode(self, columns: Sequence[int], lang: str) -> str:
+        """Text of a sampled sequence of logit columns."""
+        ids = list(columns)
+        subset = self._subset(lang)
+        if subset is not None:
+            ids = self.vocabulary.to_full(subset[torch.tensor(ids, dtype=torch.long)].tolist()) if ids else []
+        return self.tokenizer.decode(ids, skip_special_tokens=True).strip()
+
+    def generate(
+        self,
+        passages: Sequence[Passage],
+        languages: Sequence[str],
+        n: int = 5,
+        seed: int = 0,
+        top_k: int = 10,
+        batch_size: int = 8,
+        max_new_tokens: int | None = None,
+        show_progress: bool = False,
+    ) -> Iterator[tuple[str, str, int, str]]:
+        """Sample ``n`` queries per passage per language.
+
+        Slot ``j`` of ``(docid, lang)`` draws from ``derive_seed(seed, docid, lang, j)``, so the output is
+        the same whatever the batch size, the sharding, or ``n`` (slots ``0..n-1`` of a larger ``n``
+        are the same queries).
+
+        Args:
+            passages: the passages (ids must be unique within a call).
+            languages: target language codes.
+            n: queries per passage per language.
+            seed: base seed.
+            top_k: sample among the ``top_k`` most likely tokens at each step.
+            batch_size: passages per batch (a batch decodes ``batch_size * n`` rows per language).
+            max_new_tokens: override of the settings' maximum output length.
+            show_progress: tqdm bar over passages.
+
+        Yields:
+            ``(docid, lang, slot, text)`` in passage order, then language order, then slot.
+
+        Example:
+            >>> from xqg.generate.testing import tiny_generator
+            >>> gen = tiny_generator()
+            >>> len(list(gen.generate([Passage("a", "x"), Passage("b", "y")], ["de"], n=3)))
+            6
+        """
+        if n < 1 or top_k < 1 or batch_size < 1:
+            raise ConfigError("n, top_k and batch_size must be >= 1")
+        languages = list(languages)
+        for lang in languages:
+            self.check_language(lang)
+        self.model.eval()
+        progress = None
+        if show_progress:
+            from tqdm.auto import tqdm
+
+            progress = tqdm(total=len(passages), desc="generate", unit="passage")
+        for start in range(0, len(passages), batch_size):
+            batch = list(passages[start : start + batch_size])
+            repeat = torch.arange(len(batch)).repeat_interleave(n)
+            results: dict[tuple[int, str], list[str]] = {}
+            with torch.no_grad():
+                shared = self.encode(self.prompts(batch, languages[0])) if self.shares_encoder_across_languages else None
+                for lang in languages:
+                    encoded = shared if shared is not None else self.encode(self.prompts(batch, lang))
+                    seeds = [derive_seed(seed, p.id, lang, slot) for p in batch for slot in range(n)]
+                    texts = self.sample(encoded.rows(repeat), lang, seeds, top_k=top_k, max_new_tokens=max_new_tokens)
+                    for i in range(len(batch)):
+                        results[(i, lang)] = texts[i * n : (i + 1) * n]
+            for i, passage in enumerate(batch):
+                for lang in languages:
+                    for slot, text in enumerate(results[(i, lang)]):
+                        yield passage.id, lang, slot, text
+            if progress is not None:
+                progress.update(len(batch))
+        if progress is not None:
+            progress.close()
+
+    # ------------------------------------------------------------------ files
+    def save(self, folder: str | Path) -> Path:
+        """Write model (safetensors), tokenizer, settings and vocabulary into ``folder``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(folder, safe_serialization=True)
+        self.tokenizer.save_pretrained(folder)
+        if self.vocabulary is not None:
+            self.vocabulary.save(folder)
+        atomic_write_json(folder / SETTINGS_FILE, asdict(self.settings))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path, settings: GeneratorSettings | None = None) -> QueryGenerator:
+        """Load a generator folder, or any Hugging Face seq2seq model (hub id or folder) with ``settings``.
+
+        A folder without ``xqg_generator.json`` is taken as a plain seq2seq model with the paper's prompt.
+        """
+        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+        path = Path(folder)
+        settings_path = path / SETTINGS_FILE
+        if settings is None and settings_path.exists():
+            try:
+                settings = GeneratorSettings(**json.loads(settings_path.read_text(encoding="utf-8")))
+            except (ValueError, TypeError) as exc:
+                raise InputError(f"bad generator settings: {exc}", path=str(settings_path)) from None
+        settings = settings or GeneratorSettings()
+        vocabulary = OutputVocabulary.load(path) if settings.kind == "bert2bert" else None
+        try:
+            if settings.kind == "bert2bert":
+                from transformers import EncoderDecoderModel
+
+                model = EncoderDecoderModel.from_pretrained(str(folder))
+            else:
+                model = AutoModelForSeq2SeqLM.from_pretrained(str(folder))
+            tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        except OSError as exc:
+            raise InputError(f"cannot load a seq2seq model from {folder}: {exc}", path=str(folder)) from None
+        model.eval()
+        return cls(model, tokenizer, settings, vocabulary)

@@ -1,0 +1,165 @@
+"""Exact inner-product top-k search over sharded vector folders, one shard in memory at a time.
+
+Each shard of an ``xqg encode`` output (``vectors.npy`` + ``ids.txt``) is searched with a FAISS
+``IndexFlatIP`` (or, with ``device="cuda"``, a torch matrix product on the GPU), and each query's
+candidates are merged into a running top-k. Memory is bounded by the largest shard plus
+``queries × k`` candidates. Rankings are deterministic: equal scores are ordered by doc id, and each
+shard contributes ``k + tie_margin`` candidates so that ties at the cut-off are resolved the same way
+however the corpus is sharded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from xqg.data.records import Run
+from xqg.errors import ConfigError, InputError
+
+
+def _shard_topk_faiss(queries: np.ndarray, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    import faiss
+
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(vectors)
+    return index.search(queries, k)
+
+
+def _shard_topk_torch(
+    queries: np.ndarray, vectors: np.ndarray, k: int, device: str, query_batch: int = 1024
+) -> tuple[np.ndarray, np.ndarray]:
+    import torch
+
+    docs = torch.from_numpy(vectors).to(device)
+    scores_out = np.empty((queries.shape[0], k), dtype=np.float32)
+    index_out = np.empty((queries.shape[0], k), dtype=np.int64)
+    for start in range(0, queries.shape[0], query_batch):
+        q = torch.from_numpy(queries[start : start + query_batch]).to(device)
+        scores, indices = torch.topk(q @ docs.T, k, dim=1)
+        scores_out[start : start + len(q)] = scores.cpu().numpy()
+        index_out[start : start + len(q)] = indices.cpu().numpy()
+    return scores_out, index_out
+
+
+def _as_dirs(shard_dir_or_dirs: str | Path | Iterable[str | Path]) -> list[Path]:
+    if isinstance(shard_dir_or_dirs, str | Path):
+        return [Path(shard_dir_or_dirs)]
+    return [Path(p) for p in shard_dir_or_dirs]
+
+
+def search(
+    query_vectors: np.ndarray,
+    query_ids: Sequence[str],
+    shard_dir_or_dirs: str | Path | Iterable[str | Path],
+    k: int = 100,
+    device: str = "cpu",
+    tie_margin: int = 8,
+    show_progress: bool = False,
+) -> Run:
+    """Exact inner-product top-``k`` of every query over one or more sharded vector folders.
+
+    Args:
+        query_vectors: ``(num_queries, dim)`` array (cast to float32).
+        query_ids: one id per row of ``query_vectors``.
+        shard_dir_or_dirs: ``xqg encode`` output folder(s); all shards of all folders are searched.
+        k: documents kept per query.
+        device: ``"cpu"`` (FAISS ``IndexFlatIP``) or a torch device such as ``"cuda"`` (matrix product).
+        tie_margin: extra candidates taken per shard so that ties at rank ``k`` are broken by doc id.
+        show_progress: tqdm bar over shards.
+
+    Returns:
+        ``{query_id: {doc_id: score}}`` with at most ``k`` documents per query.
+
+    Raises:
+        InputError: dimension mismatch, duplicate doc id across shards, or a bad shard folder.
+
+    Example:
+        >>> import tempfile, numpy as np
+        >>> from xqg.distributed import run_sharded
+        >>> from xqg.distributed.testing import NumpyVectorTask
+        >>> out = tempfile.mkdtemp()
+        >>> _ = run_sharded(NumpyVectorTask(dim=4), 10, out, shard_size=3, show_progress=False)
+        >>> from xqg.distributed import load_vectors
+        >>> ids, vecs = load_vectors(out)
+        >>> run = search(vecs[:2], ["q0", "q1"], out, k=1)
+        >>> list(run["q0"])
+        ['doc-0']
+    """
+    from tqdm.auto import tqdm
+
+    from xqg.distributed import iter_shards
+
+    if k < 1:
+        raise ConfigError(f"k must be >= 1, got {k}")
+    queries = np.ascontiguousarray(np.asarray(query_vectors, dtype=np.float32))
+    if queries.ndim != 2 or queries.shape[0] != len(query_ids):
+        raise InputError(f"{len(query_ids)} query ids for query vectors of shape {queries.shape}")
+    num_queries = queries.shape[0]
+    keep = k + max(0, tie_margin)
+    # running candidates: scores (num_queries, <= keep) and matching doc ids (object array)
+    best_scores = np.empty((num_queries, 0), dtype=np.float32)
+    best_ids = np.empty((num_queries, 0), dtype=object)
+    seen_ids: set[str] = set()
+    dirs = _as_dirs(shard_dir_or_dirs)
+    for folder in dirs:
+        for ids, vectors in tqdm(iter_shards(folder), desc="search", unit="shard", disable=not show_progress):
+            if len(ids) == 0:
+                continue
+            if vectors.shape[1] != queries.shape[1]:
+                raise InputError(
+                    f"shard vectors have dimension {vectors.shape[1]}, queries {queries.shape[1]}", path=folder
+                )
+            duplicates = seen_ids.intersection(ids)
+            if duplicates:
+                raise InputError(f"doc id {sorted(duplicates)[0]!r} occurs in more than one shard", path=folder)
+            seen_ids.update(ids)
+            vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+            take = min(keep, len(ids))
+            if device == "cpu":
+                scores, indices = _shard_topk_faiss(queries, vectors, take)
+            else:
+                scores, indices = _shard_topk_torch(queries, vectors, take, device)
+            id_array = np.asarray(ids, dtype=object)
+            best_scores = np.concatenate([best_scores, scores.astype(np.float32)], axis=1)
+            best_ids = np.concatenate([best_ids, id_array[indices]], axis=1)
+            if best_scores.shape[1] > keep:
+                best_scores, best_ids = _truncate(best_scores, best_ids, keep)
+    run: Run = {}
+    for row, qid in enumerate(query_ids):
+        pairs = sorted(zip(best_scores[row].tolist(), best_ids[row].tolist(), strict=True), key=lambda p: (-p[0], p[1]))
+        run[qid] = {docid: float(score) for score, docid in pairs[:k]}
+    return run
+
+
+def _truncate(scores: np.ndarray, ids: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
+    """Keep each row's ``keep`` best candidates (score descending, doc id ascending on ties)."""
+    out_scores = np.empty((scores.shape[0], keep), dtype=np.float32)
+    out_ids = np.empty((scores.shape[0], keep), dtype=object)
+    for row in range(scores.shape[0]):
+        order = sorted(range(scores.shape[1]), key=lambda j: (-scores[row, j], ids[row, j]))[:keep]
+        out_scores[row] = scores[row, order]
+        out_ids[row] = ids[row, order]
+    return out_scores, out_ids
+
+
+def search_to_trec(
+    query_vectors: np.ndarray,
+    query_ids: Sequence[str],
+    shard_dir_or_dirs: str | Path | Iterable[str | Path],
+    output: str | Path,
+    k: int = 100,
+    tag: str = "xqg",
+    device: str = "cpu",
+) -> Run:
+    """:func:`search` and write the run as a TREC file (atomically); returns the run.
+
+    Example:
+        >>> search_to_trec(q, qids, "vectors/corpus", "runs/dev.trec", k=100)  # doctest: +SKIP
+    """
+    from xqg.data.trec import write_run
+
+    run = search(query_vectors, query_ids, shard_dir_or_dirs, k=k, device=device)
+    write_run(output, run, tag=tag)
+    return run

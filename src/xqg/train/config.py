@@ -1,0 +1,117 @@
+"""Settings of a retriever training run, and the paper's preset."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from xqg.errors import ConfigError
+
+ROBUSTNESS_METHODS: tuple[str, ...] = (
+    "none",
+    "typos-aware",
+    "self-teaching",
+    "multi-positive",
+    "adversarial",
+)
+"""Query-side robustness training methods (see :mod:`xqg.train.robustness`)."""
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Everything that decides what a training run computes.
+
+    Args:
+        epochs: passes over the examples (a fraction trains part of the last epoch).
+        max_steps: stop after this many optimizer steps (0 = ``epochs`` decides).
+        batch_size: queries per optimizer step over all processes (before accumulation; each
+            brings ``1 + num_negatives`` passages).
+        num_negatives: hard negatives per query (the paper: 7).
+        learning_rate: peak learning rate of AdamW (the paper: 1e-5).
+        weight_decay: AdamW weight decay.
+        warmup_ratio: fraction of the steps with a linear warm-up (the paper: 0.1); linear decay to 0 after.
+        temperature: logits = dot / temperature (1.0 = none, the paper's setting for unnormalised
+            mBERT [CLS] vectors; L2-normalised encoders such as E5 need about 0.01-0.05).
+        grad_accumulation: micro-batches per optimizer step (in-batch negatives stay per micro-batch).
+        grad_cache_chunk: with a value > 0, gradient caching (GradCache, Gao et al. 2021): the batch
+            is encoded in chunks of this many texts and the gradients equal those of the whole batch
+            at the memory of one chunk. 0 = off.
+        max_grad_norm: gradient clipping (0 = off).
+        robustness: one of :data:`ROBUSTNESS_METHODS`.
+        typo_probability: typos-aware / adversarial: probability a query is replaced by a misspelled copy.
+        typo_variants: multi-positive: misspelled variants per query trained beside the clean one.
+        adversarial_candidates: adversarial: candidate misspellings per query, the worst-scored is used.
+        kl_weight: self-teaching: weight of the KL term.
+        kl_temperature: self-teaching: softmax temperature of the KL term (applied to the logits).
+        typo_protocol: the :func:`xqg.typos.misspell` protocol used for training typos.
+        seed: base seed (batches, typos, dropout).
+        save_steps: save a resumable checkpoint every this many optimizer steps and at the end
+            (0 = none: only the final model is saved).
+        keep_checkpoints: how many checkpoints to keep (oldest deleted).
+        eval_steps: evaluate on the dev set every this many steps (0 = only at the end).
+        eval_metric: dev metric recorded in the history and used to pick ``best``.
+        eval_batch_size: batch size of dev encoding.
+    """
+
+    epochs: float = 1.0
+    max_steps: int = 0
+    batch_size: int = 32
+    num_negatives: int = 7
+    learning_rate: float = 1e-5
+    weight_decay: float = 0.0
+    warmup_ratio: float = 0.1
+    temperature: float = 1.0
+    grad_accumulation: int = 1
+    grad_cache_chunk: int = 0
+    max_grad_norm: float = 0.0
+    robustness: str = "none"
+    typo_probability: float = 0.5
+    typo_variants: int = 2
+    adversarial_candidates: int = 4
+    kl_weight: float = 1.0
+    kl_temperature: float = 1.0
+    typo_protocol: str = "one-typo"
+    seed: int = 0
+    save_steps: int = 0
+    keep_checkpoints: int = 2
+    eval_steps: int = 0
+    eval_metric: str = "MRR@10"
+    eval_batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        if self.robustness not in ROBUSTNESS_METHODS:
+            raise ConfigError(
+                f"robustness must be one of {', '.join(ROBUSTNESS_METHODS)}, got {self.robustness!r}"
+            )
+        if self.batch_size < 1 or self.grad_accumulation < 1:
+            raise ConfigError("batch_size and grad_accumulation must be at least 1")
+        if self.num_negatives < 0 or self.grad_cache_chunk < 0:
+            raise ConfigError("num_negatives and grad_cache_chunk must not be negative")
+        if self.temperature <= 0 or self.kl_temperature <= 0:
+            raise ConfigError("temperatures must be positive")
+        if not 0.0 <= self.typo_probability <= 1.0:
+            raise ConfigError(f"typo_probability must lie in [0, 1], got {self.typo_probability}")
+        if not 0.0 <= self.warmup_ratio < 1.0:
+            raise ConfigError(f"warmup_ratio must lie in [0, 1), got {self.warmup_ratio}")
+        if self.epochs <= 0 and self.max_steps <= 0:
+            raise ConfigError("give epochs > 0 or max_steps > 0")
+        if self.typo_variants < 1 or self.adversarial_candidates < 1:
+            raise ConfigError("typo_variants and adversarial_candidates must be at least 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (stored in checkpoints; a resume with different settings is refused)."""
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes: Any) -> TrainingConfig:
+        """A copy with some settings changed."""
+        return dataclasses.replace(self, **changes)
+
+
+PAPER_PRESET = TrainingConfig(
+    epochs=40, batch_size=128, num_negatives=7, learning_rate=1e-5, warmup_ratio=0.1, temperature=1.0
+)
+"""xQG's xDR setting (Tevatron v1, design.md §1): 128 queries x (1 positive + 7 hard negatives),
+in-batch negatives, no temperature, lr 1e-5, 10 % warm-up, linear decay, 40 epochs."""
+
+PRESETS: dict[str, TrainingConfig] = {"paper": PAPER_PRESET, "default": TrainingConfig()}

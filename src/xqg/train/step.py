@@ -1,0 +1,186 @@
+"""One batch: encode, share across processes, loss, backward (plain or with gradient caching).
+
+Gradient caching (GradCache, Gao et al., RepL4NLP 2021) makes the batch size independent of
+memory: (1) encode every text in chunks without a graph, (2) compute the loss on those embeddings
+(made leaves) and back-propagate to get d loss / d embedding, (3) re-encode each chunk with a graph
+and back-propagate ``<embedding, cached gradient>``. The random state of each chunk is recorded in
+(1) and restored in (3), so dropout masks match and the parameter gradients equal those of the
+whole batch encoded at once (up to floating-point summation order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+
+from xqg.train.config import TrainingConfig
+from xqg.train.distributed import ProcessGroupInfo, gather_with_local_grad
+from xqg.train.examples import TrainingExample, passage_text
+from xqg.train.loss import contrastive_loss, false_negative_mask, masked_logits, self_teaching_kl
+from xqg.train.robustness import QueryPerturber
+
+
+class TrainableEncoder(Protocol):
+    """What training needs from a dual encoder (:class:`xqg.encode.DualEncoder` has it)."""
+
+    def embed(self, texts: list[str], kind: str) -> torch.Tensor: ...
+
+
+@dataclass
+class StepStats:
+    """Loss values of one batch (global, identical on every process)."""
+
+    loss: float
+    ce: float
+    kl: float = 0.0
+
+
+class _RandomState:
+    """The CPU (and CUDA) random state at one point, to replay dropout exactly."""
+
+    def __init__(self) -> None:
+        self.cpu = torch.get_rng_state()
+        self.cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+
+    def restore(self) -> None:
+        torch.set_rng_state(self.cpu)
+        if self.cuda is not None:
+            torch.cuda.set_rng_state_all(self.cuda)
+
+
+def _chunks(n: int, size: int) -> list[slice]:
+    return [slice(i, min(i + size, n)) for i in range(0, n, size)]
+
+
+def batch_layout(examples: Sequence[TrainingExample]) -> tuple[list[str], list[int]]:
+    """Doc ids of the passage columns (each example: positive, then its negatives) and each query's target."""
+    doc_ids: list[str] = []
+    targets: list[int] = []
+    for e in examples:
+        targets.append(len(doc_ids))
+        doc_ids.append(e.positive.id)
+        doc_ids.extend(p.id for p in e.negatives)
+    return doc_ids, targets
+
+
+def pair_scorer(model: TrainableEncoder):
+    """A no-grad ``scorer(queries, passages) -> [dot of pair i]`` with the model in eval mode (for adversarial typos)."""
+
+    def score(queries: list[str], passages: list[str]) -> list[float]:
+        module = model if isinstance(model, torch.nn.Module) else None
+        was_training = module.training if module is not None else False
+        if module is not None:
+            module.eval()
+        try:
+            with torch.no_grad():
+                unique = list(dict.fromkeys(passages))
+                q = model.embed(queries, "query")
+                p = model.embed(unique, "passage")
+                index = torch.tensor([unique.index(t) for t in passages])
+                return (q * p[index]).sum(-1).tolist()
+        finally:
+            if module is not None and was_training:
+                module.train()
+
+    return score
+
+
+def compute_batch_gradients(
+    model: TrainableEncoder,
+    batch: Sequence[TrainingExample],
+    config: TrainingConfig,
+    perturber: QueryPerturber | None = None,
+    epoch: int = 0,
+    loss_scale: float = 1.0,
+    info: ProcessGroupInfo | None = None,
+) -> StepStats:
+    """Accumulate into ``.grad`` the gradient of the loss of one global batch (this process's part).
+
+    The caller sums gradients over processes (:func:`xqg.train.distributed.all_reduce_gradients`)
+    and steps the optimizer.
+
+    Args:
+        model: the encoder (``embed(texts, kind)`` with gradients).
+        batch: the **global** batch (every process passes the same list; each encodes its slice).
+        config: loss and robustness settings (temperature, grad_cache_chunk, kl_weight, ...).
+        perturber: builds the query views (default: from ``config``).
+        epoch: for the seeded misspellings.
+        loss_scale: the loss is multiplied by it before backward (1 / accumulation steps).
+        info: the process group (default: the current one).
+
+    Returns:
+        The batch's loss terms.
+
+    Example:
+        >>> from xqg.train.testing import tiny_hash_encoder, toy_examples
+        >>> stats = compute_batch_gradients(tiny_hash_encoder(), toy_examples(4), TrainingConfig(num_negatives=1))
+        >>> stats.loss > 0
+        True
+    """
+    info = info or ProcessGroupInfo.current()
+    perturber = perturber or QueryPerturber(config)
+    local = list(batch[info.local_slice(len(batch))])
+    doc_ids, targets = batch_layout(batch)
+    scorer = pair_scorer(model) if config.robustness == "adversarial" else None
+    views = perturber.views(local, epoch, scorer)
+    query_texts = [t for view in views.ce for t in view] + (views.kl_student or [])
+    passage_texts = [passage_text(p) for e in local for p in (e.positive, *e.negatives)]
+
+    if config.grad_cache_chunk > 0:
+        caches: list[tuple[str, list[str], list[_RandomState], torch.Tensor]] = []
+        for kind, texts in (("query", query_texts), ("passage", passage_texts)):
+            states, parts = [], []
+            with torch.no_grad():
+                for part in _chunks(len(texts), config.grad_cache_chunk):
+                    states.append(_RandomState())
+                    parts.append(model.embed(texts[part], kind))
+            caches.append((kind, texts, states, torch.cat(parts).requires_grad_()))
+        after_first_pass = _RandomState()
+        q_local, p_local = caches[0][3], caches[1][3]
+    else:
+        q_local = model.embed(query_texts, "query")
+        p_local = model.embed(passage_texts, "passage")
+
+    passages = gather_with_local_grad(p_local, info)
+    mask = false_negative_mask(doc_ids, targets, [e.relevant for e in batch], device=passages.device)
+    target_tensor = torch.tensor(targets, device=passages.device)
+    b = len(local)
+    ce_terms, clean_logits = [], None
+    for v in range(len(views.ce)):
+        q = gather_with_local_grad(q_local[v * b : (v + 1) * b], info)
+        logits = masked_logits(q, passages, mask, config.temperature)
+        if v == 0:
+            clean_logits = logits
+        ce_terms.append(torch.nn.functional.cross_entropy(logits, target_tensor))
+    ce = torch.stack(ce_terms).mean()
+    loss = ce
+    kl = torch.zeros(())
+    if views.kl_student is not None:
+        start = len(views.ce) * b
+        student = gather_with_local_grad(q_local[start : start + b], info)
+        student_logits = masked_logits(student, passages, mask, config.temperature)
+        kl = self_teaching_kl(clean_logits, student_logits, config.kl_temperature)
+        loss = ce + config.kl_weight * kl
+    (loss * loss_scale).backward()
+
+    if config.grad_cache_chunk > 0:
+        for kind, texts, states, reps in caches:
+            for part, state in zip(_chunks(len(texts), config.grad_cache_chunk), states, strict=True):
+                state.restore()
+                emb = model.embed(texts[part], kind)
+                emb.backward(gradient=reps.grad[part])
+        after_first_pass.restore()
+    return StepStats(loss=float(loss.detach()), ce=float(ce.detach()), kl=float(kl.detach()))
+
+
+__all__ = [
+    "StepStats",
+    "TrainableEncoder",
+    "batch_layout",
+    "compute_batch_gradients",
+    "contrastive_loss",
+    "pair_scorer",
+]

@@ -1,0 +1,74 @@
+"""Two gloo processes sharing negatives give the loss and gradients of one process with the whole batch."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+from safetensors.torch import load_file, save_file
+
+from xqg.train.config import TrainingConfig
+
+CONFIGS = {
+    "plain": TrainingConfig(num_negatives=2, temperature=0.1),
+    "gradcache": TrainingConfig(num_negatives=2, temperature=0.1, grad_cache_chunk=3),
+    "self-teaching": TrainingConfig(num_negatives=2, temperature=0.1, robustness="self-teaching"),
+}
+
+
+def _fake(text, lang, seed, num_typos=1, protocol="one-typo"):
+    return text[::-1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _worker(rank: int, world: int, port: int, out: str, name: str) -> None:
+    import torch.distributed as dist
+
+    from xqg.train.distributed import all_reduce_gradients
+    from xqg.train.robustness import QueryPerturber
+    from xqg.train.step import compute_batch_gradients
+    from xqg.train.testing import tiny_hash_encoder, toy_examples
+
+    torch.set_num_threads(1)
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        config = CONFIGS[name]
+        model = tiny_hash_encoder(seed=4)
+        model.train()
+        stats = compute_batch_gradients(model, toy_examples(6, 2, docs=4), config, QueryPerturber(config, _fake))
+        all_reduce_gradients(list(model.parameters()))
+        if rank == 0:
+            grads = {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
+            save_file({**grads, "__loss__": torch.tensor([stats.loss])}, out)
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_two_processes_equal_one_process_with_the_whole_batch(tmp_path, name):
+    from xqg.train.robustness import QueryPerturber
+    from xqg.train.step import compute_batch_gradients
+    from xqg.train.testing import tiny_hash_encoder, toy_examples
+
+    out = str(tmp_path / "rank0.safetensors")
+    mp.spawn(_worker, args=(2, _free_port(), out, name), nprocs=2, join=True)
+    shared = load_file(out)
+
+    config = CONFIGS[name]
+    model = tiny_hash_encoder(seed=4)
+    model.train()
+    stats = compute_batch_gradients(model, toy_examples(6, 2, docs=4), config, QueryPerturber(config, _fake))
+    assert shared.pop("__loss__").item() == pytest.approx(stats.loss, rel=1e-5)
+    single = {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
+    assert shared.keys() == single.keys()
+    for key in single:
+        assert torch.allclose(shared[key], single[key], atol=1e-6, rtol=1e-4), key
