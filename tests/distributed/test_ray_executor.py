@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,19 +53,46 @@ def test_worker_killed_mid_shard_is_restarted_and_retried(ray_cluster: None, tmp
     assert snapshot(tmp_path / "ray") == snapshot(tmp_path / "local")
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("xqg.encode.sharded") is None, reason="xqg.encode.sharded not written yet"
-)
 def test_ray_encode_matches_inprocess(
-    ray_cluster: None, tmp_path: Path
-) -> None:  # pragma: no cover - depends on encode
-    from tests.distributed.encode_task_factory import make_encode_task  # noqa: F401  (wired when encode lands)
+    ray_cluster: None, tmp_path: Path, write_corpus, tiny_encoder_dir: Path, single_torch_thread: None
+) -> None:
+    from xqg.encode.task import EncodeTask
 
-    task = make_encode_task(tmp_path)
-    num_rows = task.num_rows()
+    corpus = tmp_path / "corpus.jsonl"
+    num_rows = write_corpus(corpus)
+    task = EncodeTask(str(corpus), model=str(tiny_encoder_dir), batch_size=8, chunk_size=16)
+    run_sharded(task, num_rows, tmp_path / "local", 64, show_progress=False)
+    run_sharded(task, num_rows, tmp_path / "ray", 64, engine=RayExecutor(num_workers=2), show_progress=False)
+    ids_local, local = load_vectors(tmp_path / "local")
+    ids_ray, remote = load_vectors(tmp_path / "ray")
+    assert ids_ray == ids_local and len(ids_ray) == num_rows
+    np.testing.assert_array_equal(remote, local)
+    assert snapshot(tmp_path / "ray") == snapshot(tmp_path / "local")
+
+
+def test_ray_generate_fuse_matches_inprocess(
+    ray_cluster: None, tmp_path: Path, write_corpus, tiny_encoder_dir: Path, single_torch_thread: None
+) -> None:
+    fuse_task = pytest.importorskip("xqg.fuse.task")
+    generate_testing = pytest.importorskip("xqg.generate.testing")
+    generator_dir = tmp_path / "generator"
+    generate_testing.tiny_generator(seed=0).save(generator_dir)
+    corpus = tmp_path / "corpus.jsonl"
+    write_corpus(corpus)
+    num_rows = 48  # the first 48 paragraphs: generation is the slow part
+    source = {
+        "kind": "generator",
+        "generator": str(generator_dir),
+        "languages": ["de", "ru"],
+        "n": 2,
+        "seed": 7,
+    }
+    task = fuse_task.FuseShardTask(str(corpus), source, encoder=str(tiny_encoder_dir), batch_size=8)
     run_sharded(task, num_rows, tmp_path / "local", 16, show_progress=False)
     run_sharded(task, num_rows, tmp_path / "ray", 16, engine=RayExecutor(num_workers=2), show_progress=False)
-    ids_a, a = load_vectors(tmp_path / "local")
-    ids_b, b = load_vectors(tmp_path / "ray")
-    assert ids_a == ids_b
-    np.testing.assert_array_equal(a, b)
+    for name in ("vectors", "qsum"):
+        ids_local, local = load_vectors(tmp_path / "local", name=name)
+        ids_ray, remote = load_vectors(tmp_path / "ray", name=name)
+        assert ids_ray == ids_local and len(ids_ray) == num_rows
+        np.testing.assert_array_equal(remote, local)
+    assert snapshot(tmp_path / "ray") == snapshot(tmp_path / "local")

@@ -156,3 +156,29 @@ def test_bad_inputs_are_reported_with_the_file(
     code = main(["evaluate", str(files["base.trec"]), "--qrels", str(files["qrels.txt"])])
     assert code == 2
     assert "has no language" in capsys.readouterr().err
+
+
+def test_compare_per_query_files_from_evaluate(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """`xqg evaluate --per-query` output is a valid `xqg compare` system."""
+    paths = {}
+    for name in ("base", "better"):
+        paths[name] = tmp_path / f"{name}.pq.json"
+        args = ["evaluate", str(files[f"{name}.trec"]), "--qrels", str(files["qrels.txt"])]
+        assert main([*args, "--queries", str(files["queries.jsonl"]), "--per-query", str(paths[name])]) == 0
+    capsys.readouterr()
+    code = main(
+        [
+            "compare",
+            str(paths["base"]),
+            str(paths["better"]),
+            "--queries",
+            str(files["queries.jsonl"]),
+            "--format",
+            "latex",
+        ]
+    )
+    assert code == 0
+    latex = capsys.readouterr().out
+    assert "base.pq" in latex and r"nDCG@10" in latex and r"p $<$ 0.05" in latex

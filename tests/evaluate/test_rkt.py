@@ -80,4 +80,3 @@ def test_per_language_score_and_macro_average() -> None:
     table = aggregate({"R@2kt": rkt(texts, answers)}, langs)["R@2kt"]
     # ja: 1 hit / 2 scored = 50; te: 1 / 1 (te2 unscored) = 100; macro average 75.
     assert table == {"ja": 0.5, "te": 1.0, "avg": 0.75}
-

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xqg.experiment.scoring import fuse_mean, oracle_scores, rank_dense
+from xqg.experiment.scoring import oracle_scores, rank_dense
 
 
 def test_rank_dense_orders_by_score_then_docid() -> None:
@@ -23,14 +23,6 @@ def test_rank_dense_matches_python_sort(m: int, n: int, seed: int) -> None:
     for i in range(m):
         expected = sorted(range(n), key=lambda j: (-scores[i, j], doc_ids[j]))[:5]
         assert list(run[f"q{i}"]) == [doc_ids[j] for j in expected]
-
-
-def test_fuse_mean_formula() -> None:
-    p = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
-    sums = np.array([[0.0, 4.0], [0.0, 0.0]])
-    fused = fuse_mean(p, sums, np.array([2, 0]), alpha=0.25)
-    np.testing.assert_allclose(fused[0], [0.75, 0.5])
-    np.testing.assert_allclose(fused[1], [0.0, 1.0])  # no queries: unchanged
 
 
 def test_oracle_leaves_the_evaluated_question_out() -> None:

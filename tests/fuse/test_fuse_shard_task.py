@@ -30,7 +30,7 @@ def dense_reference(encoder, passages, queries_per_doc):
     return p, sums, counts
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(shard_size=st.integers(1, 12), batch_size=st.integers(1, 7), alpha=st.floats(0.0, 1.0))
 def test_sharded_fusion_equals_dense(tmp_path_factory, encoder, passages, queries_per_doc, shard_size,
                                      batch_size, alpha):

@@ -29,7 +29,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _worker(rank: int, world: int, port: int, out: str, name: str) -> None:
+def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
     import torch.distributed as dist
 
     from xqg.train.distributed import all_reduce_gradients
@@ -41,28 +41,32 @@ def _worker(rank: int, world: int, port: int, out: str, name: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=world)
     try:
-        config = CONFIGS[name]
-        model = tiny_hash_encoder(seed=4)
-        model.train()
-        stats = compute_batch_gradients(model, toy_examples(6, 2, docs=4), config, QueryPerturber(config, _fake))
-        all_reduce_gradients(list(model.parameters()))
-        if rank == 0:
-            grads = {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
-            save_file({**grads, "__loss__": torch.tensor([stats.loss])}, out)
+        for name, config in CONFIGS.items():
+            model = tiny_hash_encoder(seed=4)
+            model.train()
+            stats = compute_batch_gradients(model, toy_examples(6, 2, docs=4), config, QueryPerturber(config, _fake))
+            all_reduce_gradients(list(model.parameters()))
+            if rank == 0:
+                grads = {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
+                save_file({**grads, "__loss__": torch.tensor([stats.loss])}, f"{out_dir}/{name}.safetensors")
     finally:
         dist.destroy_process_group()
 
 
+@pytest.fixture(scope="module")
+def two_process_results(tmp_path_factory):
+    out_dir = tmp_path_factory.mktemp("gloo")
+    mp.spawn(_worker, args=(2, _free_port(), str(out_dir)), nprocs=2, join=True)
+    return out_dir
+
+
 @pytest.mark.parametrize("name", list(CONFIGS))
-def test_two_processes_equal_one_process_with_the_whole_batch(tmp_path, name):
+def test_two_processes_equal_one_process_with_the_whole_batch(two_process_results, name):
     from xqg.train.robustness import QueryPerturber
     from xqg.train.step import compute_batch_gradients
     from xqg.train.testing import tiny_hash_encoder, toy_examples
 
-    out = str(tmp_path / "rank0.safetensors")
-    mp.spawn(_worker, args=(2, _free_port(), out, name), nprocs=2, join=True)
-    shared = load_file(out)
-
+    shared = load_file(str(two_process_results / f"{name}.safetensors"))
     config = CONFIGS[name]
     model = tiny_hash_encoder(seed=4)
     model.train()

@@ -73,7 +73,7 @@ def load_system(path: str, args: argparse.Namespace) -> tuple[dict[str, dict[str
         raise InputError("no such file", path=file)
     metrics = args.metrics
     langs: dict[str, str] = {}
-    if file.suffix == ".json" and file.read_text(encoding="utf-8").lstrip().startswith("{"):
+    if file.suffix == ".json" and _first_char(file) == "{":
         per_query = read_per_query(file)
         if metrics:
             wanted = [m.strip() for m in metrics.split(",") if m.strip()]
@@ -134,6 +134,15 @@ def load_system(path: str, args: argparse.Namespace) -> tuple[dict[str, dict[str
         score_missing_rkt=args.score_missing,
     )
     return per_query, langs
+
+
+def _first_char(path: Path) -> str:
+    with open(path, encoding="utf-8") as handle:
+        while chunk := handle.read(4096):
+            stripped = chunk.lstrip()
+            if stripped:
+                return stripped[0]
+    return ""
 
 
 def query_languages(args: argparse.Namespace, file_langs: dict[str, str], qids: set[str]) -> dict[str, str]:

@@ -78,7 +78,14 @@ def read_checked_qrels(path: Path, query_ids: set[str], doc_ids: set[str]) -> Qr
 
 
 def load_beir(
-    folder: str | Path, split: str = "test", lang: str | None = None, name: str | None = None
+    folder: str | Path,
+    split: str = "test",
+    lang: str | None = None,
+    name: str | None = None,
+    *,
+    corpus_file: str | Path | None = None,
+    queries_file: str | Path | None = None,
+    qrels_file: str | Path | None = None,
 ) -> RetrievalDataset:
     """Load a BEIR/MIRACL-style folder as a :class:`RetrievalDataset`.
 
@@ -87,6 +94,10 @@ def load_beir(
         split: qrels split (``qrels/<split>.tsv``).
         lang: language of queries whose line has no ``lang`` field (e.g. ``"sw"`` for MIRACL-sw).
         name: dataset name (default: the folder name).
+        corpus_file: explicit corpus file (relative to ``folder`` or absolute), for layouts other
+            than BEIR's, e.g. MIRACL's ``miracl-corpus`` JSONL (``{"docid", "title", "text"}``).
+        queries_file: explicit queries file, e.g. MIRACL's ``topics.miracl-v1.0-sw-dev.tsv``.
+        qrels_file: explicit qrels file (TREC or TSV), e.g. ``qrels.miracl-v1.0-sw-dev.tsv``.
 
     Raises:
         InputError: a missing file, malformed line, duplicate id, unknown language, or a qrel for
@@ -98,10 +109,12 @@ def load_beir(
     root = Path(folder)
     if not root.is_dir():
         raise InputError("not a folder", path=root)
-    corpus = read_corpus(find_file(root, CORPUS_NAMES, "corpus"))
-    all_queries = read_queries(find_file(root, QUERY_NAMES, "queries"), lang=lang)
+    corpus = read_corpus(root / corpus_file if corpus_file else find_file(root, CORPUS_NAMES, "corpus"))
+    all_queries = read_queries(
+        root / queries_file if queries_file else find_file(root, QUERY_NAMES, "queries"), lang=lang
+    )
     query_ids = {q.id for q in all_queries}
-    qpath = qrels_path(root, split)
+    qpath = root / qrels_file if qrels_file else qrels_path(root, split)
     if qpath is None:
         if (root / "qrels").is_dir():
             raise InputError(f"no qrels file for split {split!r} (qrels/{split}.tsv)", path=root / "qrels")

@@ -63,7 +63,8 @@ def export_dataset(
     if corpus is None:
         corpus_path = dataset.meta.get("corpus_path")
         corpus = dataset.corpus if dataset.corpus or not corpus_path else str(corpus_path)
-    passages = iter_corpus(corpus, check_duplicates=True) if isinstance(corpus, str | Path) else corpus
+    # A corpus file is copied in constant memory (no id set); `xqg data validate` checks ids afterwards.
+    passages = iter_corpus(corpus, check_duplicates=False) if isinstance(corpus, str | Path) else corpus
     counts = {"passages": write_corpus(out / "corpus.jsonl", passages)}
     counts["queries"] = write_queries(out / "queries.jsonl", dataset.all_queries())
     counts["qrels"] = (

@@ -87,7 +87,7 @@ def read_run(path: str | Path) -> Run:
     Example:
         >>> import tempfile, pathlib
         >>> p = pathlib.Path(tempfile.mkdtemp()) / "run.trec"
-        >>> write_run(p, {"q1": {"d1": 0.5, "d2": 0.9}}, tag="demo")
+        >>> _ = write_run(p, {"q1": {"d1": 0.5, "d2": 0.9}}, tag="demo")
         >>> read_run(p)
         {'q1': {'d2': 0.9, 'd1': 0.5}}
     """

@@ -226,13 +226,13 @@ class EncodeTask:
                 writer.write(vectors, ids=ids)
                 written += len(chunk)
                 bar.update(len(chunk))
-        if written != len(shard):
-            from xqg.errors import InputError
+            if written != len(shard):
+                from xqg.errors import InputError
 
-            raise InputError(
-                f"expected rows {shard.start}..{shard.stop} but the file has only {shard.start + written}",
-                path=self.input_path,
-            )
+                raise InputError(
+                    f"expected rows {shard.start}..{shard.stop} but the file has only {shard.start + written}",
+                    path=self.input_path,
+                )
         return {"kind": self.kind, "model": self.fingerprint()["model"]["name"]}
 
 

@@ -133,4 +133,3 @@ def rkt(
                 missing[:3],
             )
     return hits
-

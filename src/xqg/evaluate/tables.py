@@ -120,6 +120,8 @@ _LATEX_SPECIAL = {
     "{": r"\{",
     "}": r"\}",
     "~": r"\textasciitilde{}",
+    "<": r"$<$",
+    ">": r"$>$",
     "^": r"\textasciicircum{}",
     "\\": r"\textbackslash{}",
 }

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from xqg.data.records import Run
+from xqg.fuse.fusion import fuse_vectors
 
 
 def rank_dense(
@@ -47,23 +48,6 @@ def rank_dense(
     return run
 
 
-def fuse_mean(passages: np.ndarray, query_sums: np.ndarray, counts: np.ndarray, alpha: float) -> np.ndarray:
-    """``(1 − α)·E(p) + α·mean E(q)`` per passage; passages without queries keep ``E(p)``.
-
-    Args:
-        passages: ``(n, d)`` passage vectors.
-        query_sums: ``(n, d)`` sum of the query vectors of each passage.
-        counts: ``(n,)`` number of queries summed per passage.
-        alpha: fusion weight.
-    """
-    counts = np.asarray(counts, dtype=np.float64)
-    safe = np.maximum(counts, 1.0)[:, None]
-    mean = (query_sums / safe).astype(np.float32)
-    fused = (1.0 - alpha) * passages + alpha * mean
-    fused[counts == 0] = passages[counts == 0]
-    return fused.astype(np.float32)
-
-
 def oracle_scores(
     queries: np.ndarray,
     passages: np.ndarray,
@@ -97,7 +81,7 @@ def oracle_scores(
     counts = np.zeros(n, dtype=np.float64)
     np.add.at(sums, np.asarray(question_passage), question_vectors.astype(np.float64))
     np.add.at(counts, np.asarray(question_passage), 1.0)
-    scores = (queries @ fuse_mean(passages, sums, counts, alpha).T).astype(np.float64)
+    scores = (queries @ fuse_vectors(passages, sums, counts, alpha, mode="mean").T).astype(np.float64)
     group_sums: dict[tuple[str, int], np.ndarray] = {}
     group_counts: dict[tuple[str, int], int] = {}
     for vec, row, group in zip(question_vectors, question_passage, question_group, strict=True):

@@ -143,9 +143,12 @@ class QueryEmbeddingPredictor:
             residual = y - (xc @ shared + onehot @ solution[d:])
             for c in codes:
                 rows = langs == c
-                ones = np.ones(d)
                 lang_scale = rows.sum() / 1000.0
-                delta[c] = _ridge(xc[rows], residual[rows], language_ridge * lang_scale, ones)
+                with_intercept = np.concatenate([xc[rows], np.ones((int(rows.sum()), 1), np.float32)], axis=1)
+                penalise_lang = np.concatenate([np.ones(d), [1e-6]])
+                fitted = _ridge(with_intercept, residual[rows], language_ridge * lang_scale, penalise_lang)
+                delta[c] = fitted[:d]
+                bias[c] = bias[c] + fitted[d]
         return cls(
             codes, mean, shared, bias, delta, kind, {"ridge": ridge, "language_ridge": language_ridge}, encoder
         )

@@ -62,7 +62,7 @@ def build_vocabulary(
         ids_by_lang[lang] = tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
     seen = sorted({i for rows in ids_by_lang.values() for row in rows for i in row})
     pieces = tokenizer.convert_ids_to_tokens(seen)
-    shared = [i for i, piece in zip(seen, pieces) if piece and _SHARED_PIECE.match(piece)]
+    shared = [i for i, piece in zip(seen, pieces, strict=False) if piece and _SHARED_PIECE.match(piece)]
     specials = [tokenizer.pad_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id]
     return OutputVocabulary.build(
         ids_by_lang,
@@ -161,13 +161,9 @@ def build_bert2bert(
 
 def default_encoder_dir() -> Path:
     """The Hugging Face folder of the default encoder (multilingual-e5-small rebuilt into the cache)."""
-    from xqg import encode
+    from xqg.encode.default_model import ensure_default_model
 
-    for name in ("default_model_dir", "ensure_default_model", "default_model_path", "rebuild_default"):
-        fn = getattr(encode, name, None)
-        if fn is not None:
-            return Path(fn())
-    raise RuntimeError("xqg.encode exposes no default model folder")  # pragma: no cover
+    return Path(ensure_default_model())
 
 
 def build_default_generator(

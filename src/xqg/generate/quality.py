@@ -118,7 +118,7 @@ def repetition_rate(texts: Sequence[str], lang: str) -> float:
         if not get_language(lang).spaces:
             units = ["".join(units[i : i + 2]) for i in range(0, len(units) - 1)]
         bigrams = [tuple(units[i : i + 2]) for i in range(len(units) - 1)]
-        consecutive = any(a == b for a, b in zip(units, units[1:])) if get_language(lang).spaces else False
+        consecutive = any(a == b for a, b in zip(units, units[1:], strict=False)) if get_language(lang).spaces else False
         if consecutive or len(bigrams) != len(set(bigrams)):
             bad += 1
     return bad / len(texts)

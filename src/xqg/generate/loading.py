@@ -1,0 +1,44 @@
+"""Finding and loading generators: a folder, a Hugging Face seq2seq model, or the default generator."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from xqg.errors import ConfigError
+from xqg.generate.generator import SETTINGS_FILE, GeneratorSettings, QueryGenerator
+
+
+def default_generator_dir() -> Path:
+    """Where ``xqg train-generator --default`` puts the default generator: ``$XQG_CACHE/generators/default``.
+
+    Example:
+        >>> default_generator_dir().name
+        'default'
+    """
+    root = Path(os.environ.get("XQG_CACHE") or Path.home() / ".cache" / "xqg")
+    return root / "generators" / "default"
+
+
+def load_generator(name_or_path: str | Path | None = None, settings: GeneratorSettings | None = None) -> QueryGenerator:
+    """Load a generator for :meth:`QueryGenerator.generate`.
+
+    Args:
+        name_or_path: a generator folder (written by ``xqg train-generator``), any Hugging Face
+            seq2seq model folder or locally cached hub id (prompted with the paper's prompt), or
+            ``None`` for the default generator trained into :func:`default_generator_dir`.
+        settings: settings for a plain HF model (ignored when the folder has ``xqg_generator.json``).
+
+    Example:
+        >>> gen = load_generator("runs/generator")  # doctest: +SKIP
+        >>> list(gen.generate(passages, ["ar", "fi"], n=5, seed=0, top_k=10))  # doctest: +SKIP
+    """
+    if name_or_path is None:
+        folder = default_generator_dir()
+        if not (folder / SETTINGS_FILE).exists():
+            raise ConfigError(
+                f"no default generator in {folder}: train one with `xqg train-generator --default "
+                "--xquad` (or pass a generator folder)"
+            )
+        return QueryGenerator.load(folder)
+    return QueryGenerator.load(name_or_path, settings=settings)

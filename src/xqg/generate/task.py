@@ -1,0 +1,185 @@
+"""Corpus-scale generation as a shard task: ``n`` queries per passage per language, JSONL per shard.
+
+Each shard folder holds ``queries.jsonl`` with one row per query, ``{"docid", "lang", "slot",
+"query"}``, in corpus order, then language order, then slot. Because slot ``j`` of ``(docid, lang)``
+draws from ``derive_seed(seed, docid, lang, j)``, the output is the same for any shard size, batch size
+or executor; an interrupted job resumes with the shard framework (finished shards are skipped).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from xqg.data.records import Passage
+from xqg.distributed.plan import ShardSpec
+from xqg.distributed.task import TaskSpec
+from xqg.errors import ConfigError, InputError
+
+QUERIES_FILE = "queries.jsonl"
+
+
+def _read_rows(corpus: str | Path | Sequence[Passage], start: int, stop: int) -> list[Passage]:
+    if isinstance(corpus, (str, Path)):
+        from xqg.data.corpus import iter_corpus
+
+        rows = list(itertools.islice(iter_corpus(corpus, check_duplicates=False), start, stop))
+        if len(rows) != stop - start:
+            raise InputError(f"corpus has fewer rows than the shard plan expects ({start + len(rows)} < {stop})", path=str(corpus))
+        return rows
+    return list(corpus[start:stop])
+
+
+def _generator_identity(name_or_path: str | None) -> dict[str, Any]:
+    """Name plus a digest of the generator folder's settings and model-file sizes (cheap, stable)."""
+    if name_or_path is None:
+        from xqg.generate.loading import default_generator_dir
+
+        path = default_generator_dir()
+    else:
+        path = Path(name_or_path)
+    if not path.is_dir():
+        return {"generator": str(name_or_path)}
+    digest = hashlib.sha256()
+    for file in sorted(path.iterdir()):
+        if file.is_file() and file.suffix in (".json", ".safetensors", ".model", ".txt"):
+            digest.update(file.name.encode())
+            digest.update(str(file.stat().st_size).encode())
+            if file.suffix == ".json" and file.stat().st_size < 1_000_000:
+                digest.update(file.read_bytes())
+    return {"generator": str(name_or_path or "default"), "digest": digest.hexdigest()[:16]}
+
+
+class GenerateTask:
+    """Sharded query generation (a :class:`~xqg.distributed.task.ShardTask`).
+
+    Args:
+        corpus: corpus file (JSONL/TSV, read in order) or a list of passages (in-process only).
+        languages: target language codes.
+        generator: generator folder or HF seq2seq model id/folder (``None``: the default generator).
+        n: queries per passage per language (5 as in the paper).
+        top_k: top-k sampling (10).
+        seed: base seed.
+        batch_size: passages per generation batch (does not change the output).
+        max_new_tokens: generated tokens at most (32).
+        max_input_length: encoder tokens (256).
+
+    Example:
+        >>> import tempfile
+        >>> from xqg.distributed import run_sharded
+        >>> from xqg.generate.testing import tiny_generator
+        >>> task = GenerateTask([Passage("a", "x"), Passage("b", "y")], ["de"], n=2)
+        >>> task.use(tiny_generator())
+        >>> out = tempfile.mkdtemp()
+        >>> _ = run_sharded(task, 2, out, shard_size=1, show_progress=False)
+        >>> [(r["docid"], r["slot"]) for r in read_generated(out)]
+        [('a', 0), ('a', 1), ('b', 0), ('b', 1)]
+    """
+
+    name = "generate"
+
+    def __init__(
+        self,
+        corpus: str | Path | Sequence[Passage],
+        languages: Sequence[str],
+        generator: str | None = None,
+        n: int = 5,
+        top_k: int = 10,
+        seed: int = 0,
+        batch_size: int = 8,
+        max_new_tokens: int = 32,
+        max_input_length: int = 256,
+    ) -> None:
+        if not languages:
+            raise ConfigError("generation needs at least one language")
+        if n < 1 or top_k < 1 or batch_size < 1 or max_new_tokens < 1:
+            raise ConfigError("n, top_k, batch_size and max_new_tokens must be >= 1")
+        self.corpus = corpus
+        self.languages = list(languages)
+        self.generator_name = generator
+        self.n, self.top_k, self.seed = n, top_k, seed
+        self.batch_size = batch_size
+        self.max_new_tokens = max_new_tokens
+        self.max_input_length = max_input_length
+        self._generator: Any = None
+
+    def use(self, generator: Any) -> None:
+        """Use an already loaded generator object (in-process runs; not sent to remote workers)."""
+        self._generator = generator
+        self.generator_name = self.generator_name or f"in-memory:{type(generator).__name__}"
+
+    @property
+    def generator(self) -> Any:
+        if self._generator is None:
+            from xqg.generate.loading import load_generator
+
+            self._generator = load_generator(self.generator_name)
+        return self._generator
+
+    def fingerprint(self) -> dict[str, Any]:
+        ident = (
+            {"generator": self.generator_name, **self._generator.fingerprint()}
+            if self._generator is not None
+            else _generator_identity(self.generator_name)
+        )
+        return {
+            "task": self.name,
+            **{k: v for k, v in ident.items() if k != "num_parameters"},
+            "languages": self.languages,
+            "n": self.n,
+            "top_k": self.top_k,
+            "seed": self.seed,
+            "max_new_tokens": self.max_new_tokens,
+            "max_input_length": self.max_input_length,
+            "corpus": str(self.corpus) if isinstance(self.corpus, (str, Path)) else f"list:{len(self.corpus)}",
+        }
+
+    def to_spec(self) -> TaskSpec:
+        if not isinstance(self.corpus, (str, Path)) or (self._generator is not None and self.generator_name.startswith("in-memory")):
+            raise ConfigError("remote generation needs a corpus file and a generator path, not in-memory objects")
+        return TaskSpec(
+            f"{__name__}:GenerateTask",
+            {
+                "corpus": str(self.corpus),
+                "languages": self.languages,
+                "generator": self.generator_name,
+                "n": self.n,
+                "top_k": self.top_k,
+                "seed": self.seed,
+                "batch_size": self.batch_size,
+                "max_new_tokens": self.max_new_tokens,
+                "max_input_length": self.max_input_length,
+            },
+        )
+
+    def run(self, shard: ShardSpec, workdir: Path) -> dict[str, Any]:
+        passages = _read_rows(self.corpus, shard.start, shard.stop)
+        generator = self.generator
+        generator.settings.max_input_length = self.max_input_length
+        count = 0
+        with open(Path(workdir) / QUERIES_FILE, "w", encoding="utf-8") as handle:
+            for docid, lang, slot, text in generator.generate(
+                passages, self.languages, n=self.n, seed=self.seed, top_k=self.top_k,
+                batch_size=self.batch_size, max_new_tokens=self.max_new_tokens,
+            ):
+                handle.write(json.dumps({"docid": docid, "lang": lang, "slot": slot, "query": text}, ensure_ascii=False) + "\n")
+                count += 1
+        return {"rows": len(passages), "queries": count}
+
+
+def read_generated(out_dir: str | Path, verify: str = "sha256") -> Iterator[dict[str, Any]]:
+    """Rows ``{"docid", "lang", "slot", "query"}`` of a finished generation folder, in corpus order.
+
+    Example:
+        >>> list(read_generated("missing-folder"))  # doctest: +SKIP
+    """
+    from xqg.distributed.reader import iter_finished_shards
+
+    for shard in iter_finished_shards(out_dir, verify=verify):
+        with open(shard.part(QUERIES_FILE), encoding="utf-8") as handle:
+            for line in handle:
+                yield json.loads(line)

@@ -1,0 +1,21 @@
+"""The Example sections of the data layer's docstrings run and give what they show."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "answers", "atomic", "corpus", "download", "export", "folds", "jsonl", "languages",
+    "sentences", "trec", "validate", "xor_tydi",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_examples(name: str) -> None:
+    module = importlib.import_module(f"xqg.data.{name}")
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
+    assert result.attempted > 0 or name == "validate"  # its example needs a folder (skipped)

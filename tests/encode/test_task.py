@@ -1,0 +1,128 @@
+"""Sharded encoding (EncodeTask on the shard machinery): equals direct encoding, resumes byte-identically."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from xqg.distributed import FingerprintMismatchError, load_vectors, run_sharded
+from xqg.encode.task import EncodeTask, count_rows, encode_file
+from xqg.encode.testing import tiny_encoder
+
+WORDS = "the of and to in is was for on that with as by at from city river war king people".split()
+
+
+def _corpus(path: Path, n: int) -> list[tuple[str, str, str]]:
+    rng = np.random.default_rng(0)
+    rows = []
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(n):
+            text = " ".join(rng.choice(WORDS, size=int(rng.integers(1, 30))))
+            title = f"Title {i % 3}" if i % 2 else ""
+            rows.append((f"d{i}", title, text))
+            f.write(json.dumps({"_id": f"d{i}", "title": title, "text": text}) + "\n")
+    return rows
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    return tiny_encoder(seed=7).save(tmp_path_factory.mktemp("m") / "tiny")
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(out)): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and p.name in ("vectors.npy", "ids.txt")
+    }
+
+
+def test_sharded_output_equals_direct_encoding(tmp_path, model_dir) -> None:
+    corpus = tmp_path / "c.jsonl"
+    rows = _corpus(corpus, 23)
+    shards = encode_file(corpus, tmp_path / "out", model=str(model_dir), shard_size=5, batch_size=4,
+                         show_progress=False)
+    assert len(shards) == 5
+    ids, vectors = load_vectors(tmp_path / "out")
+    assert ids == [r[0] for r in rows]
+    from xqg.encode import load_encoder
+
+    direct = load_encoder(model_dir, device="cpu").encode_passages(
+        [f"{title} {text}" if title else text for _, title, text in rows]
+    )
+    assert np.allclose(vectors, direct, atol=1e-5)
+
+
+def test_float16_queries_and_partial_slices_resume_identically(tmp_path, model_dir) -> None:
+    queries = tmp_path / "q.tsv"
+    queries.write_text("".join(f"q{i}\twhere is the city {i} of the king\tde\n" for i in range(11)), encoding="utf-8")
+    full = tmp_path / "full"
+    encode_file(queries, full, kind="query", model=str(model_dir), dtype="float16", shard_size=3, show_progress=False)
+    ids, vectors = load_vectors(full)
+    assert vectors.dtype == np.float16 and ids[0] == "q0" and len(ids) == 11
+    # an array job that ran only slice 1 of 2, then the whole job: same bytes as one uninterrupted run
+    parts = tmp_path / "parts"
+    for kwargs in ({"num_shards": 2, "shard_index": 1}, {}):
+        encode_file(queries, parts, kind="query", model=str(model_dir), dtype="float16", shard_size=3,
+                    show_progress=False, **kwargs)
+    assert _files(parts) == _files(full)
+
+
+def test_changed_settings_refuse_to_resume(tmp_path, model_dir) -> None:
+    corpus = tmp_path / "c.jsonl"
+    _corpus(corpus, 4)
+    encode_file(corpus, tmp_path / "out", model=str(model_dir), shard_size=2, show_progress=False)
+    with pytest.raises(FingerprintMismatchError):
+        encode_file(corpus, tmp_path / "out", model=str(model_dir), options={"pooling": "cls"}, shard_size=2,
+                    show_progress=False)
+
+
+def test_task_is_cheap_to_build_and_rebuilds_from_its_spec(tmp_path, model_dir) -> None:
+    corpus = tmp_path / "c.jsonl"
+    _corpus(corpus, 3)
+    task = EncodeTask(str(corpus), model=str(model_dir), dtype="float16")
+    assert task._encoder is None  # nothing loaded by construction or fingerprinting
+    fp = task.fingerprint()
+    assert task._encoder is None and fp["dtype"] == "float16"
+    from xqg.distributed import build_task
+
+    assert build_task(task.to_spec()).fingerprint() == fp
+    assert count_rows(corpus, "passage") == 3
+
+
+def test_short_input_is_an_error(tmp_path, model_dir) -> None:
+    corpus = tmp_path / "c.jsonl"
+    _corpus(corpus, 3)
+    from xqg.errors import InputError
+
+    with pytest.raises(InputError, match="only 3"):
+        run_sharded(EncodeTask(str(corpus), model=str(model_dir)), 5, tmp_path / "o", shard_size=5,
+                    show_progress=False)
+
+
+@pytest.mark.slow
+def test_cli_killed_mid_run_resumes_to_identical_output(tmp_path, model_dir) -> None:
+    corpus = tmp_path / "c.jsonl"
+    _corpus(corpus, 400)
+    cmd = [sys.executable, "-m", "xqg.cli.main", "encode", str(corpus), "--model", str(model_dir),
+           "--shard-size", "40", "--batch-size", "2"]
+    subprocess.run([*cmd, "-o", str(tmp_path / "ref")], check=True, capture_output=True)
+    out = tmp_path / "run"
+    proc = subprocess.Popen([*cmd, "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list(out.glob("shard-*/DONE"))) < 2:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = len(list(out.glob("shard-*/DONE")))
+    assert 2 <= done_before < 10, "the run must be killed part-way"
+    subprocess.run([*cmd, "-o", str(out)], check=True, capture_output=True)
+    assert _files(out) == _files(tmp_path / "ref")

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from xqg.data.records import Passage
+from xqg.errors import ConfigError, InputError
+from xqg.generate.generator import GeneratorSettings, QueryGenerator
+from xqg.generate.quality import script_share
+from xqg.generate.testing import tiny_generator
+
+PASSAGES = [
+    Passage("d1", "Berlin ist die Hauptstadt.", "Berlin"),
+    Passage("d2", "Москва большая."),
+    Passage("d3", "Athens is old."),
+]
+
+
+@pytest.fixture(scope="module", params=["bert2bert", "seq2seq", "t5"])
+def generator(request):
+    return tiny_generator(request.param)
+
+
+def test_same_seed_same_output_other_seed_other_output(generator):
+    a = list(generator.generate(PASSAGES, ["de", "ru"], n=3, seed=7))
+    b = list(generator.generate(PASSAGES, ["de", "ru"], n=3, seed=7))
+    c = list(generator.generate(PASSAGES, ["de", "ru"], n=3, seed=8))
+    assert a == b
+    assert [t for *_, t in a] != [t for *_, t in c]
+    assert [(d, lang, s) for d, lang, s, _ in a] == [
+        (p.id, lang, s) for p in PASSAGES for lang in ("de", "ru") for s in range(3)
+    ]
+
+
+def test_output_independent_of_batch_size_subset_and_n(generator):
+    full = list(generator.generate(PASSAGES, ["de", "zh"], n=3, seed=1, batch_size=3))
+    one_by_one = list(generator.generate(PASSAGES, ["de", "zh"], n=3, seed=1, batch_size=1))
+    assert full == one_by_one
+    # a shard holding only the last passage gets the same queries
+    assert list(generator.generate(PASSAGES[2:], ["de", "zh"], n=3, seed=1)) == full[-6:]
+    # slots 0..1 of n=2 are slots 0..1 of n=3
+    two = list(generator.generate(PASSAGES, ["de", "zh"], n=2, seed=1))
+    assert two == [row for row in full if row[2] < 2]
+
+
+def test_max_new_tokens_respected(generator):
+    for *_, text in generator.generate(PASSAGES[:1], ["de"], n=4, seed=3, max_new_tokens=5):
+        ids = generator.tokenizer(text, add_special_tokens=False)["input_ids"]
+        assert len(ids) <= 5
+
+
+def test_language_forcing_keeps_bert2bert_in_the_target_script():
+    gen = tiny_generator("bert2bert")
+    rows = list(gen.generate(PASSAGES, ["ru", "zh", "el"], n=4, seed=0, max_new_tokens=12))
+    assert all(text for *_, text in rows)
+    for _, lang, _, text in rows:
+        assert script_share(text, lang) == 1.0, (lang, text)
+
+
+def test_no_repeated_ngrams_within_an_output():
+    gen = tiny_generator("seq2seq")  # full vocabulary: repeats would be likely without the constraint
+    gen.settings.no_repeat_ngram_size = 2
+    for *_, text in gen.generate(PASSAGES, ["de"], n=5, seed=0):
+        ids = gen.tokenizer(text, add_special_tokens=False)["input_ids"][1:]  # drop the leading space piece
+        bigrams = list(zip(ids, ids[1:], strict=False))
+        assert len(bigrams) == len(set(bigrams)), text
+
+
+@pytest.mark.parametrize("kind", ["bert2bert", "t5"])
+def test_cached_step_logits_equal_full_pass(kind):
+    gen = tiny_generator(kind)
+    gen.model.eval()
+    lang = "ru"
+    encoded = gen.encode(gen.prompts(PASSAGES[:2], lang))
+    start = gen.decoder_start(lang)
+    tokens = torch.tensor([[start, 5, 6, 7], [start, 8, 9, 10]])
+    if gen.vocabulary is not None:
+        tokens[:, 1:] = torch.tensor(gen.vocabulary.allowed(lang)[3:6])
+    with torch.no_grad():
+        full, _ = gen.decoder_logits(tokens, encoded, lang)
+        past, steps = None, []
+        for i in range(tokens.shape[1]):
+            logits, past = gen.decoder_logits(tokens[:, i : i + 1], encoded, lang, past=past, use_cache=True)
+            steps.append(logits[:, -1])
+    torch.testing.assert_close(torch.stack(steps, 1), full, atol=1e-4, rtol=1e-4)
+
+
+def test_unknown_language_and_bad_settings_are_errors():
+    gen = tiny_generator("bert2bert")
+    with pytest.raises(InputError, match="no start token"):
+        list(gen.generate(PASSAGES, ["fr"], n=1))
+    with pytest.raises(ConfigError):
+        GeneratorSettings(kind="nope")
+    with pytest.raises(ConfigError):
+        GeneratorSettings(prompt="no passage field")
+    with pytest.raises(ConfigError):
+        GeneratorSettings(kind="bert2bert", prompt="{passage}", language_tokens=False)
+
+
+def test_save_and_load_give_the_same_queries(tmp_path, generator):
+    generator.save(tmp_path / "g")
+    loaded = QueryGenerator.load(tmp_path / "g")
+    assert loaded.settings == generator.settings
+    assert list(loaded.generate(PASSAGES, ["de"], n=2, seed=4)) == list(generator.generate(PASSAGES, ["de"], n=2, seed=4))

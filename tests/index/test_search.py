@@ -1,0 +1,110 @@
+"""Exact search over shards: same ranking however the corpus is sharded, ties by doc id, TREC output."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from xqg.distributed import VectorPartWriter, run_sharded
+from xqg.errors import InputError
+from xqg.index import search, search_to_trec
+
+
+class ArrayTask:
+    """Writes given vectors and ids, shard by shard (no model)."""
+
+    name = "array"
+
+    def __init__(self, ids: list[str], vectors: np.ndarray, dtype: str = "float32") -> None:
+        self.ids, self.vectors, self.dtype = ids, vectors, dtype
+
+    def fingerprint(self) -> dict:
+        return {"n": len(self.ids), "sum": float(self.vectors.sum()), "dtype": self.dtype}
+
+    def run(self, shard, workdir):
+        with VectorPartWriter(workdir, len(shard), self.vectors.shape[1], dtype=self.dtype) as writer:
+            writer.write(self.vectors[shard.start : shard.stop], ids=self.ids[shard.start : shard.stop])
+        return {}
+
+
+def _write(tmp_path, name, ids, vectors, shard_size, dtype="float32"):
+    out = tmp_path / name
+    run_sharded(ArrayTask(ids, vectors, dtype), len(ids), out, shard_size=shard_size, show_progress=False)
+    return out
+
+
+def _reference(queries: np.ndarray, ids: list[str], vectors: np.ndarray, k: int) -> list[list[str]]:
+    scores = queries.astype(np.float64) @ vectors.astype(np.float64).T
+    return [[ids[j] for j in sorted(range(len(ids)), key=lambda j: (-row[j], ids[j]))[:k]] for row in scores]
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    n=st.integers(1, 60),
+    shard_size=st.integers(1, 25),
+    k=st.integers(1, 15),
+    seed=st.integers(0, 10_000),
+)
+def test_sharded_equals_unsharded_equals_brute_force(tmp_path_factory, n, shard_size, k, seed) -> None:
+    tmp_path = tmp_path_factory.mktemp("s")
+    rng = np.random.default_rng(seed)
+    vectors = rng.standard_normal((n, 8)).astype(np.float32)
+    ids = [f"doc{i:03d}" for i in rng.permutation(n)]
+    queries = rng.standard_normal((5, 8)).astype(np.float32)
+    qids = [f"q{i}" for i in range(5)]
+    sharded = search(queries, qids, _write(tmp_path, "a", ids, vectors, shard_size), k=k)
+    whole = search(queries, qids, _write(tmp_path, "b", ids, vectors, n), k=k)
+    expected = _reference(queries, ids, vectors, k)
+    for row, qid in enumerate(qids):
+        assert list(sharded[qid]) == list(whole[qid]) == expected[row]
+        assert np.allclose(list(sharded[qid].values()), list(whole[qid].values()), atol=1e-5)
+
+
+def test_ties_are_broken_by_doc_id_across_shards(tmp_path) -> None:
+    vectors = np.ones((9, 4), dtype=np.float32)  # every document scores the same
+    ids = ["d9", "d1", "d5", "d3", "d7", "d2", "d8", "d4", "d6"]
+    q = np.ones((1, 4), dtype=np.float32)
+    for shard_size in (1, 2, 4, 9):
+        run = search(q, ["q"], _write(tmp_path, f"s{shard_size}", ids, vectors, shard_size), k=4)
+        assert list(run["q"]) == ["d1", "d2", "d3", "d4"]
+
+
+def test_several_folders_and_float16_shards(tmp_path) -> None:
+    rng = np.random.default_rng(1)
+    vectors = rng.standard_normal((30, 6)).astype(np.float32)
+    ids = [f"x{i}" for i in range(30)]
+    a = _write(tmp_path, "a", ids[:12], vectors[:12], 5, dtype="float16")
+    b = _write(tmp_path, "b", ids[12:], vectors[12:], 7, dtype="float16")
+    q = rng.standard_normal((3, 6)).astype(np.float32)
+    run = search(q, ["a", "b", "c"], [a, b], k=30)
+    expected = _reference(q, ids, vectors.astype(np.float16).astype(np.float32), 30)
+    assert [list(run[x]) for x in "abc"] == expected
+
+
+def test_bad_inputs(tmp_path) -> None:
+    out = _write(tmp_path, "a", ["d1", "d2"], np.eye(2, 4, dtype=np.float32), 1)
+    with pytest.raises(InputError, match="dimension"):
+        search(np.ones((1, 3), dtype=np.float32), ["q"], out, k=1)
+    with pytest.raises(InputError, match="query ids"):
+        search(np.ones((2, 4), dtype=np.float32), ["q"], out, k=1)
+    with pytest.raises(InputError, match="more than one shard"):
+        search(np.ones((1, 4), dtype=np.float32), ["q"], [out, out], k=1)
+
+
+def test_trec_run_round_trip_and_cli(tmp_path) -> None:
+    from xqg.cli.main import main
+    from xqg.data.trec import read_run
+
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((10, 4)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)  # unit vectors: each is its own nearest
+    docs = _write(tmp_path, "docs", [f"d{i}" for i in range(10)], vectors, 4)
+    queries = _write(tmp_path, "queries", ["q1", "q2"], vectors[[3, 7]], 1)
+    run = search_to_trec(vectors[[3, 7]], ["q1", "q2"], docs, tmp_path / "api.trec", k=3)
+    assert read_run(tmp_path / "api.trec") == run
+    assert next(iter(run["q1"])) == "d3" and next(iter(run["q2"])) == "d7"
+    assert main(["search", "--queries", str(queries), "--index", str(docs), "-o", str(tmp_path / "cli.trec"),
+                 "-k", "3"]) == 0
+    assert read_run(tmp_path / "cli.trec") == run
