@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xqg.distributed import load_vectors, run_sharded
+from xqg.distributed import CorruptShardError, load_vectors, run_sharded
 from xqg.distributed.ray_executor import RayExecutor
 from xqg.distributed.testing import NumpyVectorTask
 
@@ -51,6 +51,22 @@ def test_worker_killed_mid_shard_is_restarted_and_retried(ray_cluster: None, tmp
     )
     assert marker.exists()  # a worker really died (os._exit) halfway through shard 2
     assert snapshot(tmp_path / "ray") == snapshot(tmp_path / "local")
+
+
+def test_worker_errors_reach_the_driver_as_themselves(ray_cluster: None, tmp_path: Path) -> None:
+    task = NumpyVectorTask(dim=4, seed=1)
+    run_sharded(task, 20, tmp_path, 5, engine=RayExecutor(num_workers=2), show_progress=False)
+    victim = tmp_path / "shard-00002" / "vectors.npy"
+    data = bytearray(victim.read_bytes())
+    data[-1] ^= 1
+    victim.write_bytes(bytes(data))
+    with pytest.raises(CorruptShardError) as info:
+        run_sharded(task, 20, tmp_path, 5, engine=RayExecutor(num_workers=2), show_progress=False)
+    assert info.value.path == str(victim)
+    run_sharded(
+        task, 20, tmp_path, 5, engine=RayExecutor(num_workers=2), redo_corrupt=True, show_progress=False
+    )
+    np.testing.assert_array_equal(load_vectors(tmp_path)[1], task.vectors(0, 20))
 
 
 def test_ray_encode_matches_inprocess(

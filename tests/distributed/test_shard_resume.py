@@ -180,3 +180,23 @@ def test_empty_input(tmp_path: Path) -> None:
     assert run(tmp_path, num_rows=0) == []
     ids, vectors = load_vectors(tmp_path)
     assert ids == [] and vectors.shape[0] == 0
+
+
+def test_array_tasks_starting_together_agree_on_one_job_manifest(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from xqg.distributed import JobPlan
+    from xqg.distributed.manifest import ensure_job_manifest
+
+    def start(seed: int) -> str:
+        try:
+            ensure_job_manifest(tmp_path, JobPlan("numpy-vectors", {"seed": seed % 2}, 10, 5))
+            return f"ok{seed % 2}"
+        except FingerprintMismatchError:
+            return "refused"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(start, range(16)))
+    winner = json.loads((tmp_path / "manifest.json").read_text())["fingerprint"]["seed"]
+    assert outcomes.count(f"ok{winner}") == 8 and outcomes.count("refused") == 8
+    assert [p.name for p in tmp_path.iterdir()] == ["manifest.json"]

@@ -80,3 +80,12 @@ def test_errors() -> None:
         compare_systems(per_query, LANGS, baseline="nope")
     with pytest.raises(ConfigError):
         compare_systems({"base": {"Hit@1": BASE}, "x": {}}, LANGS, baseline="base")
+
+
+def test_worse_systems_get_their_own_mark() -> None:
+    per_query = {"better": {"Hit@1": BETTER}, "base": {"Hit@1": BASE}}
+    (table,) = compare_systems(per_query, LANGS, baseline="better", test="randomisation", correction="none")
+    assert table.direction("base", "ar") == -1 and table.direction("base", "de") == 0
+    md = comparison_markdown([table])
+    assert "| base | 0.0‡ | 50.0 | 25.0‡ |" in md
+    assert r"0.0$^\ddagger$" in comparison_latex([table])

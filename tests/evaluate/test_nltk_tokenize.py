@@ -29,10 +29,39 @@ from xqg.evaluate.nltk_tokenize import sent_tokenize, word_tokenize
             "Dr. Smith met Mr. Jones at 5 p.m. yesterday .".split(),
         ),
         ("It costs $3.88... really?!", ["It", "costs", "$", "3.88", "...", "really", "?", "!"]),
+        # NLTK 3.5-3.9.2 (the official scores' versions): dashes stay inside tokens, an apostrophe
+        # before letters is split off (3.9.4 and 3.10 tokenise both differently).
+        (
+            "The war (1455–1536) was long—very long. Norman'a gitti.",
+            [
+                "The",
+                "war",
+                "(",
+                "1455–1536",
+                ")",
+                "was",
+                "long—very",
+                "long",
+                ".",
+                "Norman",
+                "'",
+                "a",
+                "gitti",
+                ".",
+            ],
+        ),
     ],
 )
 def test_known_tokenisations(text: str, tokens: list[str]) -> None:
     assert word_tokenize(text) == tokens
+
+
+def test_nltk_version_check() -> None:
+    from xqg.evaluate.nltk_tokenize import _check_nltk_version
+
+    assert _check_nltk_version("3.9.2") and _check_nltk_version("3.6.2")
+    with pytest.warns(UserWarning, match="nltk 3.10.4"):
+        assert not _check_nltk_version("3.10.4")
 
 
 def test_sentence_split() -> None:

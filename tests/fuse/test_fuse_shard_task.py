@@ -155,3 +155,19 @@ def test_remote_spec_needs_names_not_objects(tmp_path, encoder, passages, querie
         task.to_spec()
     spec = FuseShardTask(str(tmp_path / "corpus.jsonl"), {"kind": "file", "path": "g.jsonl"}, "some/encoder").to_spec()
     assert spec.kwargs["encoder"] == "some/encoder" and spec.kwargs["source"]["kind"] == "file"
+
+
+def test_generated_file_is_read_once_per_shard_not_per_batch(tmp_path, encoder, passages, queries_per_doc,
+                                                              monkeypatch):
+    rows = [{"docid": d, "lang": "de", "slot": j, "query": t}
+            for d, texts in queries_per_doc.items() for j, t in enumerate(texts)]
+    _write_generated(tmp_path / "gen.jsonl", rows)
+    source = GeneratedQueriesFile(tmp_path / "gen.jsonl")
+    reads = []
+    original = GeneratedQueriesFile.texts_for
+    monkeypatch.setattr(GeneratedQueriesFile, "texts_for",
+                        lambda self, ps: reads.append(len(ps)) or original(self, ps))
+    task = FuseShardTask(passages, source, encoder, "hash", batch_size=2)
+    run_sharded(task, len(passages), tmp_path / "out", shard_size=5, show_progress=False)
+    assert reads == [5, 5, 1]
+    np.testing.assert_array_equal(load_fusion_store(tmp_path / "out").query_counts, [3] * len(passages))

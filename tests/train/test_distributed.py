@@ -44,7 +44,9 @@ def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
         for name, config in CONFIGS.items():
             model = tiny_hash_encoder(seed=4)
             model.train()
-            stats = compute_batch_gradients(model, toy_examples(6, 2, docs=4), config, QueryPerturber(config, _fake))
+            stats = compute_batch_gradients(
+                model, toy_examples(6, 2, docs=4), config, QueryPerturber(config, _fake)
+            )
             all_reduce_gradients(list(model.parameters()))
             if rank == 0:
                 grads = {n: p.grad for n, p in model.named_parameters() if p.grad is not None}

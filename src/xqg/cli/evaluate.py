@@ -65,7 +65,7 @@ def load_system(path: str, args: argparse.Namespace) -> tuple[dict[str, dict[str
     from xqg.errors import ConfigError, InputError
     from xqg.evaluate.evaluator import evaluate
     from xqg.evaluate.inputs import read_answers, read_passage_texts, read_per_query
-    from xqg.evaluate.measures import QREL_FAMILIES, parse_measures
+    from xqg.evaluate.measures import QREL_FAMILIES, metric_names, parse_measures
     from xqg.evaluate.qrel_metrics import DEFAULT_METRICS, rank_documents
 
     file = Path(path)
@@ -76,7 +76,7 @@ def load_system(path: str, args: argparse.Namespace) -> tuple[dict[str, dict[str
     if file.suffix == ".json" and _first_char(file) == "{":
         per_query = read_per_query(file)
         if metrics:
-            wanted = [m.strip() for m in metrics.split(",") if m.strip()]
+            wanted = [str(m) for m in metric_names(metrics)]
             missing = [m for m in wanted if m not in per_query]
             if missing:
                 raise InputError(f"per-query results lack {', '.join(missing)}", path=file)
@@ -126,7 +126,7 @@ def load_system(path: str, args: argparse.Namespace) -> tuple[dict[str, dict[str
     if run is None and any(m.family in QREL_FAMILIES for m in measures):
         raise ConfigError("qrel metrics need a TREC run (prediction files hold texts, not document ids)")
     per_query = evaluate(
-        [m.strip() for m in metrics.split(",") if m.strip()],
+        metric_names(metrics),
         run=run,
         qrels=qrels,
         run_texts=run_texts,

@@ -32,22 +32,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--corpus", help="corpus JSONL/TSV: build (or resume) the store from it")
     src = parser.add_mutually_exclusive_group()
     src.add_argument("--queries", help="generated queries JSONL (file or folder) keyed by docid, lang, slot")
-    src.add_argument("--generator", help="generate in-process with this generator (name or path; "
-                     "'default' for the embedded one)")
+    src.add_argument(
+        "--generator",
+        help="generate in-process with this generator (name or path; 'default' for the embedded one)",
+    )
     src.add_argument("--predictor", help="fusion without text: a predictor folder from `xqg fuse-predictor`")
     parser.add_argument("--languages", help="comma-separated languages of the generated/predicted queries")
     parser.add_argument("--n", type=int, default=5, help="queries per passage per language (default 5)")
     parser.add_argument("--seed", type=int, default=0, help="generation seed (default 0)")
     parser.add_argument("--top-k", type=int, default=10, help="top-k sampling of the generator (default 10)")
-    parser.add_argument("--encoder", default=None, help="encoder name or path (default: multilingual-e5-small)")
+    parser.add_argument(
+        "--encoder", default=None, help="encoder name or path (default: multilingual-e5-small)"
+    )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--alpha", type=float, default=0.01, help="weight of the query term (default 0.01)")
-    parser.add_argument("--mode", choices=("sum", "mean"), default="sum",
-                        help="sum of query vectors (the paper) or their mean (alpha ~30x larger)")
-    parser.add_argument("--allow-unequal-counts", action="store_true",
-                        help="accept passages fused over different numbers of queries with --mode sum "
-                        "(usually wrong: passages then rank by how many queries they got)")
-    parser.add_argument("--alpha-sweep", type=_floats, help="comma-separated alphas to evaluate on the dev split")
+    parser.add_argument(
+        "--mode",
+        choices=("sum", "mean"),
+        default="sum",
+        help="sum of query vectors (the paper) or their mean (alpha ~30x larger)",
+    )
+    parser.add_argument(
+        "--allow-unequal-counts",
+        action="store_true",
+        help="accept passages fused over different numbers of queries with --mode sum "
+        "(usually wrong: passages then rank by how many queries they got)",
+    )
+    parser.add_argument(
+        "--alpha-sweep", type=_floats, help="comma-separated alphas to evaluate on the dev split"
+    )
     parser.add_argument("--dev-queries", help="dev queries (JSONL/TSV) for --alpha-sweep")
     parser.add_argument("--dev-qrels", help="dev qrels (TREC) for --alpha-sweep")
     parser.add_argument("--metric", default="MRR@10", help="selection metric of the sweep (default MRR@10)")
@@ -63,7 +76,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     pred.add_argument("--corpus", required=True, help="training corpus (JSONL/TSV)")
     pred.add_argument("--queries", required=True, nargs="+", help="training queries (JSONL/TSV, with lang)")
-    pred.add_argument("--qrels", required=True, help="training qrels (TREC): which passage each query answers")
+    pred.add_argument(
+        "--qrels", required=True, help="training qrels (TREC): which passage each query answers"
+    )
     pred.add_argument("--encoder", default=None, help="encoder name or path (default: multilingual-e5-small)")
     pred.add_argument("--kind", choices=("shared", "per-language"), default="shared")
     pred.add_argument("--ridge", type=float, default=1.0)
@@ -91,18 +106,32 @@ def _fuse(args: argparse.Namespace) -> int:
         elif args.generator:
             if not langs:
                 raise ConfigError("--generator needs --languages")
-            source = {"kind": "generator", "generator": None if args.generator == "default" else args.generator,
-                      "languages": langs, "n": args.n, "seed": args.seed, "top_k": args.top_k}
+            source = {
+                "kind": "generator",
+                "generator": None if args.generator == "default" else args.generator,
+                "languages": langs,
+                "n": args.n,
+                "seed": args.seed,
+                "top_k": args.top_k,
+            }
         elif args.predictor:
-            source = {"kind": "predicted", "path": str(Path(args.predictor).resolve()), "languages": langs,
-                      "n": args.n}
+            source = {
+                "kind": "predicted",
+                "path": str(Path(args.predictor).resolve()),
+                "languages": langs,
+                "n": args.n,
+            }
         else:
             raise ConfigError("with --corpus, give one of --queries, --generator or --predictor")
         from xqg.data.corpus import iter_corpus
 
         num_rows = sum(1 for _ in iter_corpus(args.corpus))
-        task = FuseShardTask(str(Path(args.corpus).resolve()), source, encoder=args.encoder or "default",
-                             batch_size=args.batch_size)
+        task = FuseShardTask(
+            str(Path(args.corpus).resolve()),
+            source,
+            encoder=args.encoder or "default",
+            batch_size=args.batch_size,
+        )
         run_sharded(task, num_rows, args.store, **sharding_options(args))
         print(f"fusion store: {args.store} ({num_rows} passages)")
 
@@ -121,9 +150,17 @@ def _fuse(args: argparse.Namespace) -> int:
         qrels = read_qrels(args.dev_qrels)
         encoder = load_encoder(args.encoder)
         vectors = encoder.encode_queries([q.text for q in queries], batch_size=args.batch_size)
-        sweep = alpha_sweep(store, vectors, [q.id for q in queries], qrels, args.alpha_sweep, mode=args.mode,
-                            metric=args.metric, query_lang={q.id: q.lang for q in queries},
-                            allow_unequal_counts=args.allow_unequal_counts)
+        sweep = alpha_sweep(
+            store,
+            vectors,
+            [q.id for q in queries],
+            qrels,
+            args.alpha_sweep,
+            mode=args.mode,
+            metric=args.metric,
+            query_lang={q.id: q.lang for q in queries},
+            allow_unequal_counts=args.allow_unequal_counts,
+        )
         print(sweep.to_markdown())
         alpha = sweep.best_alpha
         print(f"best alpha ({args.metric}, macro average over languages): {alpha:g}")
@@ -131,8 +168,14 @@ def _fuse(args: argparse.Namespace) -> int:
     if args.output:
         from xqg.fuse.store import refuse
 
-        refuse(args.store, args.output, alpha=alpha, mode=args.mode,
-               allow_unequal_counts=args.allow_unequal_counts, show_progress=True)
+        refuse(
+            args.store,
+            args.output,
+            alpha=alpha,
+            mode=args.mode,
+            allow_unequal_counts=args.allow_unequal_counts,
+            show_progress=True,
+        )
         print(f"fused vectors (alpha={alpha:g}, {args.mode}): {args.output}")
     return 0
 
@@ -155,17 +198,25 @@ def _fit_predictor(args: argparse.Namespace) -> int:
         for docid, grade in qrels.get(q.id, {}).items():
             if grade > 0:
                 if docid not in position:
-                    raise InputError(f"qrels name docid {docid!r} (query {q.id!r}) not in the corpus",
-                                     path=args.qrels)
+                    raise InputError(
+                        f"qrels name docid {docid!r} (query {q.id!r}) not in the corpus", path=args.qrels
+                    )
                 pairs.append((q, position[docid]))
     if not pairs:
-        raise InputError("no (query, relevant passage) pairs: do the qrels match the queries?", path=args.qrels)
+        raise InputError(
+            "no (query, relevant passage) pairs: do the qrels match the queries?", path=args.qrels
+        )
     encoder = load_encoder(args.encoder)
     p_vec = np.asarray(encoder.encode_passages(corpus), dtype=np.float32)
     q_vec = np.asarray(encoder.encode_queries([q.text for q, _ in pairs]), dtype=np.float32)
     model = QueryEmbeddingPredictor.fit(
-        p_vec[[i for _, i in pairs]], [q.lang for q, _ in pairs], q_vec, kind=args.kind, ridge=args.ridge,
-        language_ridge=args.language_ridge, encoder=args.encoder or "default",
+        p_vec[[i for _, i in pairs]],
+        [q.lang for q, _ in pairs],
+        q_vec,
+        kind=args.kind,
+        ridge=args.ridge,
+        language_ridge=args.language_ridge,
+        encoder=args.encoder or "default",
     )
     path = model.save(args.output)
     print(f"predictor ({args.kind}, {len(pairs)} pairs, languages {','.join(model.languages)}): {path}")

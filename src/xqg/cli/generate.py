@@ -31,8 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "to OUTPUT/checkpoint; re-running the same command resumes.",
     )
     source = train.add_mutually_exclusive_group(required=True)
-    source.add_argument("--model", help="HF seq2seq model folder or locally cached hub id (mT5, ByT5, mBART ...)")
-    source.add_argument("--default", action="store_true", help="build the default generator from the default encoder")
+    source.add_argument(
+        "--model", help="HF seq2seq model folder or locally cached hub id (mT5, ByT5, mBART ...)"
+    )
+    source.add_argument(
+        "--default", action="store_true", help="build the default generator from the default encoder"
+    )
     data = train.add_mutually_exclusive_group(required=True)
     data.add_argument("--train", help="JSONL of triples {passage, lang, query[, title, docid]}")
     data.add_argument("--xquad", action="store_true", help="train on the training articles of an XQuAD fold")
@@ -41,16 +45,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--num-folds", type=int, default=5, help="XQuAD folds (default 5)")
     train.add_argument("--fold-seed", type=int, default=0, help="seed of the XQuAD fold split")
     train.add_argument("--languages", help="comma-separated target languages (default: all in the data)")
-    train.add_argument("--output", "-o", help="output folder (default for --default: the cache's default generator)")
-    train.add_argument("--recipe", choices=("fast", "long"), default="fast",
-                       help="training recipe (default fast: ~5-8 min on 2 idle cores for an XQuAD fold)")
+    train.add_argument(
+        "--output", "-o", help="output folder (default for --default: the cache's default generator)"
+    )
+    train.add_argument(
+        "--recipe",
+        choices=("fast", "long"),
+        default="fast",
+        help="training recipe (default fast: ~5-8 min on 2 idle cores for an XQuAD fold)",
+    )
     train.add_argument("--steps", type=int, help="optimizer steps (default: the recipe's)")
     train.add_argument("--batch-size", type=int, help="triples per step")
     train.add_argument("--lr", type=float, help="peak learning rate")
-    train.add_argument("--precision", choices=("fp32", "bf16"), help="fp32 or bf16 autocast (fp16 is not offered)")
+    train.add_argument(
+        "--precision", choices=("fp32", "bf16"), help="fp32 or bf16 autocast (fp16 is not offered)"
+    )
     train.add_argument("--max-input-length", type=int, help="encoder tokens in training (default 128)")
-    train.add_argument("--freeze-encoder", action=argparse.BooleanOptionalAction, default=None,
-                       help="train only the decoder (default: on for --default, off for --model)")
+    train.add_argument(
+        "--freeze-encoder",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="train only the decoder (default: on for --default, off for --model)",
+    )
     train.add_argument("--decoder-layers", type=int, help="--default: decoder depth (default 4)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
@@ -64,8 +80,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     gen.add_argument("corpus", help="corpus (JSONL {_id,title,text} or TSV id/text/title)")
     gen.add_argument("--output", "-o", required=True, help="output folder")
-    gen.add_argument("--generator", help="generator folder or HF seq2seq model (default: the default generator)")
-    gen.add_argument("--languages", required=True, help="comma-separated target languages, e.g. ar,bn,fi,ja,ko,ru,te")
+    gen.add_argument(
+        "--generator", help="generator folder or HF seq2seq model (default: the default generator)"
+    )
+    gen.add_argument(
+        "--languages", required=True, help="comma-separated target languages, e.g. ar,bn,fi,ja,ko,ru,te"
+    )
     gen.add_argument("--n", type=int, default=5, help="queries per passage per language (default 5)")
     gen.add_argument("--top-k", type=int, default=10, help="top-k sampling (default 10)")
     gen.add_argument("--seed", type=int, default=0)
@@ -113,8 +133,14 @@ def _train(args: argparse.Namespace) -> int:
     overrides["seed"] = args.seed
     if args.default:
         output = args.output or str(default_generator_dir())
-        train_default_generator(examples, output, recipe=args.recipe, eval_examples=eval_examples,
-                                decoder_layers=args.decoder_layers, **overrides)
+        train_default_generator(
+            examples,
+            output,
+            recipe=args.recipe,
+            eval_examples=eval_examples,
+            decoder_layers=args.decoder_layers,
+            **overrides,
+        )
     else:
         if not args.output:
             raise ConfigError("--output is required with --model")
@@ -144,8 +170,15 @@ def _generate(args: argparse.Namespace) -> int:
         raise ConfigError("--languages is empty")
     num_rows = sum(1 for _ in iter_corpus(args.corpus))
     task = GenerateTask(
-        args.corpus, languages, generator=args.generator, n=args.n, top_k=args.top_k, seed=args.seed,
-        batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, max_input_length=args.max_input_length,
+        args.corpus,
+        languages,
+        generator=args.generator,
+        n=args.n,
+        top_k=args.top_k,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        max_new_tokens=args.max_new_tokens,
+        max_input_length=args.max_input_length,
     )
     shards = run_sharded(task, num_rows, args.output, **sharding_options(args))
     print(f"{len(shards)} shard(s) of generated queries in {args.output}")

@@ -17,7 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("experiment", help="experiment TOML file (see experiments/)")
     parser.add_argument("--output", help="report folder (default: [experiment] output or runs/<name>)")
     parser.add_argument("--cache", help="stage cache folder (default: $XQG_CACHE/stages)")
-    parser.add_argument("--check", action="store_true", help="validate the file and print the plan, run nothing")
+    parser.add_argument(
+        "--check", action="store_true", help="validate the file and print the plan, run nothing"
+    )
     parser.set_defaults(func=_run)
 
 

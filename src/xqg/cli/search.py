@@ -45,9 +45,12 @@ def _search(args: argparse.Namespace) -> int:
 
         records = read_queries(queries, lang=args.lang)
         encoder = load_encoder(args.model, device=args.device, **encoder_options(args))
-        vectors = encoder.encode_queries([q.text for q in records], batch_size=args.batch_size, show_progress=True)
+        vectors = encoder.encode_queries(
+            [q.text for q in records], batch_size=args.batch_size, show_progress=True
+        )
         query_ids = [q.id for q in records]
-    run = search_to_trec(vectors, query_ids, args.index, args.output, k=args.k, tag=args.tag,
-                         device=args.search_device)
+    run = search_to_trec(
+        vectors, query_ids, args.index, args.output, k=args.k, tag=args.tag, device=args.search_device
+    )
     print(f"{args.output}: {len(run)} queries, top {args.k}")
     return 0

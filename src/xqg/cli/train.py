@@ -41,22 +41,34 @@ _CONFIG_FLAGS = {
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("data (an XQuAD fold, or files)")
-    group.add_argument("--xquad-fold", type=int, default=None, help="train on the train articles of this fold")
+    group.add_argument(
+        "--xquad-fold", type=int, default=None, help="train on the train articles of this fold"
+    )
     group.add_argument("--num-folds", type=int, default=5, help="XQuAD folds (default 5)")
     group.add_argument("--fold-seed", type=int, default=0, help="seed of the article folds (default 0)")
     group.add_argument("--languages", default=None, help="comma-separated query languages (default all)")
-    group.add_argument("--xquad-root", default=None, help="folder with xquad.{lang}.json (default: the data mirror)")
+    group.add_argument(
+        "--xquad-root", default=None, help="folder with xquad.{lang}.json (default: the data mirror)"
+    )
     group.add_argument("--corpus", default=None, help="corpus JSONL/TSV (with --queries and --qrels)")
     group.add_argument("--queries", default=None, help="training queries JSONL/TSV")
     group.add_argument("--qrels", default=None, help="training qrels (TREC)")
-    group.add_argument("--answers", default=None, help="answers JSONL (mine-negatives: skip answer-bearing passages)")
+    group.add_argument(
+        "--answers", default=None, help="answers JSONL (mine-negatives: skip answer-bearing passages)"
+    )
     group.add_argument("--lang", default=None, help="language of query rows that name none")
 
 
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default=None, help="encoder folder or cached model id (default: multilingual-e5-small)")
-    parser.add_argument("--query-max-length", type=int, default=None, help="query tokens (default: the model's)")
-    parser.add_argument("--passage-max-length", type=int, default=None, help="passage tokens (default: the model's)")
+    parser.add_argument(
+        "--model", default=None, help="encoder folder or cached model id (default: multilingual-e5-small)"
+    )
+    parser.add_argument(
+        "--query-max-length", type=int, default=None, help="query tokens (default: the model's)"
+    )
+    parser.add_argument(
+        "--passage-max-length", type=int, default=None, help="passage tokens (default: the model's)"
+    )
     parser.add_argument("--device", default=None, help="cpu / cuda (default: cuda if available)")
 
 
@@ -77,9 +89,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--negatives", default=None, help="hard negatives JSONL from `xqg mine-negatives`")
     train.add_argument("--output", required=True, help="run folder: checkpoints, history.json, model/")
     train.add_argument("--preset", choices=("default", "paper"), default="default", help="starting settings")
-    train.add_argument("--robustness", choices=ROBUSTNESS_METHODS, default=None, help="misspelling robustness method")
+    train.add_argument(
+        "--robustness", choices=ROBUSTNESS_METHODS, default=None, help="misspelling robustness method"
+    )
     for name, kind in _CONFIG_FLAGS.items():
-        train.add_argument("--" + name.replace("_", "-"), type=kind, default=None, help=f"TrainingConfig.{name}")
+        train.add_argument(
+            "--" + name.replace("_", "-"), type=kind, default=None, help=f"TrainingConfig.{name}"
+        )
     train.add_argument("--no-resume", action="store_true", help="ignore checkpoints in --output")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(func=_train)
@@ -162,7 +178,11 @@ def _train(args: argparse.Namespace) -> int:
     from xqg.train.trainer import init_distributed_from_env
 
     info = init_distributed_from_env()
-    changes = {f.name: getattr(args, f.name) for f in fields(TrainingConfig) if getattr(args, f.name, None) is not None}
+    changes = {
+        f.name: getattr(args, f.name)
+        for f in fields(TrainingConfig)
+        if getattr(args, f.name, None) is not None
+    }
     config = PRESETS[args.preset].replace(**changes)
     train_data, dev_data = load_training_data(args)
     negatives = read_negatives(args.negatives) if args.negatives else None

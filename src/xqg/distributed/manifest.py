@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -163,6 +164,28 @@ def _diff_keys(old: dict[str, Any], new: dict[str, Any]) -> str:
     return "; ".join(diffs[:6]) or "(same keys, different values)"
 
 
+def _create_exclusively(path: Path, text: str) -> bool:
+    """Create ``path`` with ``text`` atomically unless it exists (two array tasks starting together:
+    exactly one wins, the other then checks the winner's manifest). Returns whether this call created it."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    try:
+        os.link(tmp, path)  # fails if path exists: an atomic create-if-absent
+    except FileExistsError:
+        return False
+    except OSError:  # a file system without hard links: last writer wins, then everyone compares
+        os.replace(tmp, path)
+        return False
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    fsync_path(path.parent)
+    return True
+
+
 def ensure_job_manifest(out_dir: str | Path, plan: JobPlan) -> JobPlan:
     """Write the job manifest, or check that the existing one describes the same task and plan.
 
@@ -174,8 +197,9 @@ def ensure_job_manifest(out_dir: str | Path, plan: JobPlan) -> JobPlan:
     out.mkdir(parents=True, exist_ok=True)
     path = out / JOB_MANIFEST
     wanted = plan.to_dict()
-    if not path.exists():
-        atomic_write_json(path, wanted)
+    if not path.exists() and _create_exclusively(
+        path, json.dumps(wanted, ensure_ascii=False, indent=2) + "\n"
+    ):
         return plan
     existing = read_job_plan(out)
     if existing.task != plan.task or normalise_fingerprint(existing.fingerprint) != wanted["fingerprint"]:

@@ -12,6 +12,7 @@ Ray is an optional extra (``pip install 'xqg[ray]'``), imported only when this e
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from pathlib import Path
@@ -150,6 +151,7 @@ class RayExecutor:
             address = self.address or os.environ.get("RAY_ADDRESS")
             ray.init(address=address, runtime_env=self._runtime_env(), **self.init_kwargs)
             started = True
+        actors: list[Any] = []
         try:
             actor_cls = ray.remote(
                 num_cpus=self.num_cpus_per_worker,
@@ -159,7 +161,7 @@ class RayExecutor:
             )(ShardActor)
             size = self._pool_size(ray, len(shards))
             logger.info("ray: %d actors for %d shards", size, len(shards))
-            actors = [
+            actors += [
                 actor_cls.remote(
                     spec.to_dict(), str(Path(out_dir).resolve()), fingerprint, redo_corrupt, verify
                 )
@@ -200,9 +202,12 @@ class RayExecutor:
                         ) from None
                     bar.update(1)
                     submit(actor)
-            for actor in actors:
-                ray.kill(actor)
             return results
         finally:
+            # Stops the other actors' in-flight shards on an error (their temp folders are removed on
+            # the next run) and frees the pool's resources in a shared session.
+            for actor in actors:
+                with contextlib.suppress(Exception):
+                    ray.kill(actor)
             if started and self.shutdown:
                 ray.shutdown()

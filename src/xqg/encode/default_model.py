@@ -156,7 +156,9 @@ def build_model_folder(source: str | Path, folder: str | Path) -> None:
         architectures=["BertModel"],
     )
     config.save_pretrained(folder)
-    state = {name: np.ascontiguousarray(array, dtype=np.float32) for name, array in bert_state_dict(packed).items()}
+    state = {
+        name: np.ascontiguousarray(array, dtype=np.float32) for name, array in bert_state_dict(packed).items()
+    }
     # The file has no pooler (E5 does not use it); zeros keep loading deterministic and warning-free.
     state["pooler.dense.weight"] = np.zeros((packed.hidden, packed.hidden), dtype=np.float32)
     state["pooler.dense.bias"] = np.zeros((packed.hidden,), dtype=np.float32)
@@ -164,7 +166,10 @@ def build_model_folder(source: str | Path, folder: str | Path) -> None:
 
     pieces = packed.pieces
     tokenizer = build_unigram_tokenizer(
-        pieces, packed.scores.tolist(), normaliser=normaliser_from_map(packed.normaliser), unk_id=packed.unk_id
+        pieces,
+        packed.scores.tolist(),
+        normaliser=normaliser_from_map(packed.normaliser),
+        unk_id=packed.unk_id,
     )
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,

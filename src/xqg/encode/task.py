@@ -211,7 +211,9 @@ class EncodeTask:
         from xqg.distributed import VectorPartWriter
 
         encoder = self.encoder()
-        rows = itertools.islice(iter_input_texts(self.input_path, self.kind, self.lang), shard.start, shard.stop)
+        rows = itertools.islice(
+            iter_input_texts(self.input_path, self.kind, self.lang), shard.start, shard.stop
+        )
         written = 0
         with (
             VectorPartWriter(workdir, num_rows=len(shard), dim=encoder.dim, dtype=self.dtype) as writer,
@@ -277,4 +279,6 @@ def encode_file(
         show_progress=show_progress,
     )
     num_rows = count_rows(input_path, kind, lang)
-    return run_sharded(task, num_rows, out_dir, shard_size=shard_size, show_progress=show_progress, **sharding)
+    return run_sharded(
+        task, num_rows, out_dir, shard_size=shard_size, show_progress=show_progress, **sharding
+    )

@@ -53,9 +53,11 @@ def _vocabulary() -> tuple[tuple[str, ...], tuple[float, ...]]:
                 pieces.append(piece)
     pieces.append("<mask>")
     # whole words score higher than spelling them out; single characters are the fallback
-    scores = [0.0] * 4 + [
-        -2.0 if p == "\u2581" else -3.0 - 0.1 * len(p) if len(p) > 2 else -8.0 for p in pieces[4:-1]
-    ] + [0.0]
+    scores = (
+        [0.0] * 4
+        + [-2.0 if p == "\u2581" else -3.0 - 0.1 * len(p) if len(p) > 2 else -8.0 for p in pieces[4:-1]]
+        + [0.0]
+    )
     return tuple(pieces), tuple(scores)
 
 
@@ -144,6 +146,8 @@ def tiny_encoder(
         passage_max_length=passage_max_length,
         tied=tied,
     )
-    encoder = DualEncoder(query_model, tokenizer, settings, passage_model=passage_model, name=f"tiny-bert-{seed}")
+    encoder = DualEncoder(
+        query_model, tokenizer, settings, passage_model=passage_model, name=f"tiny-bert-{seed}"
+    )
     encoder.eval()
     return encoder

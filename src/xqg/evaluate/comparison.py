@@ -61,6 +61,14 @@ class ComparisonTable:
         p = self.pvalues.get(system, {}).get(column)
         return p is not None and p < self.alpha
 
+    def direction(self, system: str, column: str) -> int:
+        """+1 if ``system`` is significantly better than the baseline in ``column``, -1 if
+        significantly worse, 0 otherwise (by the sign of the difference of the means)."""
+        if system == self.baseline or not self.significant(system, column):
+            return 0
+        diff = self.scores[system].get(column, 0.0) - self.scores[self.baseline].get(column, 0.0)
+        return 1 if diff > 0 else -1 if diff < 0 else 0
+
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict."""
         return asdict(self)

@@ -49,7 +49,7 @@ def scorable_answers(answers: Sequence[str]) -> list[str]:
     return [a for a in answers if a not in YES_NO]
 
 
-@functools.lru_cache(maxsize=200_000)
+@functools.lru_cache(maxsize=20_000)
 def _cached_word_tokenize(text: str) -> tuple[str, ...]:
     from xqg.evaluate.nltk_tokenize import word_tokenize
 

@@ -2,7 +2,7 @@
 
 Values are stored as fractions in [0, 1] and printed as percentages (``scale=100``), as papers
 report R@kt, Success@k and Recall@k. In comparison tables a cell that differs significantly from the
-baseline carries ``†``; the p-values (Holm-adjusted where stated) follow in a second table.
+baseline carries ``†`` when better and ``‡`` when worse; the p-values (Holm-adjusted where stated) follow in a second table.
 
 Example:
     >>> print(evaluation_markdown({"Hit@1": {"ar": 0.5, "de": 1.0, "avg": 0.75}}))
@@ -20,7 +20,11 @@ from xqg.evaluate.aggregate import AVERAGE_KEY
 from xqg.evaluate.comparison import ComparisonTable
 
 MARK = "†"
+"""Marks a cell significantly better than the baseline."""
+WORSE_MARK = "‡"
+"""Marks a cell significantly worse than the baseline."""
 DAGGER = r"$^\dagger$"
+DDAGGER = r"$^\ddagger$"
 
 
 def _columns(aggregated: Mapping[str, Mapping[str, float]]) -> list[str]:
@@ -80,8 +84,7 @@ def comparison_markdown(
             cells = []
             for c in t.columns:
                 cell = _fmt(t.scores[s].get(c), scale, digits)
-                if s != t.baseline and t.significant(s, c):
-                    cell += MARK
+                cell += {1: MARK, -1: WORSE_MARK, 0: ""}[t.direction(s, c)]
                 cells.append(cell)
             name = f"{s} (baseline)" if s == t.baseline else s
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
@@ -108,7 +111,7 @@ def _legend(t: ComparisonTable) -> str:
         if t.test == "ttest"
         else "; avg: macro average over languages, tested with the macro average as statistic"
     )
-    return f"{MARK} p < {t.alpha:g} against {t.baseline} ({test}{corr}{avg})."
+    return f"{MARK} better, {WORSE_MARK} worse than {t.baseline} at p < {t.alpha:g} ({test}{corr}{avg})."
 
 
 _LATEX_SPECIAL = {
@@ -138,11 +141,15 @@ def latex_escape(text: str) -> str:
 
 
 def comparison_latex(tables: Sequence[ComparisonTable], scale: float = 100.0, digits: int = 1) -> str:
-    """A ``booktabs`` table per metric; significant cells get ``$^\\dagger$``, p-values in a comment row."""
+    """A ``booktabs`` table per metric; significantly better cells get ``$^\\dagger$``, worse ``$^\\ddagger$``; p-values in a comment row."""
     blocks = []
     for t in tables:
         spec = "l" + "r" * len(t.columns)
-        caption = latex_escape(t.metric) + ". " + latex_escape(_legend(t)).replace(MARK, DAGGER)
+        caption = (
+            latex_escape(t.metric)
+            + ". "
+            + latex_escape(_legend(t)).replace(MARK, DAGGER).replace(WORSE_MARK, DDAGGER)
+        )
         header = " & ".join(["System"] + [latex_escape(c) for c in t.columns]) + r" \\"
         lines = [
             r"\begin{table}[t]",
@@ -157,8 +164,7 @@ def comparison_latex(tables: Sequence[ComparisonTable], scale: float = 100.0, di
             cells = []
             for c in t.columns:
                 cell = _fmt(t.scores[s].get(c), scale, digits)
-                if s != t.baseline and t.significant(s, c):
-                    cell += DAGGER
+                cell += {1: DAGGER, -1: DDAGGER, 0: ""}[t.direction(s, c)]
                 cells.append(cell)
             lines.append(" & ".join([latex_escape(s)] + cells) + r" \\")
             if s != t.baseline:

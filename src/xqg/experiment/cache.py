@@ -105,8 +105,12 @@ class StageCache:
         try:
             build(tmp)
             (tmp / "stage.json").write_text(
-                json.dumps({"stage": stage, "key": key, "settings": settings, "inputs": dict(inputs or {})},
-                           indent=2, default=str, ensure_ascii=False),
+                json.dumps(
+                    {"stage": stage, "key": key, "settings": settings, "inputs": dict(inputs or {})},
+                    indent=2,
+                    default=str,
+                    ensure_ascii=False,
+                ),
                 encoding="utf-8",
             )
             (tmp / "DONE").write_text("ok\n", encoding="utf-8")

@@ -85,8 +85,10 @@ def parse_system(name: str) -> SystemSpec:
     if rest not in ("zero-shot", "fine-tuned"):
         raise ConfigError(f"system {name!r}: expected 'zero-shot' or 'fine-tuned' before ':' or '+'")
     if method not in TRAINING_METHODS or (rest == "zero-shot" and method != "plain"):
-        raise ConfigError(f"system {name!r}: training method must be one of {', '.join(TRAINING_METHODS)} "
-                          "and only follows 'fine-tuned'")
+        raise ConfigError(
+            f"system {name!r}: training method must be one of {', '.join(TRAINING_METHODS)} "
+            "and only follows 'fine-tuned'"
+        )
     if passages not in PASSAGE_REPRESENTATIONS:
         raise ConfigError(f"system {name!r}: passages must be one of {', '.join(PASSAGE_REPRESENTATIONS)}")
     return SystemSpec(encoder=encoder, trained=rest == "fine-tuned", method=method, passages=passages)
@@ -300,7 +302,9 @@ def _validate(config: ExperimentConfig, where: str) -> None:
     if t.variants < 1:
         raise ConfigError(f"{where}: [typos] variants must be >= 1")
     if not 0.0 <= tr.typo_probability <= 1.0 or tr.adversarial_candidates < 1:
-        raise ConfigError(f"{where}: [training] typo_probability must be in [0, 1], adversarial_candidates >= 1")
+        raise ConfigError(
+            f"{where}: [training] typo_probability must be in [0, 1], adversarial_candidates >= 1"
+        )
     for code in tr.languages:
         if code not in LANGUAGES:
             raise ConfigError(f"{where}: unknown language code {code!r}")
@@ -312,8 +316,10 @@ def _validate(config: ExperimentConfig, where: str) -> None:
         except ConfigError as exc:
             raise ConfigError(f"{where}: [systems] {exc}") from None
         if spec.encoder != "default" and spec.encoder not in config.encoder.others:
-            raise ConfigError(f"{where}: [systems] {name!r} uses encoder {spec.encoder!r}, "
-                              "which is not defined in [encoder] others")
+            raise ConfigError(
+                f"{where}: [systems] {name!r} uses encoder {spec.encoder!r}, "
+                "which is not defined in [encoder] others"
+            )
     if len(set(s.names)) != len(s.names):
         raise ConfigError(f"{where}: [systems] names has duplicates")
     if s.baseline not in s.names:

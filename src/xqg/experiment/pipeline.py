@@ -125,15 +125,24 @@ class ExperimentPipeline:
 
     def __init__(self, config: ExperimentConfig, cache_dir: str | Path | None = None) -> None:
         self.config = config
-        root = Path(cache_dir) if cache_dir else Path(os.environ.get("XQG_CACHE", Path.home() / ".cache" / "xqg"))
+        root = (
+            Path(cache_dir)
+            if cache_dir
+            else Path(os.environ.get("XQG_CACHE", Path.home() / ".cache" / "xqg"))
+        )
         self.cache = StageCache(root / "stages" if not cache_dir else root)
         self.seed = config.experiment.seed
         self._encoders: dict[str, Any] = {}
         self.timings: dict[str, float] = {}
 
     # ----------------------------------------------------------------- helpers
-    def _stage(self, name: str, settings: dict[str, Any], build: Callable[[Path], None],
-               inputs: dict[str, str] | None = None) -> tuple[str, Path]:
+    def _stage(
+        self,
+        name: str,
+        settings: dict[str, Any],
+        build: Callable[[Path], None],
+        inputs: dict[str, str] | None = None,
+    ) -> tuple[str, Path]:
         start = time.perf_counter()
         result = self.cache.run(name, settings, build, inputs)
         took = time.perf_counter() - start
@@ -173,8 +182,12 @@ class ExperimentPipeline:
             return base_key, base
         tr = self.config.training
         settings = {
-            "base": str(base), "method": spec.method, "fold": fold, "training": self.config.section_dict("training"),
-            "data": self.config.section_dict("data"), "seed": self.seed,
+            "base": str(base),
+            "method": spec.method,
+            "fold": fold,
+            "training": self.config.section_dict("training"),
+            "data": self.config.section_dict("data"),
+            "seed": self.seed,
         }
 
         def build(out: Path) -> None:
@@ -188,9 +201,15 @@ class ExperimentPipeline:
             examples = build_training_examples(train, num_negatives=1, seed=self.seed, languages=languages)
             robustness = {"plain": "none"}.get(spec.method, spec.method)
             config = TrainingConfig(
-                epochs=tr.epochs, max_steps=tr.max_steps, batch_size=tr.batch_size, num_negatives=1,
-                learning_rate=tr.learning_rate, temperature=tr.temperature, robustness=robustness,
-                typo_probability=tr.typo_probability, adversarial_candidates=tr.adversarial_candidates,
+                epochs=tr.epochs,
+                max_steps=tr.max_steps,
+                batch_size=tr.batch_size,
+                num_negatives=1,
+                learning_rate=tr.learning_rate,
+                temperature=tr.temperature,
+                robustness=robustness,
+                typo_probability=tr.typo_probability,
+                adversarial_candidates=tr.adversarial_candidates,
                 seed=self.seed,
             )
             train_retriever(encoder, examples, config, out / "training", save_model=False)
@@ -200,10 +219,16 @@ class ExperimentPipeline:
         return key, str(path / "model")
 
     # ------------------------------------------------------------- vectors
-    def _encode(self, stage: str, enc_key: str, enc_path: str | None, items: Sequence[tuple[str, str]],
-                kind: str) -> _Vectors:
-        settings = {"encoder": enc_key, "kind": kind, "texts": _hash_texts(items), "n": len(items),
-                    "batch_size": self.config.encoder.batch_size}
+    def _encode(
+        self, stage: str, enc_key: str, enc_path: str | None, items: Sequence[tuple[str, str]], kind: str
+    ) -> _Vectors:
+        settings = {
+            "encoder": enc_key,
+            "kind": kind,
+            "texts": _hash_texts(items),
+            "n": len(items),
+            "batch_size": self.config.encoder.batch_size,
+        }
 
         def build(out: Path) -> None:
             encoder = self._encoder(enc_key, enc_path)
@@ -223,26 +248,52 @@ class ExperimentPipeline:
         return list(misspell_queries(queries, seed=self.seed, variant=variant, protocol=protocol))
 
     # ---------------------------------------------------------- generation
-    def _generated_sums(self, fold: int, train: RetrievalDataset, corpus: Sequence[Passage],
-                        enc_key: str, enc_path: str | None, gen_languages: Sequence[str],
-                        result: _FoldResult) -> tuple[np.ndarray, np.ndarray]:
+    def _generated_sums(
+        self,
+        fold: int,
+        train: RetrievalDataset,
+        corpus: Sequence[Passage],
+        enc_key: str,
+        enc_path: str | None,
+        gen_languages: Sequence[str],
+        result: _FoldResult,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Per-slot cumulative sums ``(n, N, d)`` of the generated queries' embeddings, and counts ``(n, N)``."""
         g = self.config.generator
-        gen_settings = {"fold": fold, "recipe": g.recipe, "model": g.model, "languages": list(gen_languages),
-                        "seed": self.seed, "data": self.config.section_dict("data")}
+        gen_settings = {
+            "fold": fold,
+            "recipe": g.recipe,
+            "model": g.model,
+            "languages": list(gen_languages),
+            "seed": self.seed,
+            "data": self.config.section_dict("data"),
+        }
 
         def build_generator(out: Path) -> None:
             from xqg.generate.recipes import train_default_generator
 
             if g.model != "default":
-                raise ConfigError("xqg run trains the embedded default generator; for another model train it "
-                                  "with `xqg train-generator` and generate with `xqg generate`")
-            train_default_generator(train, out / "generator", recipe=g.recipe, languages=gen_languages,
-                                    seed=self.seed, show_progress=True)
+                raise ConfigError(
+                    "xqg run trains the embedded default generator; for another model train it "
+                    "with `xqg train-generator` and generate with `xqg generate`"
+                )
+            train_default_generator(
+                train,
+                out / "generator",
+                recipe=g.recipe,
+                languages=gen_languages,
+                seed=self.seed,
+                show_progress=True,
+            )
 
         gen_key, gen_path = self._stage("train-generator", gen_settings, build_generator)
-        settings = {"n": g.queries_per_language, "top_k": g.top_k, "max_new_tokens": g.max_new_tokens,
-                    "seed": self.seed, "corpus": _hash_texts([(p.id, p.text) for p in corpus])}
+        settings = {
+            "n": g.queries_per_language,
+            "top_k": g.top_k,
+            "max_new_tokens": g.max_new_tokens,
+            "seed": self.seed,
+            "corpus": _hash_texts([(p.id, p.text) for p in corpus]),
+        }
 
         def build_queries(out: Path) -> None:
             from xqg.generate.generator import QueryGenerator
@@ -250,14 +301,25 @@ class ExperimentPipeline:
             generator = QueryGenerator.load(gen_path / "generator")
             with open(out / "generated.jsonl", "w", encoding="utf-8") as handle:
                 for docid, lang, slot, text in generator.generate(
-                    list(corpus), list(gen_languages), n=g.queries_per_language, seed=self.seed,
-                    top_k=g.top_k, max_new_tokens=g.max_new_tokens, show_progress=True,
+                    list(corpus),
+                    list(gen_languages),
+                    n=g.queries_per_language,
+                    seed=self.seed,
+                    top_k=g.top_k,
+                    max_new_tokens=g.max_new_tokens,
+                    show_progress=True,
                 ):
-                    handle.write(json.dumps({"docid": docid, "lang": lang, "slot": slot, "text": text},
-                                            ensure_ascii=False) + "\n")
+                    handle.write(
+                        json.dumps(
+                            {"docid": docid, "lang": lang, "slot": slot, "text": text}, ensure_ascii=False
+                        )
+                        + "\n"
+                    )
 
         q_key, q_path = self._stage("generate", settings, build_queries, {"generator": gen_key})
-        rows = [json.loads(line) for line in (q_path / "generated.jsonl").read_text(encoding="utf-8").splitlines()]
+        rows = [
+            json.loads(line) for line in (q_path / "generated.jsonl").read_text(encoding="utf-8").splitlines()
+        ]
         result.generated_samples = rows[: 3 * len(gen_languages) * g.queries_per_language]
         items = [(f"{r['docid']}|{r['lang']}|{r['slot']}", r["text"]) for r in rows]
         vectors = self._encode("encode-generated", enc_key, enc_path, items, "query")
@@ -282,13 +344,17 @@ class ExperimentPipeline:
         corpus = dataset.corpus
         doc_ids = [p.id for p in corpus]
         doc_row = {d: i for i, d in enumerate(doc_ids)}
-        test_queries = [q for lang in languages for q in sorted(test.queries.get(lang, []), key=lambda q: q.id)]
+        test_queries = [
+            q for lang in languages for q in sorted(test.queries.get(lang, []), key=lambda q: q.id)
+        ]
         if cfg.data.max_queries_per_language:
             kept: list[Query] = []
             for lang in languages:
                 kept += [q for q in test_queries if q.lang == lang][: cfg.data.max_queries_per_language]
             test_queries = kept
-        train_queries = [q for lang in languages for q in sorted(train.queries.get(lang, []), key=lambda q: q.id)]
+        train_queries = [
+            q for lang in languages for q in sorted(train.queries.get(lang, []), key=lambda q: q.id)
+        ]
         all_questions = list(dataset.all_queries())
         metrics = list(cfg.metrics.names)
         primary = cfg.metrics.primary
@@ -298,8 +364,22 @@ class ExperimentPipeline:
         gen_languages = list(cfg.generator.languages) or list(languages)
         result = _FoldResult()
 
-        ctx = _FoldContext(fold, dataset, train, corpus, doc_ids, doc_row, test_queries, train_queries,
-                           all_questions, metrics, primary, conditions, gen_languages, result)
+        ctx = _FoldContext(
+            fold,
+            dataset,
+            train,
+            corpus,
+            doc_ids,
+            doc_row,
+            test_queries,
+            train_queries,
+            all_questions,
+            metrics,
+            primary,
+            conditions,
+            gen_languages,
+            result,
+        )
         for name, spec in cfg.system_specs.items():
             self._run_system(ctx, name, spec)
         return result
@@ -310,9 +390,20 @@ class ExperimentPipeline:
         from xqg.fuse.fusion import fuse_vectors
 
         cfg = self.config
-        dataset, train, corpus, doc_ids, doc_row = ctx.dataset, ctx.train, ctx.corpus, ctx.doc_ids, ctx.doc_row
+        dataset, train, corpus, doc_ids, doc_row = (
+            ctx.dataset,
+            ctx.train,
+            ctx.corpus,
+            ctx.doc_ids,
+            ctx.doc_row,
+        )
         test_queries, train_queries, all_questions = ctx.test_queries, ctx.train_queries, ctx.all_questions
-        metrics, primary, conditions, gen_languages = ctx.metrics, ctx.primary, ctx.conditions, ctx.gen_languages
+        metrics, primary, conditions, gen_languages = (
+            ctx.metrics,
+            ctx.primary,
+            ctx.conditions,
+            ctx.gen_languages,
+        )
         result, fold = ctx.result, ctx.fold
 
         def score_eval(scores: np.ndarray, queries: Sequence[Query]) -> dict[str, dict[str, float]]:
@@ -321,16 +412,19 @@ class ExperimentPipeline:
             return evaluate(metrics, run=run, qrels=qrels)
 
         enc_key, enc_path = self._encoder_model(spec, fold, train)
-        passages = self._encode("encode-corpus", enc_key, enc_path, [(p.id, _passage_text(p)) for p in corpus],
-                                "passage").matrix
-        questions = self._encode("encode-questions", enc_key, enc_path, [(q.id, q.text) for q in all_questions],
-                                 "query")
+        passages = self._encode(
+            "encode-corpus", enc_key, enc_path, [(p.id, _passage_text(p)) for p in corpus], "passage"
+        ).matrix
+        questions = self._encode(
+            "encode-questions", enc_key, enc_path, [(q.id, q.text) for q in all_questions], "query"
+        )
         # the passage representation of this system
         alpha = cfg.fusion.alpha
         fused: np.ndarray | None = passages
         if spec.passages == "xqg":
-            cum_sums, cum_counts = self._generated_sums(fold, train, corpus, enc_key, enc_path, gen_languages,
-                                                        result)
+            cum_sums, cum_counts = self._generated_sums(
+                fold, train, corpus, enc_key, enc_path, gen_languages, result
+            )
 
             def represent(a: float, n: int = cfg.generator.queries_per_language) -> np.ndarray:
                 return fuse_vectors(passages, cum_sums[n - 1], cum_counts[n - 1], a, mode=cfg.fusion.mode)
@@ -339,8 +433,10 @@ class ExperimentPipeline:
 
             pairs = [(q, next(iter(dataset.qrels[q.id]))) for q in train.all_queries()]
             predictor = QueryEmbeddingPredictor.fit(
-                passages[[doc_row[d] for _, d in pairs]], [q.lang for q, _ in pairs],
-                questions.rows([q.id for q, _ in pairs]), kind="shared",
+                passages[[doc_row[d] for _, d in pairs]],
+                [q.lang for q, _ in pairs],
+                questions.rows([q.id for q, _ in pairs]),
+                kind="shared",
             )
             predicted = np.mean([predictor.predict(passages, lang) for lang in gen_languages], axis=0)
             pred_sums = predicted * len(gen_languages)
@@ -353,11 +449,14 @@ class ExperimentPipeline:
 
         def oracle(queries: Sequence[Query], vecs: np.ndarray, a: float) -> np.ndarray:
             return oracle_scores(
-                vecs, passages, questions.matrix,
+                vecs,
+                passages,
+                questions.matrix,
                 [doc_row[next(iter(dataset.qrels[q.id]))] for q in all_questions],
                 [q.id.split("/")[0] for q in all_questions],
                 [doc_row[next(iter(dataset.qrels[q.id]))] for q in queries],
-                [q.id.split("/")[0] for q in queries], a,
+                [q.id.split("/")[0] for q in queries],
+                a,
             )
 
         # α: chosen on the train fold's questions when a sweep is configured (never on test questions)
@@ -366,8 +465,10 @@ class ExperimentPipeline:
             test_vecs = questions.rows([q.id for q in test_queries])
             curve_train, curve_test = [], []
             for a in cfg.fusion.alpha_sweep:
-                for queries, vecs, curve in ((train_queries, train_vecs, curve_train),
-                                             (test_queries, test_vecs, curve_test)):
+                for queries, vecs, curve in (
+                    (train_queries, train_vecs, curve_train),
+                    (test_queries, test_vecs, curve_test),
+                ):
                     if spec.passages == "oracle":
                         scores = oracle(queries, vecs, a)
                     else:
@@ -381,7 +482,11 @@ class ExperimentPipeline:
         if spec.passages == "xqg":
             test_vecs = questions.rows([q.id for q in test_queries])
             result.n_curve[name] = [
-                float(np.mean(list(score_eval(test_vecs @ represent(alpha, n).T, test_queries)[primary].values())))
+                float(
+                    np.mean(
+                        list(score_eval(test_vecs @ represent(alpha, n).T, test_queries)[primary].values())
+                    )
+                )
                 for n in range(1, cfg.generator.queries_per_language + 1)
             ]
 
@@ -392,8 +497,9 @@ class ExperimentPipeline:
                 vecs = questions.rows([q.id for q in queries])
             else:
                 queries = self._typo_queries(test_queries, protocol, variant)
-                vecs = self._encode("encode-typos", enc_key, enc_path, [(q.id, q.text) for q in queries],
-                                    "query").matrix
+                vecs = self._encode(
+                    "encode-typos", enc_key, enc_path, [(q.id, q.text) for q in queries], "query"
+                ).matrix
             if spec.passages == "oracle":
                 scores = oracle(queries, vecs, alpha)
             else:
@@ -409,8 +515,14 @@ def _mean(values: Sequence[float]) -> float:
     return float(np.mean(values)) if len(values) else float("nan")
 
 
-def _build_report(config: ExperimentConfig, languages: Sequence[str], dataset: RetrievalDataset,
-                  folds: dict[int, _FoldResult], timings: dict[str, float], seconds: float) -> RunSummary:
+def _build_report(
+    config: ExperimentConfig,
+    languages: Sequence[str],
+    dataset: RetrievalDataset,
+    folds: dict[int, _FoldResult],
+    timings: dict[str, float],
+    seconds: float,
+) -> RunSummary:
     from xqg.data.languages import get_language
     from xqg.data.trec import write_run  # noqa: F401  (runs are written below as per-query values)
     from xqg.evaluate.significance import compare_per_query, holm
@@ -438,11 +550,23 @@ def _build_report(config: ExperimentConfig, languages: Sequence[str], dataset: R
             grouped.setdefault(query_lang[qid], []).append(v)
         return {lang: _mean(grouped.get(lang, [])) for lang in languages}
 
-    def pvalues_vs(base: dict[str, float], others: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-        raw = {name: {col: r.pvalue for col, r in compare_per_query(vals, base, query_lang, test="randomisation",
-                                                                     num_permutations=cfg.metrics.permutations,
-                                                                     seed=cfg.experiment.seed).items()}
-               for name, vals in others.items()}
+    def pvalues_vs(
+        base: dict[str, float], others: dict[str, dict[str, float]]
+    ) -> dict[str, dict[str, float]]:
+        raw = {
+            name: {
+                col: r.pvalue
+                for col, r in compare_per_query(
+                    vals,
+                    base,
+                    query_lang,
+                    test="randomisation",
+                    num_permutations=cfg.metrics.permutations,
+                    seed=cfg.experiment.seed,
+                ).items()
+            }
+            for name, vals in others.items()
+        }
         corrected: dict[str, dict[str, float]] = {name: {} for name in raw}
         for col in [*languages, "avg"]:
             adjusted = holm({name: raw[name][col] for name in raw if col in raw[name]})
@@ -454,19 +578,43 @@ def _build_report(config: ExperimentConfig, languages: Sequence[str], dataset: R
     for metric in cfg.metrics.names:
         values = {s: by_lang(merged[s][CLEAN][metric]) for s in systems}
         others = {s: merged[s][CLEAN][metric] for s in systems if s != baseline}
-        tables.append(ResultTable(
-            title=f"Clean questions → English passages, {metric}", metric=metric, columns=list(languages),
-            values=values, baseline=baseline, pvalues=pvalues_vs(merged[baseline][CLEAN][metric], others),
-            significance_level=level,
-        ))
+        tables.append(
+            ResultTable(
+                title=f"Clean questions → English passages, {metric}",
+                metric=metric,
+                columns=list(languages),
+                values=values,
+                baseline=baseline,
+                pvalues=pvalues_vs(merged[baseline][CLEAN][metric], others),
+                significance_level=level,
+            )
+        )
 
     typo_conditions = [c for c in next(iter(merged.values())) if c != CLEAN]
-    plots: list[Plot] = [Plot("per_language", f"{primary} per language (clean questions)", "bars", list(languages),
-                              {s: [100 * tables[0].values[s][lang] if cfg.metrics.names[0] == primary else
-                                   100 * by_lang(merged[s][CLEAN][primary])[lang] for lang in languages]
-                               for s in systems}, ylabel=primary)]
-    results: dict[str, Any] = {"systems": systems, "languages": list(languages), "timings_seconds": timings,
-                               "wall_seconds": seconds}
+    plots: list[Plot] = [
+        Plot(
+            "per_language",
+            f"{primary} per language (clean questions)",
+            "bars",
+            list(languages),
+            {
+                s: [
+                    100 * tables[0].values[s][lang]
+                    if cfg.metrics.names[0] == primary
+                    else 100 * by_lang(merged[s][CLEAN][primary])[lang]
+                    for lang in languages
+                ]
+                for s in systems
+            },
+            ylabel=primary,
+        )
+    ]
+    results: dict[str, Any] = {
+        "systems": systems,
+        "languages": list(languages),
+        "timings_seconds": timings,
+        "wall_seconds": seconds,
+    }
     if typo_conditions:
         protocols = sorted({c.split("#")[0] for c in typo_conditions})
         drops: dict[str, dict[str, float]] = {}
@@ -481,48 +629,105 @@ def _build_report(config: ExperimentConfig, languages: Sequence[str], dataset: R
                 rows[f"{s} · clean"] = by_lang(clean)
                 rows[f"{s} · {protocol}"] = by_lang(typo_mean)
                 per_variant = [by_lang(merged[s][c][primary]) for c in conds]
-                spread[s] = {lang: float(np.std([v[lang] for v in per_variant], ddof=1)) if len(conds) > 1 else 0.0
-                             for lang in languages}
-                tests = compare_per_query(typo_mean, clean, query_lang, test="randomisation",
-                                          num_permutations=cfg.metrics.permutations, seed=cfg.experiment.seed)
+                spread[s] = {
+                    lang: float(np.std([v[lang] for v in per_variant], ddof=1)) if len(conds) > 1 else 0.0
+                    for lang in languages
+                }
+                tests = compare_per_query(
+                    typo_mean,
+                    clean,
+                    query_lang,
+                    test="randomisation",
+                    num_permutations=cfg.metrics.permutations,
+                    seed=cfg.experiment.seed,
+                )
                 pvals[f"{s} · {protocol}"] = {col: r.pvalue for col, r in tests.items()}
-                drops[s] = {lang: (rows[f"{s} · clean"][lang] - rows[f"{s} · {protocol}"][lang])
-                            / max(rows[f"{s} · clean"][lang], 1e-9) for lang in languages}
+                drops[s] = {
+                    lang: (rows[f"{s} · clean"][lang] - rows[f"{s} · {protocol}"][lang])
+                    / max(rows[f"{s} · clean"][lang], 1e-9)
+                    for lang in languages
+                }
             table = ResultTable(
                 title=f"Misspelled questions ({protocol}, mean of {len(conds)} seeded variants), {primary}; "
-                      "* = the drop from clean is significant",
-                metric=primary, columns=list(languages), values=rows, baseline=None, pvalues=pvals,
+                "* = the drop from clean is significant",
+                metric=primary,
+                columns=list(languages),
+                values=rows,
+                baseline=None,
+                pvalues=pvals,
                 significance_level=level,
             )
             tables.append(table)
-            tables.append(ResultTable(
-                title=f"Relative drop under {protocol} (% of the clean score)", metric=f"drop of {primary}",
-                columns=list(languages), values=drops, baseline=None,
-            ))
-            groups = {"low": [lang for lang in languages if get_language(lang).resource_group == "low"],
-                      "high": [lang for lang in languages if get_language(lang).resource_group == "high"]}
-            tables.append(ResultTable(
-                title=f"Relative drop under {protocol} by resource group (Joshi et al. 2020 classes 0-3 vs 4-5)",
-                metric=f"drop of {primary}", columns=[g for g in groups if groups[g]],
-                values={s: {g: _mean([drops[s][lang] for lang in langs]) for g, langs in groups.items() if langs}
-                        for s in systems},
-            ))
-            plots.append(Plot(f"typo_drop_{protocol}", f"Relative drop of {primary} under {protocol} (%)", "bars",
-                              list(languages), {s: [100 * drops[s][lang] for lang in languages] for s in systems},
-                              ylabel="drop (%)"))
+            tables.append(
+                ResultTable(
+                    title=f"Relative drop under {protocol} (% of the clean score)",
+                    metric=f"drop of {primary}",
+                    columns=list(languages),
+                    values=drops,
+                    baseline=None,
+                )
+            )
+            groups = {
+                "low": [lang for lang in languages if get_language(lang).resource_group == "low"],
+                "high": [lang for lang in languages if get_language(lang).resource_group == "high"],
+            }
+            tables.append(
+                ResultTable(
+                    title=f"Relative drop under {protocol} by resource group (Joshi et al. 2020 classes 0-3 vs 4-5)",
+                    metric=f"drop of {primary}",
+                    columns=[g for g in groups if groups[g]],
+                    values={
+                        s: {
+                            g: _mean([drops[s][lang] for lang in langs])
+                            for g, langs in groups.items()
+                            if langs
+                        }
+                        for s in systems
+                    },
+                )
+            )
+            plots.append(
+                Plot(
+                    f"typo_drop_{protocol}",
+                    f"Relative drop of {primary} under {protocol} (%)",
+                    "bars",
+                    list(languages),
+                    {s: [100 * drops[s][lang] for lang in languages] for s in systems},
+                    ylabel="drop (%)",
+                )
+            )
             results[f"typo_sd_{protocol}"] = spread
     for fold_id, fold in folds.items():
         for name, curves in fold.alpha_curves.items():
-            plots.append(Plot(f"alpha_{name.replace('+', '_').replace('/', '_')}_fold{fold_id}",
-                              f"{name}: {primary} vs α (fold {fold_id})", "lines", list(cfg.fusion.alpha_sweep),
-                              {k: [100 * v for v in vs] for k, vs in curves.items()}, xlabel="α", ylabel=primary))
+            plots.append(
+                Plot(
+                    f"alpha_{name.replace('+', '_').replace('/', '_')}_fold{fold_id}",
+                    f"{name}: {primary} vs α (fold {fold_id})",
+                    "lines",
+                    list(cfg.fusion.alpha_sweep),
+                    {k: [100 * v for v in vs] for k, vs in curves.items()},
+                    xlabel="α",
+                    ylabel=primary,
+                )
+            )
         for name, curve in fold.n_curve.items():
-            plots.append(Plot(f"nqueries_{name.replace('+', '_').replace('/', '_')}_fold{fold_id}",
-                              f"{name}: {primary} vs generated queries per language (fold {fold_id})", "lines",
-                              list(range(1, len(curve) + 1)), {name: [100 * v for v in curve]},
-                              xlabel="queries per passage per language", ylabel=primary))
-        results[f"fold{fold_id}"] = {"alpha": fold.alpha_chosen, "alpha_curves": fold.alpha_curves,
-                                     "n_curve": fold.n_curve, "generated_samples": fold.generated_samples}
+            plots.append(
+                Plot(
+                    f"nqueries_{name.replace('+', '_').replace('/', '_')}_fold{fold_id}",
+                    f"{name}: {primary} vs generated queries per language (fold {fold_id})",
+                    "lines",
+                    list(range(1, len(curve) + 1)),
+                    {name: [100 * v for v in curve]},
+                    xlabel="queries per passage per language",
+                    ylabel=primary,
+                )
+            )
+        results[f"fold{fold_id}"] = {
+            "alpha": fold.alpha_chosen,
+            "alpha_curves": fold.alpha_curves,
+            "n_curve": fold.n_curve,
+            "generated_samples": fold.generated_samples,
+        }
     results["per_query"] = merged
     notes = [
         cfg.experiment.description or f"Experiment {cfg.experiment.name}.",
@@ -531,22 +736,40 @@ def _build_report(config: ExperimentConfig, languages: Sequence[str], dataset: R
         f"questions of the evaluated articles only. Significance: paired randomisation test "
         f"({cfg.metrics.permutations} sign flips, seed {cfg.experiment.seed}), Holm-corrected over the systems, "
         f"level {level}. α per system: "
-        + ", ".join(f"{k} = {v:g}" for f in folds.values() for k, v in f.alpha_chosen.items() if k != baseline)
+        + ", ".join(
+            f"{k} = {v:g}" for f in folds.values() for k, v in f.alpha_chosen.items() if k != baseline
+        )
         + f". Wall time {seconds / 60:.1f} min.",
     ]
-    paths = write_report(out, f"xqg: {cfg.experiment.name}", tables, plots, notes=notes, results=results,
-                         config_text=Path(cfg.source).read_text(encoding="utf-8") if Path(cfg.source).exists() else "")
+    paths = write_report(
+        out,
+        f"xqg: {cfg.experiment.name}",
+        tables,
+        plots,
+        notes=notes,
+        results=results,
+        config_text=Path(cfg.source).read_text(encoding="utf-8") if Path(cfg.source).exists() else "",
+    )
     runs_dir = out / "per_query"
     runs_dir.mkdir(exist_ok=True)
     for s in systems:
         for cond, per_metric in merged[s].items():
-            atomic_write_text(runs_dir / f"{s.replace('/', '_')}.{cond.replace('#', '_')}.json",
-                              json.dumps(per_metric, indent=1, sort_keys=True))
+            atomic_write_text(
+                runs_dir / f"{s.replace('/', '_')}.{cond.replace('#', '_')}.json",
+                json.dumps(per_metric, indent=1, sort_keys=True),
+            )
     from xqg.experiment.report import markdown_table
 
-    return RunSummary("\n\n".join(markdown_table(t) for t in tables[: max(1, len(cfg.metrics.names))] +
-                                  tables[len(cfg.metrics.names): len(cfg.metrics.names) + 2]),
-                      paths["html"], paths["json"], seconds)
+    return RunSummary(
+        "\n\n".join(
+            markdown_table(t)
+            for t in tables[: max(1, len(cfg.metrics.names))]
+            + tables[len(cfg.metrics.names) : len(cfg.metrics.names) + 2]
+        ),
+        paths["html"],
+        paths["json"],
+        seconds,
+    )
 
 
 def run_experiment(config: ExperimentConfig, cache_dir: str | Path | None = None) -> RunSummary:
@@ -562,8 +785,11 @@ def run_experiment(config: ExperimentConfig, cache_dir: str | Path | None = None
     start = time.perf_counter()
     pipeline = ExperimentPipeline(config, cache_dir)
     dataset, languages = pipeline._load_dataset()
-    print(f"[xqg run] {config.experiment.name}: {len(dataset.corpus)} passages, languages {', '.join(languages)}, "
-          f"systems {', '.join(config.systems.names)}", flush=True)
+    print(
+        f"[xqg run] {config.experiment.name}: {len(dataset.corpus)} passages, languages {', '.join(languages)}, "
+        f"systems {', '.join(config.systems.names)}",
+        flush=True,
+    )
     folds = {fold: pipeline.run_fold(fold, dataset, languages) for fold in config.data.eval_folds}
     seconds = time.perf_counter() - start
     return _build_report(config, languages, dataset, folds, pipeline.timings, seconds)

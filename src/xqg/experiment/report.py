@@ -116,7 +116,10 @@ def markdown_table(table: ResultTable) -> str:
 
 def html_table(table: ResultTable) -> str:
     """Render a table as HTML; significant cells are bold with the p-value as a tooltip."""
-    out = [f"<table><caption>{html.escape(table.title)} ({html.escape(table.metric)})</caption>", "<tr><th>system</th>"]
+    out = [
+        f"<table><caption>{html.escape(table.title)} ({html.escape(table.metric)})</caption>",
+        "<tr><th>system</th>",
+    ]
     out += [f"<th>{html.escape(c)}</th>" for c in table.all_columns]
     out.append("</tr>")
     for row in table.values:
@@ -238,8 +241,10 @@ def write_report(
     body += [html_table(t) for t in tables]
     for plot in plots:
         data = base64.b64encode(images[plot.name]).decode("ascii")
-        body.append(f'<figure><img alt="{html.escape(plot.title)}" src="data:image/png;base64,{data}">'
-                    f"<figcaption>{html.escape(plot.title)}</figcaption></figure>")
+        body.append(
+            f'<figure><img alt="{html.escape(plot.title)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{html.escape(plot.title)}</figcaption></figure>"
+        )
     if config_text:
         body.append(f"<h2>Experiment file</h2><pre>{html.escape(config_text)}</pre>")
     page = (

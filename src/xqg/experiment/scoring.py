@@ -15,9 +15,7 @@ from xqg.data.records import Run
 from xqg.fuse.fusion import fuse_vectors
 
 
-def rank_dense(
-    scores: np.ndarray, query_ids: Sequence[str], doc_ids: Sequence[str], k: int = 100
-) -> Run:
+def rank_dense(scores: np.ndarray, query_ids: Sequence[str], doc_ids: Sequence[str], k: int = 100) -> Run:
     """Turn a ``(queries, docs)`` score matrix into a run of the top ``k`` documents per query.
 
     Ties are broken by document id (ascending), the same rule as the sharded search.

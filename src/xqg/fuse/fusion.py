@@ -87,7 +87,9 @@ class FusionStore:
         if missing:
             raise InputError(f"{len(missing)} docids not in the fusion store, e.g. {missing[0]!r}")
         rows = np.array([pos[d] for d in ids], dtype=np.int64)
-        return FusionStore(list(ids), self.passage_vectors[rows], self.query_sums[rows], self.query_counts[rows])
+        return FusionStore(
+            list(ids), self.passage_vectors[rows], self.query_sums[rows], self.query_counts[rows]
+        )
 
 
 def check_equal_counts(query_counts: np.ndarray, ids: Sequence[str] | None = None) -> None:

@@ -150,7 +150,14 @@ class QueryEmbeddingPredictor:
                 delta[c] = fitted[:d]
                 bias[c] = bias[c] + fitted[d]
         return cls(
-            codes, mean, shared, bias, delta, kind, {"ridge": ridge, "language_ridge": language_ridge}, encoder
+            codes,
+            mean,
+            shared,
+            bias,
+            delta,
+            kind,
+            {"ridge": ridge, "language_ridge": language_ridge},
+            encoder,
         )
 
     def predict(self, passage_vectors: np.ndarray, lang: str) -> np.ndarray:
@@ -168,8 +175,13 @@ class QueryEmbeddingPredictor:
         import hashlib
 
         digest = hashlib.sha256(self.shared.tobytes() + self.mean.tobytes()).hexdigest()[:16]
-        return {"kind": self.kind, "languages": self.languages, "ridge": self.ridge,
-                "encoder": self.encoder, "weights": digest}
+        return {
+            "kind": self.kind,
+            "languages": self.languages,
+            "ridge": self.ridge,
+            "encoder": self.encoder,
+            "weights": digest,
+        }
 
     def save(self, path: str | Path) -> Path:
         """Write the model into folder ``path`` as safetensors; returns the file.

@@ -24,14 +24,20 @@ from xqg.fuse.fusion import accumulate
 class QueryEncoder(Protocol):
     """The part of :class:`xqg.encode.DualEncoder` fusion uses."""
 
-    def encode_queries(self, texts: list[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+    def encode_queries(
+        self, texts: list[str], batch_size: int = 64, show_progress: bool = False
+    ) -> np.ndarray:
         """Encode query texts through the query path."""
         ...
 
 
 @runtime_checkable
 class QuerySource(Protocol):
-    """Produces Σ E(q) and the number of queries for each passage of a batch."""
+    """Produces Σ E(q) and the number of queries for each passage of a batch.
+
+    A source may also define ``prepare(passages)``, called once per shard before its batches (e.g. to
+    read a shard's generated queries in one pass over a file).
+    """
 
     def fingerprint(self) -> dict[str, Any]:
         """JSON-able description of what determines the queries (file checksum, model, seed, n)."""
@@ -98,7 +104,9 @@ class FixedQuerySource:
         import hashlib
         import json
 
-        digest = hashlib.sha256(json.dumps(self.queries, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        digest = hashlib.sha256(
+            json.dumps(self.queries, sort_keys=True, ensure_ascii=False).encode()
+        ).hexdigest()
         return {"source": self.name, "sha256": digest[:16]}
 
     def texts_for(self, passages: Sequence[Passage]) -> list[list[str]]:
@@ -146,6 +154,7 @@ class GeneratedQueriesFile:
             raise InputError("generated-queries file not found", path=self.path)
         self.languages = None if languages is None else sorted(languages)
         self.per_language = per_language
+        self._prepared: dict[str, list[str]] = {}
 
     def files(self) -> list[Path]:
         """The JSONL files read, in order."""
@@ -187,8 +196,11 @@ class GeneratedQueriesFile:
                     raise InputError("'query' must be a string and 'slot' an integer", path=path, line=line)
                 slots = found[wanted[docid]]
                 if (lang, slot) in slots:
-                    raise InputError(f"duplicate query for docid {docid!r}, lang {lang!r}, slot {slot}",
-                                     path=path, line=line)
+                    raise InputError(
+                        f"duplicate query for docid {docid!r}, lang {lang!r}, slot {slot}",
+                        path=path,
+                        line=line,
+                    )
                 slots[(lang, slot)] = text
         if self.per_language is not None:
             langs = self.languages
@@ -205,10 +217,18 @@ class GeneratedQueriesFile:
                         )
         return [[slots[k] for k in sorted(slots)] for slots in found]
 
+    def prepare(self, passages: Sequence[Passage]) -> None:
+        """Read the queries of a whole shard in one pass over the file(s) (called by the worker per shard)."""
+        self._prepared = dict(zip((p.id for p in passages), self.texts_for(passages), strict=True))
+
     def query_sums(
         self, passages: Sequence[Passage], passage_vectors: np.ndarray, encoder: QueryEncoder, batch_size: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        return encode_and_accumulate(self.texts_for(passages), passage_vectors.shape[1], encoder, batch_size)
+        if all(p.id in self._prepared for p in passages):
+            texts = [self._prepared[p.id] for p in passages]
+        else:
+            texts = self.texts_for(passages)
+        return encode_and_accumulate(texts, passage_vectors.shape[1], encoder, batch_size)
 
 
 class GeneratorQuerySource:
@@ -304,7 +324,9 @@ def texts_from_generator_output(output: Any, passages: Sequence[Passage]) -> lis
             by_doc.setdefault(docid, {})[key] = str(_get(rec, "query", "text"))
     unknown = set(by_doc) - {p.id for p in passages}
     if unknown:
-        raise InputError(f"generator returned queries for docids it was not given, e.g. {sorted(unknown)[0]!r}")
+        raise InputError(
+            f"generator returned queries for docids it was not given, e.g. {sorted(unknown)[0]!r}"
+        )
     return [[by_doc[p.id][k] for k in sorted(by_doc[p.id])] for p in passages]
 
 

@@ -24,7 +24,9 @@ from xqg.fuse.fusion import FusionStore, check_equal_counts, fuse_vectors
 from xqg.fuse.task import QCOUNT_FILE, QSUM_NAME
 
 
-def _shard_arrays(shard_path: Path, manifest_files: dict[str, Any]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+def _shard_arrays(
+    shard_path: Path, manifest_files: dict[str, Any]
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
     ids = read_ids(shard_path / IDS_FILE)
     vectors = np.load(shard_path / "vectors.npy", allow_pickle=False)
     sums = np.load(shard_path / f"{QSUM_NAME}.npy", allow_pickle=False)
@@ -95,8 +97,13 @@ class RefuseShardTask:
 
     name = "fused-vectors"
 
-    def __init__(self, store_dir: str | Path, alpha: float = 0.01, mode: str = "sum",
-                 allow_unequal_counts: bool = False) -> None:
+    def __init__(
+        self,
+        store_dir: str | Path,
+        alpha: float = 0.01,
+        mode: str = "sum",
+        allow_unequal_counts: bool = False,
+    ) -> None:
         self.store_dir = Path(store_dir)
         self.alpha = float(alpha)
         self.mode = mode
@@ -107,13 +114,24 @@ class RefuseShardTask:
         self._plan = plan
 
     def fingerprint(self) -> dict[str, Any]:
-        return {"task": self.name, "store": str(self.store_dir), "store_fingerprint": self._plan.fingerprint,
-                "alpha": self.alpha, "mode": self.mode}
+        return {
+            "task": self.name,
+            "store": str(self.store_dir),
+            "store_fingerprint": self._plan.fingerprint,
+            "alpha": self.alpha,
+            "mode": self.mode,
+        }
 
     def to_spec(self) -> TaskSpec:
-        return TaskSpec(f"{__name__}:RefuseShardTask",
-                        {"store_dir": str(self.store_dir), "alpha": self.alpha, "mode": self.mode,
-                         "allow_unequal_counts": self.allow_unequal_counts})
+        return TaskSpec(
+            f"{__name__}:RefuseShardTask",
+            {
+                "store_dir": str(self.store_dir),
+                "alpha": self.alpha,
+                "mode": self.mode,
+                "allow_unequal_counts": self.allow_unequal_counts,
+            },
+        )
 
     def run(self, shard: ShardSpec, workdir: Path) -> dict[str, Any]:
         source = self.store_dir / shard.dirname

@@ -40,8 +40,10 @@ def dense_top_k(
     run: Run = {}
     for start in range(0, q.shape[0], chunk):
         scores = q[start : start + chunk] @ d.T
-        top = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < d.shape[0] else np.tile(
-            np.arange(d.shape[0]), (scores.shape[0], 1)
+        top = (
+            np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            if k < d.shape[0]
+            else np.tile(np.arange(d.shape[0]), (scores.shape[0], 1))
         )
         for row, cols in enumerate(top):
             qid = query_ids[start + row]
@@ -68,8 +70,10 @@ class AlphaSweep:
     def to_markdown(self) -> str:
         """A table: one row per α, one column per language and the average of :attr:`metric`."""
         langs = sorted({lang for row in self.table.values() for lang in row[self.metric] if lang != "avg"})
-        lines = [f"| α ({self.mode}) | " + " | ".join(langs + ["avg"]) + " |",
-                 "|---" * (len(langs) + 2) + "|"]
+        lines = [
+            f"| α ({self.mode}) | " + " | ".join(langs + ["avg"]) + " |",
+            "|---" * (len(langs) + 2) + "|",
+        ]
         for alpha, row in self.table.items():
             vals = [100 * row[self.metric].get(lang, float("nan")) for lang in langs + ["avg"]]
             mark = " **best**" if alpha == self.best_alpha else ""

@@ -86,8 +86,10 @@ def read_passage_rows(corpus: str | Path | Sequence[Passage], start: int, stop: 
 
         rows = list(itertools.islice(iter_corpus(corpus, check_duplicates=False), start, stop))
         if len(rows) != stop - start:
-            raise InputError(f"corpus has fewer rows than the shard plan expects ({start + len(rows)} < {stop})",
-                             path=corpus)
+            raise InputError(
+                f"corpus has fewer rows than the shard plan expects ({start + len(rows)} < {stop})",
+                path=corpus,
+            )
         return rows
     return list(corpus[start:stop])
 
@@ -160,27 +162,42 @@ class FuseShardTask:
         return self._encoder
 
     def fingerprint(self) -> dict[str, Any]:
-        corpus = str(self.corpus) if isinstance(self.corpus, (str, Path)) else f"<{len(self.corpus)} passages>"
+        corpus = (
+            str(self.corpus) if isinstance(self.corpus, (str, Path)) else f"<{len(self.corpus)} passages>"
+        )
         source = self._source_spec if self._source_spec is not None else self.source.fingerprint()
-        if source.get("kind") == "fixed":
-            source = FixedQuerySource(source["queries"]).fingerprint()
+        if source.get("kind") in ("fixed", "file"):
+            # cheap to build: fingerprint the content (text checksum; file sizes and times), not the path
+            source = build_source(source).fingerprint()
         return {"task": self.name, "corpus": corpus, "encoder": self.encoder_id, "source": source}
 
     def to_spec(self) -> TaskSpec:
         """Spec for remote workers (needs a corpus path, a source description and an encoder name)."""
-        if not isinstance(self.corpus, (str, Path)) or self._source_spec is None or self._encoder_name is None:
+        if (
+            not isinstance(self.corpus, (str, Path))
+            or self._source_spec is None
+            or self._encoder_name is None
+        ):
             raise ConfigError(
                 "a fusion task runs on remote workers only when built from a corpus path, a source "
                 "description (dict) and an encoder name, not in-memory objects"
             )
         return TaskSpec(
             f"{__name__}:FuseShardTask",
-            {"corpus": str(self.corpus), "source": self._source_spec, "encoder": self._encoder_name,
-             "encoder_id": self.encoder_id, "batch_size": self.batch_size},
+            {
+                "corpus": str(self.corpus),
+                "source": self._source_spec,
+                "encoder": self._encoder_name,
+                "encoder_id": self.encoder_id,
+                "batch_size": self.batch_size,
+            },
         )
 
     def run(self, shard: ShardSpec, workdir: Path) -> dict[str, Any]:
         passages = read_passage_rows(self.corpus, shard.start, shard.stop)
+        prepare = getattr(self.source, "prepare", None)
+        if prepare is not None:
+            prepare(passages)
         counts = np.zeros(len(passages), dtype=np.int64)
         writers: tuple[VectorPartWriter, VectorPartWriter] | None = None
         total_queries = 0

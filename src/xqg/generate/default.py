@@ -136,7 +136,9 @@ def build_bert2bert(
             row = source[torch.tensor(ids)].mean(0) if ids else source[vocabulary.eos_id]
             target[vocabulary.start_id(lang)] = row
         for name in ("position_embeddings", "token_type_embeddings", "LayerNorm"):
-            getattr(decoder.bert.embeddings, name).load_state_dict(getattr(encoder.embeddings, name).state_dict())
+            getattr(decoder.bert.embeddings, name).load_state_dict(
+                getattr(encoder.embeddings, name).state_dict()
+            )
         for i in range(decoder_layers):
             layer = decoder.bert.encoder.layer[i]
             state = encoder.encoder.layer[i].state_dict()
@@ -195,8 +197,12 @@ def build_default_generator(
     encoder = BertModel.from_pretrained(str(folder), add_pooling_layer=False)
     texts_by_lang = {lang: [t for t in texts if t] for lang, texts in texts_by_lang.items()}
     vocabulary = build_vocabulary(tokenizer, texts_by_lang, min_count=min_count)
-    init = {lang: tokenizer(texts, add_special_tokens=False)["input_ids"] for lang, texts in texts_by_lang.items()}
-    generator = build_bert2bert(encoder, tokenizer, vocabulary, decoder_layers=decoder_layers, language_init=init, settings=settings)
+    init = {
+        lang: tokenizer(texts, add_special_tokens=False)["input_ids"] for lang, texts in texts_by_lang.items()
+    }
+    generator = build_bert2bert(
+        encoder, tokenizer, vocabulary, decoder_layers=decoder_layers, language_init=init, settings=settings
+    )
     generator.settings.source = {"encoder": str(folder), "decoder_layers": decoder_layers}
     logger.info(
         "default generator: output vocabulary %d pieces (%s per language)",

@@ -159,7 +159,9 @@ class QueryGenerator:
     @property
     def languages(self) -> list[str]:
         """Languages the generator knows (``bert2bert``: those with a start token)."""
-        return list(self.vocabulary.languages) if self.vocabulary is not None else list(self.settings.languages)
+        return (
+            list(self.vocabulary.languages) if self.vocabulary is not None else list(self.settings.languages)
+        )
 
     @property
     def shares_encoder_across_languages(self) -> bool:
@@ -174,7 +176,10 @@ class QueryGenerator:
 
     def fingerprint(self) -> dict[str, Any]:
         """JSON-able description of the generator (for shard manifests)."""
-        return {"settings": asdict(self.settings), "num_parameters": sum(p.numel() for p in self.model.parameters())}
+        return {
+            "settings": asdict(self.settings),
+            "num_parameters": sum(p.numel() for p in self.model.parameters()),
+        }
 
     # ------------------------------------------------------------------ encoder
     def encode(self, prompts: Sequence[str], max_length: int | None = None) -> EncodedBatch:
@@ -261,13 +266,17 @@ class QueryGenerator:
 
     def target_ids(self, texts: Sequence[str], lang: str, max_length: int) -> list[list[int]]:
         """Decoder input ids (excluding the start token) of target texts, ending with end-of-sequence."""
-        enc = self.tokenizer(list(texts), add_special_tokens=False, truncation=True, max_length=max_length - 1)
+        enc = self.tokenizer(
+            list(texts), add_special_tokens=False, truncation=True, max_length=max_length - 1
+        )
         rows = [list(ids) + [self.eos_id] for ids in enc["input_ids"]]
         if self.vocabulary is not None:
             rows = [self.vocabulary.to_small(r) for r in rows]
         return rows
 
-    def loss(self, encoded: EncodedBatch, targets: Sequence[str], lang: str, max_target_length: int = 32) -> torch.Tensor:
+    def loss(
+        self, encoded: EncodedBatch, targets: Sequence[str], lang: str, max_target_length: int = 32
+    ) -> torch.Tensor:
         """Teacher-forced mean token cross-entropy of ``targets`` (all in ``lang``) given encoder outputs."""
         rows = self.target_ids(targets, lang, max_target_length)
         width = max(len(r) for r in rows)
@@ -291,7 +300,9 @@ class QueryGenerator:
             labels[i, : len(r)] = target
         dec_mask = (labels != -100).long()
         logits, _ = self.decoder_logits(dec_in, encoded, lang, decoder_mask=dec_mask)
-        return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
+        return F.cross_entropy(
+            logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100
+        )
 
     # ------------------------------------------------------------------ sampling
     @torch.no_grad()
@@ -436,11 +447,17 @@ class QueryGenerator:
             repeat = torch.arange(len(batch)).repeat_interleave(n)
             results: dict[tuple[int, str], list[str]] = {}
             with torch.no_grad():
-                shared = self.encode(self.prompts(batch, languages[0])) if self.shares_encoder_across_languages else None
+                shared = (
+                    self.encode(self.prompts(batch, languages[0]))
+                    if self.shares_encoder_across_languages
+                    else None
+                )
                 for lang in languages:
                     encoded = shared if shared is not None else self.encode(self.prompts(batch, lang))
                     seeds = [derive_seed(seed, p.id, lang, slot) for p in batch for slot in range(n)]
-                    texts = self.sample(encoded.rows(repeat), lang, seeds, top_k=top_k, max_new_tokens=max_new_tokens)
+                    texts = self.sample(
+                        encoded.rows(repeat), lang, seeds, top_k=top_k, max_new_tokens=max_new_tokens
+                    )
                     for i in range(len(batch)):
                         results[(i, lang)] = texts[i * n : (i + 1) * n]
             for i, passage in enumerate(batch):

@@ -20,7 +20,9 @@ def default_generator_dir() -> Path:
     return root / "generators" / "default"
 
 
-def load_generator(name_or_path: str | Path | None = None, settings: GeneratorSettings | None = None) -> QueryGenerator:
+def load_generator(
+    name_or_path: str | Path | None = None, settings: GeneratorSettings | None = None
+) -> QueryGenerator:
     """Load a generator for :meth:`QueryGenerator.generate`.
 
     Args:

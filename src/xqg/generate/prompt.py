@@ -31,7 +31,9 @@ def check_prompt(template: str) -> str:
     try:
         template.format(language="", title="", passage="")
     except (KeyError, IndexError, ValueError) as exc:
-        raise ConfigError(f"prompt template {template!r} may only use {{language}}, {{title}}, {{passage}}: {exc}") from None
+        raise ConfigError(
+            f"prompt template {template!r} may only use {{language}}, {{title}}, {{passage}}: {exc}"
+        ) from None
     return template
 
 

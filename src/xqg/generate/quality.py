@@ -118,7 +118,11 @@ def repetition_rate(texts: Sequence[str], lang: str) -> float:
         if not get_language(lang).spaces:
             units = ["".join(units[i : i + 2]) for i in range(0, len(units) - 1)]
         bigrams = [tuple(units[i : i + 2]) for i in range(len(units) - 1)]
-        consecutive = any(a == b for a, b in zip(units, units[1:], strict=False)) if get_language(lang).spaces else False
+        consecutive = (
+            any(a == b for a, b in zip(units, units[1:], strict=False))
+            if get_language(lang).spaces
+            else False
+        )
         if consecutive or len(bigrams) != len(set(bigrams)):
             bad += 1
     return bad / len(texts)
@@ -161,4 +165,7 @@ class LanguageIdentifier:
     def predict(self, text: str) -> str:
         """The language whose profile is closest to ``text``."""
         vector = self._normalise(self._features(text))
-        return max(self.profiles, key=lambda lang: sum(w * self.profiles[lang].get(g, 0.0) for g, w in vector.items()))
+        return max(
+            self.profiles,
+            key=lambda lang: sum(w * self.profiles[lang].get(g, 0.0) for g, w in vector.items()),
+        )

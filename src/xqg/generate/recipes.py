@@ -117,5 +117,7 @@ def train_default_generator(
         settings=settings,
     )
     generator.settings.source = {**generator.settings.source, "recipe": recipe}
-    train_generator(generator, examples, out, config, eval_examples=eval_examples, show_progress=show_progress)
+    train_generator(
+        generator, examples, out, config, eval_examples=eval_examples, show_progress=show_progress
+    )
     return generator

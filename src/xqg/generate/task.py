@@ -29,7 +29,10 @@ def _read_rows(corpus: str | Path | Sequence[Passage], start: int, stop: int) ->
 
         rows = list(itertools.islice(iter_corpus(corpus, check_duplicates=False), start, stop))
         if len(rows) != stop - start:
-            raise InputError(f"corpus has fewer rows than the shard plan expects ({start + len(rows)} < {stop})", path=str(corpus))
+            raise InputError(
+                f"corpus has fewer rows than the shard plan expects ({start + len(rows)} < {stop})",
+                path=str(corpus),
+            )
         return rows
     return list(corpus[start:stop])
 
@@ -135,12 +138,18 @@ class GenerateTask:
             "seed": self.seed,
             "max_new_tokens": self.max_new_tokens,
             "max_input_length": self.max_input_length,
-            "corpus": str(self.corpus) if isinstance(self.corpus, (str, Path)) else f"list:{len(self.corpus)}",
+            "corpus": str(self.corpus)
+            if isinstance(self.corpus, (str, Path))
+            else f"list:{len(self.corpus)}",
         }
 
     def to_spec(self) -> TaskSpec:
-        if not isinstance(self.corpus, (str, Path)) or (self._generator is not None and self.generator_name.startswith("in-memory")):
-            raise ConfigError("remote generation needs a corpus file and a generator path, not in-memory objects")
+        if not isinstance(self.corpus, (str, Path)) or (
+            self._generator is not None and self.generator_name.startswith("in-memory")
+        ):
+            raise ConfigError(
+                "remote generation needs a corpus file and a generator path, not in-memory objects"
+            )
         return TaskSpec(
             f"{__name__}:GenerateTask",
             {
@@ -163,10 +172,20 @@ class GenerateTask:
         count = 0
         with open(Path(workdir) / QUERIES_FILE, "w", encoding="utf-8") as handle:
             for docid, lang, slot, text in generator.generate(
-                passages, self.languages, n=self.n, seed=self.seed, top_k=self.top_k,
-                batch_size=self.batch_size, max_new_tokens=self.max_new_tokens,
+                passages,
+                self.languages,
+                n=self.n,
+                seed=self.seed,
+                top_k=self.top_k,
+                batch_size=self.batch_size,
+                max_new_tokens=self.max_new_tokens,
             ):
-                handle.write(json.dumps({"docid": docid, "lang": lang, "slot": slot, "query": text}, ensure_ascii=False) + "\n")
+                handle.write(
+                    json.dumps(
+                        {"docid": docid, "lang": lang, "slot": slot, "query": text}, ensure_ascii=False
+                    )
+                    + "\n"
+                )
                 count += 1
         return {"rows": len(passages), "queries": count}
 

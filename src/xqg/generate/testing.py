@@ -17,7 +17,10 @@ import torch
 from xqg.generate.generator import GeneratorSettings, QueryGenerator
 
 _ALPHABET = (
-    string.ascii_letters + string.digits + string.punctuation + "äöüßéèáíóúñç¿¡"
+    string.ascii_letters
+    + string.digits
+    + string.punctuation
+    + "äöüßéèáíóúñç¿¡"
     + "абвгдеёжзийклмнопрстуфхцчшщъыьэюяАБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ"
     + "αβγδεζηθικλμνξοπρστυφχψωΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩ"
     + "的是不了人我在有他这中大来上国个到说们为子和你地出道也时年"
@@ -104,7 +107,9 @@ def tiny_generator(kind: str = "bert2bert", seed: int = 0, dropout: float = 0.0)
         }
         vocabulary = build_vocabulary(tokenizer, texts)
         init = {lang: tokenizer(t, add_special_tokens=False)["input_ids"] for lang, t in texts.items()}
-        generator = build_bert2bert(tiny_bert(tokenizer, seed, dropout=dropout), tokenizer, vocabulary, 1, init)
+        generator = build_bert2bert(
+            tiny_bert(tokenizer, seed, dropout=dropout), tokenizer, vocabulary, 1, init
+        )
         torch.manual_seed(seed + 1)
         with torch.no_grad():  # a random head, so that outputs vary with the seed
             generator.model.decoder.cls.predictions.transform.dense.weight.normal_(0, 0.5)
@@ -113,19 +118,35 @@ def tiny_generator(kind: str = "bert2bert", seed: int = 0, dropout: float = 0.0)
     settings = GeneratorSettings(kind="seq2seq", languages=list(TINY_LANGUAGES))
     if kind == "t5":
         config = T5Config(
-            vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=64, num_layers=2, num_decoder_layers=2,
-            num_heads=4, dropout_rate=dropout, pad_token_id=tokenizer.pad_token_id,
-            eos_token_id=tokenizer.eos_token_id, decoder_start_token_id=tokenizer.pad_token_id,
+            vocab_size=len(tokenizer),
+            d_model=32,
+            d_kv=8,
+            d_ff=64,
+            num_layers=2,
+            num_decoder_layers=2,
+            num_heads=4,
+            dropout_rate=dropout,
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            decoder_start_token_id=tokenizer.pad_token_id,
         )
         return QueryGenerator(T5ForConditionalGeneration(config), tokenizer, settings)
     if kind != "seq2seq":
         raise ValueError(f"unknown tiny generator kind {kind!r}")
     encoder = tiny_bert(tokenizer, seed, dropout=dropout)
     dec_config = BertConfig(
-        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=4,
-        intermediate_size=64, is_decoder=True, add_cross_attention=True, hidden_dropout_prob=dropout,
-        attention_probs_dropout_prob=dropout, pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        intermediate_size=64,
+        is_decoder=True,
+        add_cross_attention=True,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
     )
     model = EncoderDecoderModel(encoder=encoder, decoder=BertLMHeadModel(dec_config))
     model.config.decoder_start_token_id = tokenizer.bos_token_id

@@ -46,7 +46,9 @@ class GeneratorExample:
     query: str
 
 
-def examples_from_dataset(dataset: RetrievalDataset, languages: Iterable[str] | None = None) -> list[GeneratorExample]:
+def examples_from_dataset(
+    dataset: RetrievalDataset, languages: Iterable[str] | None = None
+) -> list[GeneratorExample]:
     """(passage, language, question) triples of a retrieval dataset: every query with each relevant passage.
 
     Args:
@@ -129,7 +131,9 @@ class TrainingConfig:
 
     def __post_init__(self) -> None:
         if self.precision == "fp16":
-            raise ConfigError("fp16 is not supported for generator training (overflows to NaN); use bf16 or fp32")
+            raise ConfigError(
+                "fp16 is not supported for generator training (overflows to NaN); use bf16 or fp32"
+            )
         if self.precision not in ("fp32", "bf16"):
             raise ConfigError(f"precision must be fp32 or bf16, got {self.precision!r}")
         if self.steps < 1 or self.batch_size < 1 or self.lr <= 0:
@@ -194,7 +198,9 @@ class _EncoderCache:
         return EncodedBatch(hidden, mask)
 
 
-def _batches_of_epoch(examples: Sequence[GeneratorExample], batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+def _batches_of_epoch(
+    examples: Sequence[GeneratorExample], batch_size: int, seed: int, epoch: int
+) -> list[list[int]]:
     rng = np.random.default_rng(derive_seed(seed, "generator-batches", epoch))
     by_lang: dict[str, list[int]] = {}
     for i, ex in enumerate(examples):
@@ -228,7 +234,9 @@ def _lr_at(step: int, config: TrainingConfig) -> float:
     return config.lr * max(0.0, (config.steps - step) / max(1, config.steps - warm))
 
 
-def _batch_loss(generator: QueryGenerator, cache: _EncoderCache, batch: Sequence[GeneratorExample], config: TrainingConfig) -> torch.Tensor:
+def _batch_loss(
+    generator: QueryGenerator, cache: _EncoderCache, batch: Sequence[GeneratorExample], config: TrainingConfig
+) -> torch.Tensor:
     lang = batch[0].lang
     prompts = [generator.prompts([ex.passage], ex.lang)[0] for ex in batch]
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.precision == "bf16"):
@@ -273,7 +281,14 @@ def _trainable(generator: QueryGenerator) -> dict[str, torch.nn.Parameter]:
     return {name: p for name, p in generator.model.named_parameters() if p.requires_grad}
 
 
-def save_checkpoint(folder: Path, generator: QueryGenerator, optimizer: torch.optim.Optimizer, step: int, config: TrainingConfig, result: TrainingResult) -> None:
+def save_checkpoint(
+    folder: Path,
+    generator: QueryGenerator,
+    optimizer: torch.optim.Optimizer,
+    step: int,
+    config: TrainingConfig,
+    result: TrainingResult,
+) -> None:
     """Write the trainable parameters, optimizer moments (safetensors) and trainer state (JSON)."""
     from safetensors.torch import save_file
 
@@ -308,7 +323,13 @@ def save_checkpoint(folder: Path, generator: QueryGenerator, optimizer: torch.op
     )
 
 
-def _load_checkpoint(folder: Path, generator: QueryGenerator, optimizer: torch.optim.Optimizer, config: TrainingConfig, result: TrainingResult) -> int:
+def _load_checkpoint(
+    folder: Path,
+    generator: QueryGenerator,
+    optimizer: torch.optim.Optimizer,
+    config: TrainingConfig,
+    result: TrainingResult,
+) -> int:
     from safetensors.torch import load_file
 
     state = json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))
@@ -429,8 +450,14 @@ def train_generator(
             optimizer.step()
             step += 1
             result.train_loss.append(float(loss))
-            entry: dict[str, Any] = {"step": step, "loss": round(float(loss), 5), "lr": optimizer.param_groups[0]["lr"]}
-            if eval_examples and ((config.eval_every and step % config.eval_every == 0) or step == config.steps):
+            entry: dict[str, Any] = {
+                "step": step,
+                "loss": round(float(loss), 5),
+                "lr": optimizer.param_groups[0]["lr"],
+            }
+            if eval_examples and (
+                (config.eval_every and step % config.eval_every == 0) or step == config.steps
+            ):
                 value = evaluation_loss(generator, eval_examples, config, cache)
                 result.eval_loss.append((step, value))
                 entry["eval_loss"] = round(value, 5)

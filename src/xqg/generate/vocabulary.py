@@ -101,7 +101,8 @@ class OutputVocabulary:
         keep_special = [small_of[i] for i in specials if i != pad_id]
         languages = sorted(per_lang)
         language_ids = {
-            lang: sorted(set(keep_special) | {small_of[i] for i in per_lang[lang] | set(shared)}) for lang in languages
+            lang: sorted(set(keep_special) | {small_of[i] for i in per_lang[lang] | set(shared)})
+            for lang in languages
         }
         return cls(full_ids, languages, language_ids, int(pad_id), int(eos_id), int(unk_id))
 

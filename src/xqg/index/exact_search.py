@@ -109,11 +109,14 @@ def search(
                 continue
             if vectors.shape[1] != queries.shape[1]:
                 raise InputError(
-                    f"shard vectors have dimension {vectors.shape[1]}, queries {queries.shape[1]}", path=folder
+                    f"shard vectors have dimension {vectors.shape[1]}, queries {queries.shape[1]}",
+                    path=folder,
                 )
             duplicates = seen_ids.intersection(ids)
             if duplicates:
-                raise InputError(f"doc id {sorted(duplicates)[0]!r} occurs in more than one shard", path=folder)
+                raise InputError(
+                    f"doc id {sorted(duplicates)[0]!r} occurs in more than one shard", path=folder
+                )
             seen_ids.update(ids)
             vectors = np.ascontiguousarray(vectors, dtype=np.float32)
             take = min(keep, len(ids))
@@ -128,7 +131,9 @@ def search(
                 best_scores, best_ids = _truncate(best_scores, best_ids, keep)
     run: Run = {}
     for row, qid in enumerate(query_ids):
-        pairs = sorted(zip(best_scores[row].tolist(), best_ids[row].tolist(), strict=True), key=lambda p: (-p[0], p[1]))
+        pairs = sorted(
+            zip(best_scores[row].tolist(), best_ids[row].tolist(), strict=True), key=lambda p: (-p[0], p[1])
+        )
         run[qid] = {docid: float(score) for score, docid in pairs[:k]}
     return run
 

@@ -92,6 +92,7 @@ def evaluate_encoder(
     metrics: Sequence[str] = ("Success@1", "MRR@10"),
     batch_size: int = 64,
     query_texts: Mapping[str, str] | None = None,
+    passage_bank=None,
 ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
     """Encode the dev set, retrieve exactly, score per query and per language.
 
@@ -101,6 +102,8 @@ def evaluate_encoder(
         metrics: qrel metrics (:func:`xqg.evaluate.evaluate_run` names).
         batch_size: encoding batch size.
         query_texts: replace query texts by id (e.g. misspelled copies); default the dev texts.
+        passage_bank: a :class:`~xqg.train.step.PassageBank` to search instead of encoding
+            ``dev.corpus`` (its ids are the doc ids).
 
     Returns:
         ``(aggregated, per_query)``: ``{metric: {lang: mean, "avg": macro mean}}`` and
@@ -110,8 +113,12 @@ def evaluate_encoder(
 
     texts = [query_texts.get(q.id, q.text) if query_texts else q.text for q in dev.queries]
     qv = embed_texts(model, texts, "query", batch_size)
-    pv = embed_texts(model, [passage_text(p) for p in dev.corpus], "passage", batch_size)
-    run = dense_run(qv, [q.id for q in dev.queries], pv, [p.id for p in dev.corpus], k=100)
+    if passage_bank is None:
+        pv = embed_texts(model, [passage_text(p) for p in dev.corpus], "passage", batch_size)
+        pids = [p.id for p in dev.corpus]
+    else:
+        pv, pids = passage_bank.vectors.float().cpu().numpy(), passage_bank.ids
+    run = dense_run(qv, [q.id for q in dev.queries], pv, pids, k=100)
     qrels = {q.id: dev.qrels[q.id] for q in dev.queries if q.id in dev.qrels}
     per_query = evaluate_run(run, qrels, list(metrics))
     return aggregate(per_query, {q.id: q.lang for q in dev.queries}), per_query

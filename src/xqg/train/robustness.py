@@ -60,7 +60,10 @@ class QueryViews:
 
 def default_misspeller() -> Misspeller:
     """The project's multilingual generator, :func:`xqg.typos.misspell` (imported on first use)."""
-    from xqg.typos import misspell
+    try:
+        from xqg.typos import misspell
+    except ImportError:  # the package without its re-exports
+        from xqg.typos.generator import misspell
 
     return misspell
 

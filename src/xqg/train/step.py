@@ -30,6 +30,33 @@ class TrainableEncoder(Protocol):
 
 
 @dataclass
+class PassageBank:
+    """Fixed passage embeddings to train the query side against (query-tower-only fine-tuning).
+
+    With a bank, every query is scored against *all* bank passages (a full-corpus softmax; hard
+    negatives are implicit), passages are not re-encoded and get no gradient: training costs only
+    the query forward/backward passes, and an index built with the same vectors stays valid.
+
+    Args:
+        ids: doc id of each row (unique).
+        vectors: (N, d) float tensor.
+
+    Example:
+        >>> bank = PassageBank(["a", "b"], torch.eye(2))
+        >>> bank.index["b"]
+        1
+    """
+
+    ids: list[str]
+    vectors: torch.Tensor
+
+    def __post_init__(self) -> None:
+        self.index = {doc: i for i, doc in enumerate(self.ids)}
+        if len(self.index) != len(self.ids) or len(self.ids) != self.vectors.shape[0]:
+            raise ValueError("a passage bank needs unique ids, one per vector row")
+
+
+@dataclass
 class StepStats:
     """Loss values of one batch (global, identical on every process)."""
 
@@ -96,6 +123,7 @@ def compute_batch_gradients(
     epoch: int = 0,
     loss_scale: float = 1.0,
     info: ProcessGroupInfo | None = None,
+    passage_bank: PassageBank | None = None,
 ) -> StepStats:
     """Accumulate into ``.grad`` the gradient of the loss of one global batch (this process's part).
 
@@ -110,6 +138,8 @@ def compute_batch_gradients(
         epoch: for the seeded misspellings.
         loss_scale: the loss is multiplied by it before backward (1 / accumulation steps).
         info: the process group (default: the current one).
+        passage_bank: score queries against these fixed passage vectors instead of encoding the
+            batch's passages (see :class:`PassageBank`).
 
     Returns:
         The batch's loss terms.
@@ -123,15 +153,20 @@ def compute_batch_gradients(
     info = info or ProcessGroupInfo.current()
     perturber = perturber or QueryPerturber(config)
     local = list(batch[info.local_slice(len(batch))])
-    doc_ids, targets = batch_layout(batch)
+    if passage_bank is None:
+        doc_ids, targets = batch_layout(batch)
+    else:
+        doc_ids, targets = passage_bank.ids, [passage_bank.index[e.positive.id] for e in batch]
     scorer = pair_scorer(model) if config.robustness == "adversarial" else None
     views = perturber.views(local, epoch, scorer)
     query_texts = [t for view in views.ce for t in view] + (views.kl_student or [])
-    passage_texts = [passage_text(p) for e in local for p in (e.positive, *e.negatives)]
+    passage_texts = (
+        [] if passage_bank else [passage_text(p) for e in local for p in (e.positive, *e.negatives)]
+    )
 
     if config.grad_cache_chunk > 0:
         caches: list[tuple[str, list[str], list[_RandomState], torch.Tensor]] = []
-        for kind, texts in (("query", query_texts), ("passage", passage_texts)):
+        for kind, texts in (("query", query_texts), ("passage", passage_texts))[: 1 if passage_bank else 2]:
             states, parts = [], []
             with torch.no_grad():
                 for part in _chunks(len(texts), config.grad_cache_chunk):
@@ -139,12 +174,16 @@ def compute_batch_gradients(
                     parts.append(model.embed(texts[part], kind))
             caches.append((kind, texts, states, torch.cat(parts).requires_grad_()))
         after_first_pass = _RandomState()
-        q_local, p_local = caches[0][3], caches[1][3]
+        q_local = caches[0][3]
+        p_local = caches[1][3] if passage_bank is None else None
     else:
         q_local = model.embed(query_texts, "query")
-        p_local = model.embed(passage_texts, "passage")
+        p_local = model.embed(passage_texts, "passage") if passage_bank is None else None
 
-    passages = gather_with_local_grad(p_local, info)
+    if passage_bank is None:
+        passages = gather_with_local_grad(p_local, info)
+    else:
+        passages = passage_bank.vectors.to(q_local.device, q_local.dtype)
     mask = false_negative_mask(doc_ids, targets, [e.relevant for e in batch], device=passages.device)
     target_tensor = torch.tensor(targets, device=passages.device)
     b = len(local)

@@ -27,7 +27,7 @@ from xqg.train.distributed import ProcessGroupInfo, all_reduce_gradients, broadc
 from xqg.train.examples import TrainingExample
 from xqg.train.robustness import Misspeller, QueryPerturber
 from xqg.train.sampler import UniquePassageBatchSampler
-from xqg.train.step import TrainableEncoder, compute_batch_gradients
+from xqg.train.step import PassageBank, TrainableEncoder, compute_batch_gradients
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,7 @@ def train_retriever(
     resume: bool = True,
     show_progress: bool = True,
     save_model: bool = True,
+    passage_bank: PassageBank | None = None,
 ) -> TrainResult:
     """Fine-tune a dual encoder contrastively (see :class:`TrainingConfig` for every setting).
 
@@ -122,6 +123,9 @@ def train_retriever(
         resume: continue from the newest checkpoint if there is one.
         show_progress: tqdm bar (rank 0).
         save_model: save the final model with ``model.save(output_dir / "model")``.
+        passage_bank: train the query side against these fixed passage vectors (every corpus
+            passage a candidate; dev evaluation then searches the bank too). See
+            :class:`~xqg.train.step.PassageBank`.
 
     Returns:
         A :class:`TrainResult`.
@@ -136,7 +140,7 @@ def train_retriever(
     """
     output_dir = Path(output_dir)
     info = ProcessGroupInfo.current()
-    for example in examples:
+    for example in examples if passage_bank is None else ():
         if len(example.negatives) != config.num_negatives:
             raise ValueError(
                 f"example of query {example.query.id!r} has {len(example.negatives)} negatives, "
@@ -182,7 +186,9 @@ def train_retriever(
 
     def evaluate() -> None:
         if dev is not None and info.is_main:
-            table, _ = evaluate_encoder(model, dev, (config.eval_metric,), config.eval_batch_size)
+            table, _ = evaluate_encoder(
+                model, dev, (config.eval_metric,), config.eval_batch_size, passage_bank=passage_bank
+            )
             record = {"step": step, "dev": table[config.eval_metric]}
             history.append(record)
             log.info("step %d: dev %s %s", step, config.eval_metric, record["dev"].get("avg"))
@@ -203,7 +209,14 @@ def train_retriever(
             position += 1
             continue
         stats = compute_batch_gradients(
-            model, batch, config, perturber, epoch, loss_scale=1.0 / config.grad_accumulation, info=info
+            model,
+            batch,
+            config,
+            perturber,
+            epoch,
+            loss_scale=1.0 / config.grad_accumulation,
+            info=info,
+            passage_bank=passage_bank,
         )
         loss_sum += stats.loss / config.grad_accumulation
         position += 1

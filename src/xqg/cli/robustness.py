@@ -1,0 +1,63 @@
+"""``xqg robustness``: a retriever on clean and misspelled queries, per language (Markdown + JSON)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add ``xqg robustness``."""
+    parser = subparsers.add_parser(
+        "robustness",
+        help="score a retriever on clean queries and K seeded misspelled variants (XQuAD)",
+        description="Runs the encoder on the clean queries and on K misspelled variants of every query "
+        "language, and prints per language the clean score, the mean ± sd under typos, the relative "
+        "drop, the character error rate, the change in subword tokens and the significance of the drop, "
+        "with low- and high-resource groups. See docs/typos.md.",
+    )
+    parser.add_argument("--dataset", default="xquad", choices=["xquad"], help="benchmark (default: xquad)")
+    parser.add_argument("--data-root", help="folder with xquad.{lang}.json (default: the data mirror)")
+    parser.add_argument("--languages", help="comma-separated query languages (default: all)")
+    parser.add_argument("--model", help="encoder name or path (default: multilingual-e5-small)")
+    parser.add_argument("--variants", type=int, default=10, help="K misspelled variants (default 10)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--protocol", default="one-typo", choices=["one-typo", "rate", "script"],
+                        help="typo protocol (default one-typo)")
+    parser.add_argument("--num-typos", type=int, default=1, help="typos per query (one-typo, script)")
+    parser.add_argument("--rate", type=float, default=0.2, help="per-word typo rate (protocol 'rate')")
+    parser.add_argument("--metric", default="Success@1", help="qrel metric (default Success@1)")
+    parser.add_argument("--test", default="ttest", choices=["ttest", "randomisation"])
+    parser.add_argument("--max-queries", type=int, help="seeded subset of queries per language")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--cache-dir", help="encoding cache (default: $XQG_CACHE/robustness)")
+    parser.add_argument("--output", help="write the report as JSON here")
+    parser.add_argument("--markdown", help="write the Markdown table here")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the harness and print the table."""
+    import os
+    from pathlib import Path
+
+    from xqg.data.xquad import load_xquad
+    from xqg.encode import load_encoder
+    from xqg.evaluate.robustness import evaluate_robustness, write_report
+
+    languages = args.languages.split(",") if args.languages else None
+    dataset = load_xquad(languages, root=args.data_root)
+    cache_dir = args.cache_dir or Path(os.environ.get("XQG_CACHE", Path.home() / ".cache" / "xqg")) / "robustness"
+    encoder = load_encoder(args.model)
+    report = evaluate_robustness(
+        dataset, encoder, languages=languages, num_variants=args.variants, seed=args.seed,
+        protocol=args.protocol, metric=args.metric, test=args.test, max_queries=args.max_queries,
+        cache_dir=cache_dir, batch_size=args.batch_size, show_progress=not args.no_progress,
+        typo_options={"num_typos": args.num_typos, "rate": args.rate} if args.protocol == "rate"
+        else {"num_typos": args.num_typos},
+    )
+    write_report(report, args.output, args.markdown)
+    sys.stdout.write(report.to_markdown())
+    return 0
