@@ -164,29 +164,49 @@ def median(values: Sequence[float]) -> float:
     return float(statistics.median(values))
 
 
-def time_repeats(fn: Callable[[], Any], repeats: int = 3, warmup: int = 1) -> tuple[list[float], Any]:
-    """Wall-clock seconds of ``repeats`` calls of ``fn`` after ``warmup`` untimed calls, and the last result.
+def time_repeats(
+    fn: Callable[[], Any], repeats: int = 3, warmup: int = 1, cpu: bool = False
+) -> tuple[list[float], Any]:
+    """Seconds of ``repeats`` calls of ``fn`` after ``warmup`` untimed calls, and the last result.
 
     Args:
         fn: the work to time (no arguments).
         repeats: timed calls.
         warmup: untimed calls first (allocator, thread pools, lazy initialisation).
+        cpu: measure CPU seconds of this process (all its threads, ``time.process_time``) instead of
+            wall-clock seconds. On a machine shared with other jobs, CPU seconds are the work done,
+            wall seconds include the time other jobs held the cores.
 
     Example:
         >>> seconds, result = time_repeats(lambda: 42, repeats=2, warmup=0)
         >>> len(seconds), result
         (2, 42)
     """
+    clock = time.process_time if cpu else time.perf_counter
     result = None
     for _ in range(warmup):
         result = fn()
     seconds = []
     for _ in range(repeats):
         gc.collect()
-        start = time.perf_counter()
+        start = clock()
         result = fn()
-        seconds.append(time.perf_counter() - start)
+        seconds.append(clock() - start)
     return seconds, result
+
+
+def time_wall_and_cpu(fn: Callable[[], Any]) -> tuple[float, float, Any]:
+    """Wall-clock and CPU seconds (this process, all threads) of one call of ``fn``, and its result.
+
+    Example:
+        >>> wall, cpu, result = time_wall_and_cpu(lambda: sum(range(1000)))
+        >>> result, wall >= 0, cpu >= 0
+        (499500, True, True)
+    """
+    gc.collect()
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = fn()
+    return time.perf_counter() - wall, time.process_time() - cpu, result
 
 
 def fmt(value: float, digits: int = 1) -> str:

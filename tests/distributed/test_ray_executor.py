@@ -112,3 +112,20 @@ def test_ray_generate_fuse_matches_inprocess(
         assert ids_ray == ids_local and len(ids_ray) == num_rows
         np.testing.assert_array_equal(remote, local)
     assert snapshot(tmp_path / "ray") == snapshot(tmp_path / "local")
+
+
+def test_ray_generate_matches_inprocess(
+    ray_cluster: None, tmp_path: Path, write_corpus, single_torch_thread: None
+) -> None:
+    generate = pytest.importorskip("xqg.generate")
+    generate_testing = pytest.importorskip("xqg.generate.testing")
+    generator_dir = tmp_path / "generator"
+    generate_testing.tiny_generator(seed=0).save(generator_dir)
+    corpus = tmp_path / "corpus.jsonl"
+    write_corpus(corpus)
+    task = generate.GenerateTask(str(corpus), ["de", "zh"], generator=str(generator_dir), n=3, seed=5)
+    run_sharded(task, 40, tmp_path / "local", 10, show_progress=False)
+    run_sharded(task, 40, tmp_path / "ray", 10, engine=RayExecutor(num_workers=2), show_progress=False)
+    rows = list(generate.read_generated(tmp_path / "ray"))
+    assert len(rows) == 40 * 2 * 3
+    assert snapshot(tmp_path / "ray") == snapshot(tmp_path / "local")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from xqg.cli.main import main
+from xqg.cli import distributed as shards_cli
+from xqg.cli.main import COMMAND_MODULES
 from xqg.distributed import (
     TaskSpec,
     add_shard_arguments,
@@ -84,6 +85,15 @@ def test_tasks_without_a_spec_cannot_go_to_remote_workers() -> None:
     assert spec.kwargs["seed"] == 1
     with pytest.raises(ConfigError, match="JSON"):
         TaskSpec("a.b:C", {"model": object()})
+
+
+def main(argv: list[str]) -> int:
+    """``xqg`` with only the ``shards`` command (building every stage's parser imports torch)."""
+    assert "distributed" in COMMAND_MODULES
+    parser = argparse.ArgumentParser(prog="xqg")
+    shards_cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    return args.func(args)
 
 
 def test_status_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -45,6 +45,10 @@ def test_fuse_builds_store_sweeps_alpha_and_writes_fused_vectors(files, capsys):
     ids, vectors = load_vectors(fused)
     assert ids == data.ids
     np.testing.assert_allclose(vectors, data.fuse(best, "sum"), atol=1e-6)
+    # a sweep on the existing store finds the store's encoder by itself
+    assert main(["fuse", "--store", str(store), "--alpha-sweep", "0,0.5", "--dev-queries", str(files / "dev.jsonl"),
+                 "--dev-qrels", str(files / "dev.qrels")]) == 0
+    assert "best alpha" in capsys.readouterr().out
     # re-fusion with another alpha reuses the store (no --corpus, no encoder)
     assert main(["fuse", "--store", str(store), "--alpha", "0.2", "--mode", "mean", "--output",
                  str(files / "fused-mean")]) == 0

@@ -125,7 +125,7 @@ def _fuse(args: argparse.Namespace) -> int:
             raise ConfigError("with --corpus, give one of --queries, --generator or --predictor")
         from xqg.data.corpus import iter_corpus
 
-        num_rows = sum(1 for _ in iter_corpus(args.corpus))
+        num_rows = sum(1 for _ in iter_corpus(args.corpus, check_duplicates=False))
         task = FuseShardTask(
             str(Path(args.corpus).resolve()),
             source,
@@ -148,7 +148,13 @@ def _fuse(args: argparse.Namespace) -> int:
         store = load_fusion_store(args.store)
         queries = read_queries(args.dev_queries)
         qrels = read_qrels(args.dev_qrels)
-        encoder = load_encoder(args.encoder)
+        encoder_name = args.encoder
+        if encoder_name is None:  # the encoder the store was built with
+            from xqg.distributed import read_job_plan
+
+            recorded = read_job_plan(args.store).fingerprint.get("encoder")
+            encoder_name = None if recorded in (None, "default") else recorded
+        encoder = load_encoder(encoder_name)
         vectors = encoder.encode_queries([q.text for q in queries], batch_size=args.batch_size)
         sweep = alpha_sweep(
             store,

@@ -91,13 +91,20 @@ def export_tower(tower: Any, path: str | Path, optimize: bool = True) -> Path:
                 str(raw),
                 input_names=["input_ids", "attention_mask"],
                 output_names=["hidden"],
-                dynamic_axes={"input_ids": {0: "batch", 1: "length"}, "attention_mask": {0: "batch", 1: "length"}},
+                dynamic_axes={
+                    "input_ids": {0: "batch", 1: "length"},
+                    "attention_mask": {0: "batch", 1: "length"},
+                },
                 opset_version=OPSET,
                 dynamo=False,
             )
         final = raw
         config = getattr(tower, "config", None)
-        if optimize and config is not None and getattr(config, "model_type", "") in ("bert", "xlm-roberta", "roberta"):
+        if (
+            optimize
+            and config is not None
+            and getattr(config, "model_type", "") in ("bert", "xlm-roberta", "roberta")
+        ):
             try:
                 from onnxruntime.transformers.optimizer import optimize_model
 
@@ -225,6 +232,8 @@ class OnnxEncoder:
         """Encode queries: float32 ``(len(texts), dim)``."""
         return self.encode(list(texts), "query", batch_size=batch_size)
 
-    def encode_passages(self, passages: Sequence[Passage] | Sequence[str], batch_size: int = 64) -> np.ndarray:
+    def encode_passages(
+        self, passages: Sequence[Passage] | Sequence[str], batch_size: int = 64
+    ) -> np.ndarray:
         """Encode passages (:class:`Passage` as ``title + " " + text``, or strings)."""
         return self.encode([passage_text(p) for p in passages], "passage", batch_size=batch_size)

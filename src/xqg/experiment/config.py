@@ -143,7 +143,7 @@ class TrainingSection:
 
 @dataclass(frozen=True)
 class GeneratorSection:
-    """``[generator]``: the query generator and how many queries it writes."""
+    """``[generator]``: the query generator and how many queries it writes (``steps`` 0 = the recipe's)."""
 
     model: str = "default"
     recipe: str = "fast"
@@ -151,6 +151,7 @@ class GeneratorSection:
     queries_per_language: int = 5
     top_k: int = 10
     max_new_tokens: int = 32
+    steps: int = 0
 
 
 @dataclass(frozen=True)
@@ -292,8 +293,10 @@ def _validate(config: ExperimentConfig, where: str) -> None:
             raise ConfigError(f"{where}: [data] eval_folds has {fold}, outside 0..{d.num_folds - 1}")
     if g.queries_per_language < 1 or g.top_k < 1:
         raise ConfigError(f"{where}: [generator] queries_per_language and top_k must be >= 1")
-    if g.recipe not in ("fast", "full"):
-        raise ConfigError(f"{where}: [generator] recipe must be 'fast' or 'full', not {g.recipe!r}")
+    if g.recipe not in ("fast", "long"):
+        raise ConfigError(f"{where}: [generator] recipe must be 'fast' or 'long', not {g.recipe!r}")
+    if g.steps < 0:
+        raise ConfigError(f"{where}: [generator] steps must be >= 0 (0 = the recipe's)")
     if f.mode not in ("sum", "mean"):
         raise ConfigError(f"{where}: [fusion] mode must be 'sum' or 'mean', not {f.mode!r}")
     for alpha in (f.alpha, *f.alpha_sweep):

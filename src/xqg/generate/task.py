@@ -109,11 +109,12 @@ class GenerateTask:
         self.max_new_tokens = max_new_tokens
         self.max_input_length = max_input_length
         self._generator: Any = None
+        self._in_memory = False
 
     def use(self, generator: Any) -> None:
         """Use an already loaded generator object (in-process runs; not sent to remote workers)."""
         self._generator = generator
-        self.generator_name = self.generator_name or f"in-memory:{type(generator).__name__}"
+        self._in_memory = True
 
     @property
     def generator(self) -> Any:
@@ -125,8 +126,8 @@ class GenerateTask:
 
     def fingerprint(self) -> dict[str, Any]:
         ident = (
-            {"generator": self.generator_name, **self._generator.fingerprint()}
-            if self._generator is not None
+            {"generator": "in-memory", **self._generator.fingerprint()}
+            if self._in_memory
             else _generator_identity(self.generator_name)
         )
         return {

@@ -449,10 +449,10 @@ def train_generator(
             torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
             optimizer.step()
             step += 1
-            result.train_loss.append(float(loss))
+            result.train_loss.append(float(loss.detach()))
             entry: dict[str, Any] = {
                 "step": step,
-                "loss": round(float(loss), 5),
+                "loss": round(float(loss.detach()), 5),
                 "lr": optimizer.param_groups[0]["lr"],
             }
             if eval_examples and (
@@ -466,7 +466,7 @@ def train_generator(
             log.flush()
             if progress is not None:
                 progress.update(1)
-                progress.set_postfix(loss=f"{float(loss):.3f}")
+                progress.set_postfix(loss=f"{float(loss.detach()):.3f}")
             interrupted = stop_after is not None and step >= stop_after
             if (config.save_every and step % config.save_every == 0) or interrupted:
                 save_checkpoint(checkpoint, generator, optimizer, step, config, result)

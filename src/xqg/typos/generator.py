@@ -388,7 +388,7 @@ def misspell_queries(
         variant: variant number (0 .. K-1).
         protocol: see :func:`misspell`.
         **options: passed to :func:`misspell` (``num_typos``, ``rate``, ``idf``, ...); ``idf`` may
-            also be a ``{lang: IdfTable}`` mapping.
+            also be a ``{lang: IdfTable}`` mapping (one table per query language).
 
     Returns:
         The misspelled queries: same ids, same languages, same order.
@@ -400,11 +400,10 @@ def misspell_queries(
         ('q1', 'de')
     """
     idf = options.pop("idf", None)
+    per_language = isinstance(idf, Mapping) and all(isinstance(v, IdfTable) for v in idf.values())
     out = []
     for query in queries:
-        table = idf.get(query.lang) if isinstance(idf, Mapping) and not isinstance(idf, IdfTable) else idf
-        if isinstance(table, Mapping) and not isinstance(table, IdfTable) and protocol == "idf":
-            table = table  # a plain {word: idf} mapping
+        table = idf.get(query.lang) if per_language else idf  # type: ignore[union-attr]
         text = misspell(query.text, query.lang, derive_seed(seed, query.id, variant), protocol=protocol,
                         idf=table, **options)
         out.append(Query(query.id, text, query.lang))

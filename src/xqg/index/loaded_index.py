@@ -1,0 +1,189 @@
+"""An exact inner-product index held in memory: shards loaded (and verified) once, searched many times.
+
+:func:`xqg.index.search` streams every shard from disk on every call, verifying its checksum: right
+for one large batch of queries over an index bigger than memory, slow for many small batches.
+:class:`LoadedIndex` reads the shards once (optionally memory-mapped) and answers each call with a
+blocked matrix product (queries × a block of documents, BLAS ``sgemm``) and ``argpartition``, so one
+pass over the vectors serves a whole query batch. Rankings are the same as :func:`xqg.index.search`:
+exact scores, equal scores ordered by doc id (``tests/benchmarks`` checks identical doc lists and
+scores to 1e-5 against it).
+
+Example:
+    >>> import tempfile
+    >>> from xqg.distributed import run_sharded, load_vectors
+    >>> from xqg.distributed.testing import NumpyVectorTask
+    >>> out = tempfile.mkdtemp()
+    >>> _ = run_sharded(NumpyVectorTask(dim=4), 10, out, shard_size=3, show_progress=False)
+    >>> index = LoadedIndex.open(out)
+    >>> ids, vecs = load_vectors(out)
+    >>> list(index.search(vecs[:1], ["q0"], k=1)["q0"])
+    ['doc-0']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from xqg.data.records import Run
+from xqg.errors import ConfigError, InputError
+
+
+class LoadedIndex:
+    """Document vectors and ids in memory, searched exactly by blocked matrix products.
+
+    Args:
+        ids: one doc id per row.
+        vectors: ``(num_docs, dim)`` float32 (a memory map is fine).
+        block_rows: documents scored per matrix product (bounds the score buffer to
+            ``query_batch × block_rows`` floats).
+        query_batch: queries scored together (one pass over the vectors per batch).
+
+    Example:
+        >>> index = LoadedIndex(["a", "b", "c"], np.eye(3, dtype=np.float32))
+        >>> index.search(np.array([[0.0, 1.0, 0.0]]), ["q"], k=2)["q"]
+        {'b': 1.0, 'a': 0.0}
+    """
+
+    def __init__(
+        self,
+        ids: Sequence[str],
+        vectors: np.ndarray,
+        block_rows: int = 65536,
+        query_batch: int = 256,
+    ) -> None:
+        if vectors.ndim != 2 or vectors.shape[0] != len(ids):
+            raise InputError(f"{len(ids)} ids for vectors of shape {vectors.shape}")
+        if len(set(ids)) != len(ids):
+            raise InputError("duplicate doc ids in the index")
+        if block_rows < 1 or query_batch < 1:
+            raise ConfigError("block_rows and query_batch must be >= 1")
+        self.ids = np.asarray(list(ids), dtype=object)
+        self.vectors = vectors if vectors.dtype == np.float32 else vectors.astype(np.float32)
+        self.block_rows = block_rows
+        self.query_batch = query_batch
+        # tie-break key: position of each doc id in lexicographic order
+        order = sorted(range(len(ids)), key=lambda i: ids[i])
+        self._id_rank = np.empty(len(ids), dtype=np.int64)
+        self._id_rank[order] = np.arange(len(ids))
+
+    @classmethod
+    def open(
+        cls,
+        shard_dir_or_dirs: str | Path | Iterable[str | Path],
+        mmap: bool = False,
+        verify: str = "sha256",
+        **options: int,
+    ) -> LoadedIndex:
+        """Load every shard of one or more ``xqg encode`` output folders (checksums verified once).
+
+        Args:
+            shard_dir_or_dirs: sharded vector folder(s).
+            mmap: memory-map the shards instead of reading them into memory (float32 shards only).
+            verify: ``"sha256"``, ``"size"`` or ``"none"`` (see :func:`xqg.distributed.iter_shards`).
+            **options: ``block_rows``, ``query_batch``.
+
+        Example:
+            >>> LoadedIndex.open("vectors/corpus")  # doctest: +SKIP
+        """
+        from xqg.distributed import iter_shards
+
+        dirs = (
+            [Path(shard_dir_or_dirs)]
+            if isinstance(shard_dir_or_dirs, str | Path)
+            else list(shard_dir_or_dirs)
+        )
+        all_ids: list[str] = []
+        arrays: list[np.ndarray] = []
+        for folder in dirs:
+            for ids, vectors in iter_shards(folder, mmap=mmap, verify=verify):
+                all_ids.extend(ids)
+                arrays.append(vectors)
+        if not arrays:
+            raise InputError("no vectors found", path=str(dirs[0]) if dirs else None)
+        if len({a.shape[1] for a in arrays}) != 1:
+            raise InputError("shards have different dimensions", path=str(dirs[0]))
+        vectors = arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=0)
+        return cls(all_ids, np.asarray(vectors, dtype=np.float32), **options)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def dim(self) -> int:
+        """Vector dimension."""
+        return int(self.vectors.shape[1])
+
+    def topk(self, query_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` scores and row numbers per query, ordered by score then doc id.
+
+        Args:
+            query_vectors: ``(num_queries, dim)``.
+            k: results per query (at most the number of documents).
+
+        Returns:
+            ``(scores, rows)``, both ``(num_queries, min(k, num_docs))``.
+
+        Example:
+            >>> LoadedIndex(["a", "b"], np.eye(2, dtype=np.float32)).topk(np.eye(2), 1)[1].tolist()
+            [[0], [1]]
+        """
+        if k < 1:
+            raise ConfigError(f"k must be >= 1, got {k}")
+        queries = np.ascontiguousarray(np.asarray(query_vectors, dtype=np.float32))
+        if queries.ndim != 2 or queries.shape[1] != self.dim:
+            raise InputError(f"query vectors of shape {queries.shape} for an index of dimension {self.dim}")
+        n = len(self)
+        k = min(k, n)
+        out_scores = np.empty((queries.shape[0], k), dtype=np.float32)
+        out_rows = np.empty((queries.shape[0], k), dtype=np.int64)
+        for qs in range(0, queries.shape[0], self.query_batch):
+            q = queries[qs : qs + self.query_batch]
+            cand_scores: list[np.ndarray] = []
+            cand_rows: list[np.ndarray] = []
+            for start in range(0, n, self.block_rows):
+                block = self.vectors[start : start + self.block_rows]
+                # few queries: a matrix-vector product over the row-major block streams it best
+                scores = np.ascontiguousarray((block @ q.T).T) if len(q) <= 8 else q @ block.T
+                if scores.shape[1] > k:
+                    # keep every document tied with the k-th best score, so that doc-id order decides
+                    part = np.argpartition(scores, scores.shape[1] - k, axis=1)[:, scores.shape[1] - k :]
+                    kth = np.take_along_axis(scores, part, axis=1).min(axis=1, keepdims=True)
+                    tied = int((scores >= kth).sum(axis=1).max())
+                    if tied > k:
+                        part = np.argpartition(scores, scores.shape[1] - tied, axis=1)[
+                            :, scores.shape[1] - tied :
+                        ]
+                    scores = np.take_along_axis(scores, part, axis=1)
+                    rows = part + start
+                else:
+                    rows = np.broadcast_to(np.arange(start, start + scores.shape[1]), scores.shape)
+                cand_scores.append(scores)
+                cand_rows.append(rows)
+            scores = np.concatenate(cand_scores, axis=1)
+            rows = np.concatenate(cand_rows, axis=1)
+            # order by score descending, then doc id ascending (lexsort: last key is primary)
+            order = np.lexsort((self._id_rank[rows], -scores), axis=1)[:, :k]
+            out_scores[qs : qs + len(q)] = np.take_along_axis(scores, order, axis=1)
+            out_rows[qs : qs + len(q)] = np.take_along_axis(rows, order, axis=1)
+        return out_scores, out_rows
+
+    def search(self, query_vectors: np.ndarray, query_ids: Sequence[str], k: int = 100) -> Run:
+        """Exact top-``k`` as a run ``{query_id: {doc_id: score}}`` (the format of :func:`xqg.index.search`).
+
+        Example:
+            >>> index = LoadedIndex(["x", "y"], np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32))
+            >>> index.search(np.array([[2.0, 1.0]]), ["q"], k=1)
+            {'q': {'x': 2.0}}
+        """
+        if len(query_ids) != len(query_vectors):
+            raise InputError(f"{len(query_ids)} query ids for {len(query_vectors)} query vectors")
+        scores, rows = self.topk(query_vectors, k)
+        run: Run = {}
+        for i, qid in enumerate(query_ids):
+            run[qid] = {
+                self.ids[r]: float(s) for s, r in zip(scores[i].tolist(), rows[i].tolist(), strict=True)
+            }
+        return run

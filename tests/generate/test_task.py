@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from xqg.cli.main import main
+from xqg.data.records import Passage
+from xqg.distributed import run_sharded
+from xqg.errors import ConfigError
+from xqg.generate.task import GenerateTask, read_generated
+
+from .conftest import cached_tiny_generator
+
+PASSAGES = [Passage(f"d{i}", f"Text number {i}", "T") for i in range(5)]
+
+
+def _run(tmp_path, name, shard_size, batch_size):
+    task = GenerateTask(PASSAGES, ["de", "ru"], n=2, seed=3, batch_size=batch_size, max_new_tokens=6)
+    task.use(cached_tiny_generator("bert2bert"))
+    run_sharded(task, len(PASSAGES), tmp_path / name, shard_size=shard_size, show_progress=False)
+    return list(read_generated(tmp_path / name))
+
+
+def test_output_keyed_and_independent_of_sharding_and_batching(tmp_path):
+    a = _run(tmp_path, "a", shard_size=5, batch_size=5)
+    b = _run(tmp_path, "b", shard_size=2, batch_size=1)
+    assert a == b
+    assert [(r["docid"], r["lang"], r["slot"]) for r in a] == [
+        (p.id, lang, s) for p in PASSAGES for lang in ("de", "ru") for s in range(2)
+    ]
+    assert all(isinstance(r["query"], str) for r in a)
+
+
+def test_rerun_skips_finished_shards(tmp_path):
+    _run(tmp_path, "a", shard_size=2, batch_size=2)
+    stamp = (tmp_path / "a" / "shard-00000" / "queries.jsonl").stat().st_mtime_ns
+    _run(tmp_path, "a", shard_size=2, batch_size=2)
+    assert (tmp_path / "a" / "shard-00000" / "queries.jsonl").stat().st_mtime_ns == stamp
+
+
+def test_in_memory_task_cannot_go_remote():
+    task = GenerateTask(PASSAGES, ["de"])
+    task.use(cached_tiny_generator("bert2bert"))
+    with pytest.raises(ConfigError):
+        task.to_spec()
+    with pytest.raises(ConfigError):
+        GenerateTask(PASSAGES, [])
+
+
+def test_cli_train_generator_and_generate(tmp_path, capsys):
+    model_dir = tmp_path / "base"
+    cached_tiny_generator("seq2seq").save(model_dir)
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(
+        json.dumps({"passage": f"Berlin {i}", "lang": "de", "query": f"Wo {i}?"}) + "\n" for i in range(4)
+    ))
+    assert main(["train-generator", "--model", str(model_dir), "--train", str(train), "--output",
+                 str(tmp_path / "gen"), "--steps", "2", "--batch-size", "2"]) == 0
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps({"_id": p.id, "title": p.title, "text": p.text}) + "\n" for p in PASSAGES))
+    args = ["generate", str(corpus), "--output", str(tmp_path / "out"), "--generator", str(tmp_path / "gen"),
+            "--languages", "de,ru", "--n", "2", "--max-new-tokens", "5", "--shard-size", "2"]
+    assert main(args) == 0
+    rows = list(read_generated(tmp_path / "out"))
+    assert len(rows) == len(PASSAGES) * 2 * 2
+    assert main(args) == 0  # resume: nothing to do, same output
+    assert list(read_generated(tmp_path / "out")) == rows
+    with pytest.raises(SystemExit):  # fp16 is not offered
+        main(["train-generator", "--model", str(model_dir), "--train", str(train), "--output",
+              str(tmp_path / "gen2"), "--precision", "fp16"])
