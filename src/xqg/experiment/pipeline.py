@@ -263,6 +263,7 @@ class ExperimentPipeline:
         gen_settings = {
             "fold": fold,
             "recipe": g.recipe,
+            "steps": g.steps,
             "model": g.model,
             "languages": list(gen_languages),
             "seed": self.seed,
@@ -284,6 +285,7 @@ class ExperimentPipeline:
                 languages=gen_languages,
                 seed=self.seed,
                 show_progress=True,
+                **({"steps": g.steps} if g.steps else {}),
             )
 
         gen_key, gen_path = self._stage("train-generator", gen_settings, build_generator)

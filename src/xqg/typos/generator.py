@@ -35,7 +35,7 @@ from functools import lru_cache
 
 from xqg.data.languages import get_language
 from xqg.data.records import Query
-from xqg.errors import ConfigError
+from xqg.errors import ConfigError, InputError
 from xqg.seeding import derive_seed
 from xqg.typos import script_errors as se
 from xqg.typos.resources_loader import KeyboardLayout, load_layout, load_stopwords
@@ -110,7 +110,7 @@ def _random_letter(script: str, lang: str, like: str, rng: random.Random) -> str
         return rng.choice(se.common_han())
     try:
         layout = load_layout(lang)
-    except Exception:  # noqa: BLE001 - a language without a layout: no letters to draw
+    except InputError:  # a language without a layout: no letters to draw
         return None
     letters = _alphabet(layout, script)
     if not letters:
@@ -167,7 +167,7 @@ def _op_swap(gs: list[str], lang: str, rng: random.Random) -> list[str] | None:
 def _op_keyboard(gs: list[str], lang: str, rng: random.Random) -> list[str] | None:
     try:
         layout = load_layout(lang)
-    except Exception:  # noqa: BLE001
+    except InputError:  # no layout shipped for this language
         return None
     if layout.input == "jamo":
         return se.hangul_keyboard(gs, rng)
@@ -245,10 +245,10 @@ def edit_word(
         new = "".join(out)
         if new == word or not scripts_of(new) <= allowed:
             continue
-        if grapheme_distance(gs, graphemes(new)) != 1 or len(find_words(new, lang)) != 1 and get_language(
-            lang
-        ).spaces:
+        if grapheme_distance(gs, graphemes(new)) != 1:
             continue
+        if get_language(lang).spaces and len(find_words(new, lang)) != 1:
+            continue  # the edit must not split the word
         return new, op
     return None
 
