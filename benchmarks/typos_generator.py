@@ -38,7 +38,9 @@ def main() -> None:
             ms = 1000 * (time.perf_counter() - start) / len(queries)
             total = max(1, sum(ops.values()))
             mix = " | ".join(f"{100 * ops[o] / total:.0f}%" for o in OPERATIONS)
-            print(f"| {lang} | {protocol} | {len(queries)} | {100 * unchanged / len(queries):.1f}% | {ms:.1f} | {mix} |")
+            print(
+                f"| {lang} | {protocol} | {len(queries)} | {100 * unchanged / len(queries):.1f}% | {ms:.1f} | {mix} |"
+            )
 
 
 if __name__ == "__main__":

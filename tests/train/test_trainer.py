@@ -153,3 +153,14 @@ def test_linear_schedule_shape():
     f = linear_schedule(100, 0.1)
     assert f(0) == 0 and f(10) == 1 and f(55) == pytest.approx(0.5) and f(100) == 0
     assert all(f(s) >= f(s + 1) for s in range(10, 100))
+
+
+def test_tied_dual_encoder_checkpoints_resume_and_saves(tmp_path):
+    from xqg.encode.testing import tiny_encoder
+
+    examples = build_training_examples(_dataset(), num_negatives=1, seed=0)
+    config = CONFIG.replace(max_steps=2, save_steps=1)
+    result = train_retriever(tiny_encoder(seed=0), examples, config, tmp_path, show_progress=False)
+    assert (result.model_dir / "config.json").exists()
+    again = train_retriever(tiny_encoder(seed=1), examples, config, tmp_path, show_progress=False)
+    assert again.steps == 2

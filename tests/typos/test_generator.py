@@ -92,8 +92,11 @@ def _word_strategy(lang: str) -> st.SearchStrategy[str]:
 
 
 @settings(max_examples=120, deadline=None)
-@given(data=st.data(), lang=st.sampled_from(["ar", "de", "el", "es", "fi", "ru", "tr", "vi", "hi", "bn", "te"]),
-       seed=st.integers(0, 2**32))
+@given(
+    data=st.data(),
+    lang=st.sampled_from(["ar", "de", "el", "es", "fi", "ru", "tr", "vi", "hi", "bn", "te"]),
+    seed=st.integers(0, 2**32),
+)
 def test_random_words_of_each_alphabet(data: st.DataObject, lang: str, seed: int) -> None:
     word = data.draw(_word_strategy(lang))
     out = edit_word(word, lang, random.Random(seed))
@@ -104,7 +107,10 @@ def test_random_words_of_each_alphabet(data: st.DataObject, lang: str, seed: int
 
 
 @settings(max_examples=40, deadline=None)
-@given(syllables=st.lists(st.integers(0xAC00, 0xD7A3).map(chr), min_size=2, max_size=6), seed=st.integers(0, 2**32))
+@given(
+    syllables=st.lists(st.integers(0xAC00, 0xD7A3).map(chr), min_size=2, max_size=6),
+    seed=st.integers(0, 2**32),
+)
 def test_hangul_edits_recompose_into_valid_syllables(syllables: list[str], seed: int) -> None:
     word = "".join(syllables)
     out = edit_word(word, "ko", random.Random(seed))
@@ -141,8 +147,11 @@ def test_short_queries_fall_back_to_any_word() -> None:
 
 def test_rate_protocol() -> None:
     text = SENTENCES["de"]
-    content = [w for w in find_words(text, "de") if w.text.casefold() not in load_stopwords("de")
-               and len(w.text) >= 3]
+    content = [
+        w
+        for w in find_words(text, "de")
+        if w.text.casefold() not in load_stopwords("de") and len(w.text) >= 3
+    ]
     every = misspell_with_edits(text, "de", 1, protocol="rate", rate=1.0)
     assert len(every.edits) == len(content)
     assert misspell(text, "de", 1, protocol="rate", rate=0.0) == text

@@ -9,9 +9,24 @@ from xqg.typos.resources_loader import available_layouts, load_layout, load_stop
 from xqg.typos.text import char_script
 
 REQUIRED = "ar bn de el en es fi hi ja ko ru te th tr vi zh".split()
-SCRIPT = {"ar": "Arabic", "bn": "Bengali", "de": "Latin", "el": "Greek", "en": "Latin", "es": "Latin",
-          "fi": "Latin", "hi": "Devanagari", "ja": "Latin", "ko": "Hangul", "ru": "Cyrillic", "te": "Telugu",
-          "th": "Thai", "tr": "Latin", "vi": "Latin", "zh": "Latin"}
+SCRIPT = {
+    "ar": "Arabic",
+    "bn": "Bengali",
+    "de": "Latin",
+    "el": "Greek",
+    "en": "Latin",
+    "es": "Latin",
+    "fi": "Latin",
+    "hi": "Devanagari",
+    "ja": "Latin",
+    "ko": "Hangul",
+    "ru": "Cyrillic",
+    "te": "Telugu",
+    "th": "Thai",
+    "tr": "Latin",
+    "vi": "Latin",
+    "zh": "Latin",
+}
 
 
 def test_every_required_language_has_a_layout_and_stopwords() -> None:

@@ -59,10 +59,17 @@ def test_chinese_pinyin_slip_changes_one_key() -> None:
         assert len(reading) == 2 and sum(a != b for a, b in zip(reading, "ma", strict=True)) == 1
 
 
-@pytest.mark.parametrize(("word", "expected"), [
-    ("Müller", {"Muller"}), ("España", {"Espana"}), ("şehir", {"sehir"}), ("Äiti", {"Aiti"}),
-    ("Ελλάδα", {"Ελλαδα"}), ("ёлка", {"елка"}),
-])
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("Müller", {"Muller"}),
+        ("España", {"Espana"}),
+        ("şehir", {"sehir"}),
+        ("Äiti", {"Aiti"}),
+        ("Ελλάδα", {"Ελλαδα"}),
+        ("ёлка", {"елка"}),
+    ],
+)
 def test_diacritic_strip(word: str, expected: set[str]) -> None:
     assert _all(se.diacritic_strip, word) == expected
 

@@ -33,7 +33,7 @@ def test_words_of_languages_without_spaces() -> None:
 def test_word_spans_point_into_the_text() -> None:
     text = "¿Quién escribió 'Cien años de soledad'?"
     for w in find_words(text, "es"):
-        assert text[w.start:w.end] == w.text
+        assert text[w.start : w.end] == w.text
 
 
 def test_scripts() -> None:

@@ -23,8 +23,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--model", help="encoder name or path (default: multilingual-e5-small)")
     parser.add_argument("--variants", type=int, default=10, help="K misspelled variants (default 10)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--protocol", default="one-typo", choices=["one-typo", "rate", "script"],
-                        help="typo protocol (default one-typo)")
+    parser.add_argument(
+        "--protocol",
+        default="one-typo",
+        choices=["one-typo", "rate", "idf", "script"],
+        help="typo protocol (default one-typo); 'idf' takes the IDF of words over all the "
+        "dataset's queries of the same language (the corpus is in another language)",
+    )
     parser.add_argument("--num-typos", type=int, default=1, help="typos per query (one-typo, script)")
     parser.add_argument("--rate", type=float, default=0.2, help="per-word typo rate (protocol 'rate')")
     parser.add_argument("--metric", default="Success@1", help="qrel metric (default Success@1)")
@@ -49,14 +54,33 @@ def run(args: argparse.Namespace) -> int:
 
     languages = args.languages.split(",") if args.languages else None
     dataset = load_xquad(languages, root=args.data_root)
-    cache_dir = args.cache_dir or Path(os.environ.get("XQG_CACHE", Path.home() / ".cache" / "xqg")) / "robustness"
+    cache_dir = (
+        args.cache_dir or Path(os.environ.get("XQG_CACHE", Path.home() / ".cache" / "xqg")) / "robustness"
+    )
+    typo_options: dict[str, object] = {"num_typos": args.num_typos}
+    if args.protocol == "rate":
+        typo_options["rate"] = args.rate
+    if args.protocol == "idf":
+        from xqg.typos import IdfTable
+
+        typo_options["idf"] = {
+            lang: IdfTable([q.text for q in qs], lang) for lang, qs in dataset.queries.items()
+        }
     encoder = load_encoder(args.model)
     report = evaluate_robustness(
-        dataset, encoder, languages=languages, num_variants=args.variants, seed=args.seed,
-        protocol=args.protocol, metric=args.metric, test=args.test, max_queries=args.max_queries,
-        cache_dir=cache_dir, batch_size=args.batch_size, show_progress=not args.no_progress,
-        typo_options={"num_typos": args.num_typos, "rate": args.rate} if args.protocol == "rate"
-        else {"num_typos": args.num_typos},
+        dataset,
+        encoder,
+        languages=languages,
+        num_variants=args.variants,
+        seed=args.seed,
+        protocol=args.protocol,
+        metric=args.metric,
+        test=args.test,
+        max_queries=args.max_queries,
+        cache_dir=cache_dir,
+        batch_size=args.batch_size,
+        show_progress=not args.no_progress,
+        typo_options=typo_options,
     )
     write_report(report, args.output, args.markdown)
     sys.stdout.write(report.to_markdown())

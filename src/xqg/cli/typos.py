@@ -16,9 +16,12 @@ def register(subparsers: Any) -> None:
         "Output rows: id, text, lang, variant, original, edits. See docs/typos.md.",
     )
     parser.add_argument("--queries", required=True, help="queries file (JSONL {id|_id, text, lang} or TSV)")
-    parser.add_argument("--output", required=True,
-                        help="output JSONL; with '{variant}' in the name, one file per variant, otherwise one "
-                        "file with a 'variant' field")
+    parser.add_argument(
+        "--output",
+        required=True,
+        help="output JSONL; with '{variant}' in the name, one file per variant, otherwise one "
+        "file with a 'variant' field",
+    )
     parser.add_argument("--lang", help="language of rows without one")
     parser.add_argument("--variants", type=int, default=10, help="K variants (default 10)")
     parser.add_argument("--seed", type=int, default=0)
@@ -57,13 +60,22 @@ def run(args: argparse.Namespace) -> int:
         for q in queries:
             if tables:
                 options["idf"] = tables[q.lang]
-            result = misspell_with_edits(q.text, q.lang, derive_seed(args.seed, q.id, variant),
-                                         protocol=args.protocol, **options)
-            out.append({
-                "id": q.id, "text": result.text, "lang": q.lang, "variant": variant, "original": q.text,
-                "edits": [{"original": e.original, "replacement": e.replacement, "operation": e.operation}
-                          for e in result.edits],
-            })
+            result = misspell_with_edits(
+                q.text, q.lang, derive_seed(args.seed, q.id, variant), protocol=args.protocol, **options
+            )
+            out.append(
+                {
+                    "id": q.id,
+                    "text": result.text,
+                    "lang": q.lang,
+                    "variant": variant,
+                    "original": q.text,
+                    "edits": [
+                        {"original": e.original, "replacement": e.replacement, "operation": e.operation}
+                        for e in result.edits
+                    ],
+                }
+            )
         return out
 
     unchanged = 0
@@ -79,6 +91,9 @@ def run(args: argparse.Namespace) -> int:
     if not per_file:
         write_jsonl(args.output, collected)
     total = len(queries) * args.variants
-    print(f"xqg typos: {total} misspelled queries written; {unchanged} left unchanged (no word allowed a "
-          "typo under this protocol)", file=sys.stderr)
+    print(
+        f"xqg typos: {total} misspelled queries written; {unchanged} left unchanged (no word allowed a "
+        "typo under this protocol)",
+        file=sys.stderr,
+    )
     return 0

@@ -35,6 +35,8 @@ from xqg.errors import ConfigError
 
 ONNX_FILE = "model.onnx"
 OPSET = 17
+#: bump when the exported graph changes (the cache is keyed by it)
+EXPORT_VERSION = 2
 
 
 def onnx_cache_dir(encoder: DualEncoder, cache_dir: str | Path | None = None) -> Path:
@@ -78,6 +80,11 @@ def export_tower(tower: Any, path: str | Path, optimize: bool = True) -> Path:
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
             return self.model(input_ids=input_ids, attention_mask=attention_mask)[0]
 
+    # ORT fuses attention only in the classic (eager) pattern, not in the SDPA graph transformers exports
+    previous = getattr(getattr(tower, "config", None), "_attn_implementation", None)
+    switch = optimize and previous not in (None, "eager") and hasattr(tower, "set_attn_implementation")
+    if switch:
+        tower.set_attn_implementation("eager")
     wrapper = _Hidden(tower).eval()
     ids = torch.ones((2, 8), dtype=torch.long)
     mask = torch.ones((2, 8), dtype=torch.long)
@@ -120,6 +127,8 @@ def export_tower(tower: Any, path: str | Path, optimize: bool = True) -> Path:
                 final = raw
         os.replace(final, path)
     finally:
+        if switch:
+            tower.set_attn_implementation(previous)
         for leftover in staging.iterdir():
             leftover.unlink()
         staging.rmdir()
@@ -167,7 +176,7 @@ class OnnxEncoder:
         """
         import onnxruntime as ort
 
-        folder = onnx_cache_dir(encoder, cache_dir) / ("optimized" if optimize else "plain")
+        folder = onnx_cache_dir(encoder, cache_dir) / (f"fused-v{EXPORT_VERSION}" if optimize else "plain")
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads is not None:

@@ -78,9 +78,14 @@ class RobustnessReport:
     def to_json(self) -> dict[str, Any]:
         """JSON-able form."""
         return {
-            "metric": self.metric, "protocol": self.protocol, "num_variants": self.num_variants,
-            "seed": self.seed, "test": self.test, "settings": self.settings,
-            "languages": [asdict(r) for r in self.languages], "groups": [asdict(r) for r in self.groups],
+            "metric": self.metric,
+            "protocol": self.protocol,
+            "num_variants": self.num_variants,
+            "seed": self.seed,
+            "test": self.test,
+            "settings": self.settings,
+            "languages": [asdict(r) for r in self.languages],
+            "groups": [asdict(r) for r in self.groups],
         }
 
     def to_markdown(self, alpha: float = 0.05) -> str:
@@ -90,8 +95,10 @@ class RobustnessReport:
         languages; groups are single tests).
         """
         k = self.num_variants
-        head = (f"| lang | group | n | clean {self.metric} | typo mean ± sd (K={k}) | rel. drop | CER | "
-                "Δ tokens/query | p |\n|---|---|---|---|---|---|---|---|---|")
+        head = (
+            f"| lang | group | n | clean {self.metric} | typo mean ± sd (K={k}) | rel. drop | CER | "
+            "Δ tokens/query | p |\n|---|---|---|---|---|---|---|---|---|"
+        )
         lines = [head]
         for r in self.languages + self.groups:
             p = r.pvalue_holm if not math.isnan(r.pvalue_holm) else r.pvalue
@@ -133,9 +140,13 @@ class EncodingCache:
         new = sorted({t for t in texts if (kind, t) not in self.memory})
         if new:
             if kind == "query":
-                vectors = self.encoder.encode_queries(new, batch_size=self.batch_size, show_progress=show_progress)
+                vectors = self.encoder.encode_queries(
+                    new, batch_size=self.batch_size, show_progress=show_progress
+                )
             else:
-                vectors = self.encoder.encode_passages(new, batch_size=self.batch_size, show_progress=show_progress)
+                vectors = self.encoder.encode_passages(
+                    new, batch_size=self.batch_size, show_progress=show_progress
+                )
             for text, row in zip(new, vectors, strict=True):
                 self.memory[(kind, text)] = row
             self._save([(kind, t) for t in new], vectors)
@@ -168,13 +179,22 @@ def sample_queries(queries: Sequence[Query], max_queries: int | None, seed: int)
     """
     if max_queries is None or max_queries >= len(queries):
         return list(queries)
-    ranked = sorted(range(len(queries)), key=lambda i: derive_seed(seed, "sample", queries[i].id.split("/")[0]))
+    ranked = sorted(
+        range(len(queries)), key=lambda i: derive_seed(seed, "sample", queries[i].id.split("/")[0])
+    )
     keep = set(ranked[:max_queries])
     return [q for i, q in enumerate(queries) if i in keep]
 
 
-def _scores(query_vectors: np.ndarray, passage_vectors: np.ndarray, qids: list[str], doc_ids: list[str],
-            qrels: Mapping[str, Mapping[str, int]], metric: str, depth: int) -> dict[str, float]:
+def _scores(
+    query_vectors: np.ndarray,
+    passage_vectors: np.ndarray,
+    qids: list[str],
+    doc_ids: list[str],
+    qrels: Mapping[str, Mapping[str, int]],
+    metric: str,
+    depth: int,
+) -> dict[str, float]:
     from xqg.experiment.scoring import rank_dense
 
     run = rank_dense(query_vectors @ passage_vectors.T, qids, doc_ids, k=min(depth, len(doc_ids)))
@@ -232,7 +252,9 @@ def evaluate_robustness(
     langs = list(languages) if languages else sorted(dataset.queries)
     missing = [lang for lang in langs if lang not in dataset.queries]
     if missing:
-        raise ConfigError(f"languages {missing} not in dataset {dataset.name!r} (has {sorted(dataset.queries)})")
+        raise ConfigError(
+            f"languages {missing} not in dataset {dataset.name!r} (has {sorted(dataset.queries)})"
+        )
     cache = EncodingCache(encoder, cache_dir, batch_size=batch_size)
     doc_ids = [p.id for p in dataset.corpus]
     passage_vectors = cache.encode([_passage_text(p) for p in dataset.corpus], "passage", show_progress)
@@ -242,10 +264,14 @@ def evaluate_robustness(
     query_lang: dict[str, str] = {}
     rows: list[LanguageRobustness] = []
     for lang in tqdm(langs, desc="languages", disable=not show_progress):
-        queries = [q for q in sample_queries(dataset.queries[lang], max_queries, seed) if dataset.qrels.get(q.id)]
+        queries = [
+            q for q in sample_queries(dataset.queries[lang], max_queries, seed) if dataset.qrels.get(q.id)
+        ]
         qids = [q.id for q in queries]
         clean_texts = [q.text for q in queries]
-        clean = _scores(cache.encode(clean_texts), passage_vectors, qids, doc_ids, dataset.qrels, metric, depth)
+        clean = _scores(
+            cache.encode(clean_texts), passage_vectors, qids, doc_ids, dataset.qrels, metric, depth
+        )
         clean_tokens = [len(ids) for ids in encoder.tokenize(clean_texts, "query")]
         per_variant: list[dict[str, float]] = []
         cer: list[float] = []
@@ -253,8 +279,9 @@ def evaluate_robustness(
         for variant in range(num_variants):
             typo = misspell_queries(queries, seed, variant, protocol, **dict(typo_options or {}))
             texts = [q.text for q in typo]
-            per_variant.append(_scores(cache.encode(texts), passage_vectors, qids, doc_ids, dataset.qrels,
-                                       metric, depth))
+            per_variant.append(
+                _scores(cache.encode(texts), passage_vectors, qids, doc_ids, dataset.qrels, metric, depth)
+            )
             for a, b in zip(clean_texts, texts, strict=True):
                 cer.append(grapheme_distance(a, b) / max(1, len(graphemes(a))))
             typo_tokens = [len(ids) for ids in encoder.tokenize(texts, "query")]
@@ -263,26 +290,58 @@ def evaluate_robustness(
         variant_scores = [float(np.mean([v[q] for q in qids])) for v in per_variant]
         clean_score = float(np.mean([clean[q] for q in qids]))
         mean = float(np.mean(variant_scores))
-        result = paired_test([typo_mean[q] for q in qids], [clean[q] for q in qids], test=test,
-                             seed=derive_seed(seed, "test", lang))
-        rows.append(LanguageRobustness(
-            lang=lang, group=get_language(lang).resource_group, queries=len(qids), clean=clean_score,
-            mean=mean, sd=float(np.std(variant_scores, ddof=1)) if num_variants > 1 else 0.0,
-            drop=(clean_score - mean) / clean_score if clean_score else 0.0, cer=float(np.mean(cer)),
-            d_tokens=float(np.mean(d_tokens)), pvalue=result.pvalue, variant_scores=variant_scores,
-        ))
+        result = paired_test(
+            [typo_mean[q] for q in qids],
+            [clean[q] for q in qids],
+            test=test,
+            seed=derive_seed(seed, "test", lang),
+        )
+        rows.append(
+            LanguageRobustness(
+                lang=lang,
+                group=get_language(lang).resource_group,
+                queries=len(qids),
+                clean=clean_score,
+                mean=mean,
+                sd=float(np.std(variant_scores, ddof=1)) if num_variants > 1 else 0.0,
+                drop=(clean_score - mean) / clean_score if clean_score else 0.0,
+                cer=float(np.mean(cer)),
+                d_tokens=float(np.mean(d_tokens)),
+                pvalue=result.pvalue,
+                variant_scores=variant_scores,
+            )
+        )
         for q in qids:
             clean_by_q[q], typo_by_q[q], query_lang[q] = clean[q], typo_mean[q], lang
     corrected = holm({r.lang: (1.0 if math.isnan(r.pvalue) else r.pvalue) for r in rows})
     for r in rows:
         r.pvalue_holm = corrected[r.lang]
-    groups = [_group_row(name, [r for r in rows if name == "avg" or r.group == name], clean_by_q, typo_by_q,
-                         query_lang, test, seed) for name in ("low", "high", "avg")]
+    groups = [
+        _group_row(
+            name,
+            [r for r in rows if name == "avg" or r.group == name],
+            clean_by_q,
+            typo_by_q,
+            query_lang,
+            test,
+            seed,
+        )
+        for name in ("low", "high", "avg")
+    ]
     return RobustnessReport(
-        metric=metric, protocol=protocol, num_variants=num_variants, seed=seed, test=test, languages=rows,
+        metric=metric,
+        protocol=protocol,
+        num_variants=num_variants,
+        seed=seed,
+        test=test,
+        languages=rows,
         groups=[g for g in groups if g is not None],
-        settings={"dataset": dataset.name, "max_queries": max_queries, "encoder": getattr(encoder, "name", None),
-                  "typo_options": {k: v for k, v in dict(typo_options or {}).items() if k != "idf"}},
+        settings={
+            "dataset": dataset.name,
+            "max_queries": max_queries,
+            "encoder": getattr(encoder, "name", None),
+            "typo_options": {k: v for k, v in dict(typo_options or {}).items() if k != "idf"},
+        },
     )
 
 
@@ -292,29 +351,47 @@ def _passage_text(passage: Any) -> str:
     return passage_text(passage)
 
 
-def _group_row(name: str, rows: list[LanguageRobustness], clean_by_q: dict[str, float],
-               typo_by_q: dict[str, float], query_lang: dict[str, str], test: str,
-               seed: int) -> LanguageRobustness | None:
+def _group_row(
+    name: str,
+    rows: list[LanguageRobustness],
+    clean_by_q: dict[str, float],
+    typo_by_q: dict[str, float],
+    query_lang: dict[str, str],
+    test: str,
+    seed: int,
+) -> LanguageRobustness | None:
     if not rows:
         return None
     members = {r.lang for r in rows}
     qids = [q for q, lang in query_lang.items() if lang in members]
-    result = compare_per_query({q: typo_by_q[q] for q in qids}, {q: clean_by_q[q] for q in qids},
-                               {q: query_lang[q] for q in qids}, test=test, seed=seed)["avg"]
+    result = compare_per_query(
+        {q: typo_by_q[q] for q in qids},
+        {q: clean_by_q[q] for q in qids},
+        {q: query_lang[q] for q in qids},
+        test=test,
+        seed=seed,
+    )["avg"]
     clean = float(np.mean([r.clean for r in rows]))
     variant_scores = [float(np.mean(v)) for v in zip(*(r.variant_scores for r in rows), strict=True)]
     mean = float(np.mean(variant_scores))
     return LanguageRobustness(
-        lang="avg" if name == "avg" else f"{name}-resource", group=name if name != "avg" else "all",
-        queries=len(qids), clean=clean, mean=mean,
+        lang="avg" if name == "avg" else f"{name}-resource",
+        group=name if name != "avg" else "all",
+        queries=len(qids),
+        clean=clean,
+        mean=mean,
         sd=float(np.std(variant_scores, ddof=1)) if len(variant_scores) > 1 else 0.0,
-        drop=(clean - mean) / clean if clean else 0.0, cer=float(np.mean([r.cer for r in rows])),
-        d_tokens=float(np.mean([r.d_tokens for r in rows])), pvalue=result.pvalue, variant_scores=variant_scores,
+        drop=(clean - mean) / clean if clean else 0.0,
+        cer=float(np.mean([r.cer for r in rows])),
+        d_tokens=float(np.mean([r.d_tokens for r in rows])),
+        pvalue=result.pvalue,
+        variant_scores=variant_scores,
     )
 
 
-def write_report(report: RobustnessReport, json_path: str | Path | None = None,
-                 markdown_path: str | Path | None = None) -> None:
+def write_report(
+    report: RobustnessReport, json_path: str | Path | None = None, markdown_path: str | Path | None = None
+) -> None:
     """Write the report as JSON and/or Markdown (atomically)."""
     if json_path:
         atomic_write_json(json_path, report.to_json())

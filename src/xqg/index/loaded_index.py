@@ -4,7 +4,9 @@
 for one large batch of queries over an index bigger than memory, slow for many small batches.
 :class:`LoadedIndex` reads the shards once (optionally memory-mapped) and answers each call with a
 blocked matrix product (queries × a block of documents, BLAS ``sgemm``) and ``argpartition``, so one
-pass over the vectors serves a whole query batch. Rankings are the same as :func:`xqg.index.search`:
+pass over the vectors serves a whole query batch; batches of at most ``SMALL_BATCH`` queries (memory
+bound) use FAISS's fused scan-and-select (``faiss.knn``) per block, falling back to the matrix path
+for a block where ties at rank ``k`` could reach past its candidate margin. Rankings are the same as :func:`xqg.index.search`:
 exact scores, equal scores ordered by doc id (``tests/benchmarks`` checks identical doc lists and
 scores to 1e-5 against it).
 
@@ -29,6 +31,18 @@ import numpy as np
 
 from xqg.data.records import Run
 from xqg.errors import ConfigError, InputError
+
+#: query batches up to this size take the few-queries path (FAISS scan, else matrix-vector products)
+SMALL_BATCH = 8
+#: extra candidates FAISS returns per block, to prove that no tie at rank k was cut off
+TIE_MARGIN = 8
+
+try:  # FAISS's exhaustive k-NN without building an index (a project dependency; optional here)
+    from faiss import METRIC_INNER_PRODUCT as faiss_inner_product
+    from faiss import knn as faiss_knn
+except ImportError:  # pragma: no cover
+    faiss_knn = None
+    faiss_inner_product = None
 
 
 class LoadedIndex:
@@ -145,21 +159,12 @@ class LoadedIndex:
             cand_rows: list[np.ndarray] = []
             for start in range(0, n, self.block_rows):
                 block = self.vectors[start : start + self.block_rows]
-                # few queries: a matrix-vector product over the row-major block streams it best
-                scores = np.ascontiguousarray((block @ q.T).T) if len(q) <= 8 else q @ block.T
-                if scores.shape[1] > k:
-                    # keep every document tied with the k-th best score, so that doc-id order decides
-                    part = np.argpartition(scores, scores.shape[1] - k, axis=1)[:, scores.shape[1] - k :]
-                    kth = np.take_along_axis(scores, part, axis=1).min(axis=1, keepdims=True)
-                    tied = int((scores >= kth).sum(axis=1).max())
-                    if tied > k:
-                        part = np.argpartition(scores, scores.shape[1] - tied, axis=1)[
-                            :, scores.shape[1] - tied :
-                        ]
-                    scores = np.take_along_axis(scores, part, axis=1)
-                    rows = part + start
+                found = self._block_topk_faiss(q, block, k) if len(q) <= SMALL_BATCH else None
+                if found is not None:
+                    scores, rows = found[0], found[1] + start
                 else:
-                    rows = np.broadcast_to(np.arange(start, start + scores.shape[1]), scores.shape)
+                    scores, rows = self._block_topk_numpy(q, block, k)
+                    rows = rows + start
                 cand_scores.append(scores)
                 cand_rows.append(rows)
             scores = np.concatenate(cand_scores, axis=1)
@@ -169,6 +174,33 @@ class LoadedIndex:
             out_scores[qs : qs + len(q)] = np.take_along_axis(scores, order, axis=1)
             out_rows[qs : qs + len(q)] = np.take_along_axis(rows, order, axis=1)
         return out_scores, out_rows
+
+    @staticmethod
+    def _block_topk_numpy(q: np.ndarray, block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Candidates of one block: the top ``k`` and every document tied with the ``k``-th score."""
+        # few queries: a matrix-vector product over the row-major block streams it best
+        scores = np.ascontiguousarray((block @ q.T).T) if len(q) <= SMALL_BATCH else q @ block.T
+        width = scores.shape[1]
+        if width <= k:
+            return scores, np.broadcast_to(np.arange(width), scores.shape)
+        part = np.argpartition(scores, width - k, axis=1)[:, width - k :]
+        kth = np.take_along_axis(scores, part, axis=1).min(axis=1, keepdims=True)
+        tied = int((scores >= kth).sum(axis=1).max())
+        if tied > k:
+            part = np.argpartition(scores, width - tied, axis=1)[:, width - tied :]
+        return np.take_along_axis(scores, part, axis=1), part
+
+    @staticmethod
+    def _block_topk_faiss(q: np.ndarray, block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """FAISS's fused scan-and-select for a few queries; ``None`` when ties may reach past its margin."""
+        if faiss_knn is None or len(block) <= k:
+            return None
+        take = min(k + TIE_MARGIN, len(block))
+        scores, rows = faiss_knn(q, np.ascontiguousarray(block), take, metric=faiss_inner_product)
+        # exact only if every document tied with the k-th score was returned
+        if take < len(block) and not bool((scores[:, take - 1] < scores[:, k - 1]).all()):
+            return None
+        return scores, rows.astype(np.int64, copy=False)
 
     def search(self, query_vectors: np.ndarray, query_ids: Sequence[str], k: int = 100) -> Run:
         """Exact top-``k`` as a run ``{query_id: {doc_id: score}}`` (the format of :func:`xqg.index.search`).

@@ -1,7 +1,7 @@
 """Training checkpoints: model, optimizer and random state in safetensors, the rest in JSON.
 
 A checkpoint is a folder ``checkpoint-<step, 8 digits>`` holding ``model.safetensors`` (the
-module's ``state_dict``), ``optimizer.safetensors`` (AdamW moments, one tensor per parameter and
+module's ``state_dict``, shared tensors once), ``optimizer.safetensors`` (AdamW moments, one tensor per parameter and
 field), ``rng.safetensors`` (the torch random state) and ``state.json`` (step, epoch, position in
 the epoch, scheduler, optimizer hyper-parameters, the training config, the history). It is written
 to a temporary folder and renamed, so a folder with a ``state.json`` is always complete.
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, load_model, save_file, save_model
 
 from xqg.data.atomic import atomic_write_json
 from xqg.errors import ConfigError, InputError
@@ -74,10 +74,7 @@ def save_checkpoint(
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
-    save_file(
-        {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
-        str(tmp / "model.safetensors"),
-    )
+    save_model(model, str(tmp / "model.safetensors"))  # tied towers share tensors: stored once
     opt_tensors, opt_meta = _flatten_optimizer(optimizer.state_dict())
     save_file(opt_tensors, str(tmp / "optimizer.safetensors"))
     save_file({"cpu": torch.get_rng_state()}, str(tmp / "rng.safetensors"))
@@ -126,7 +123,8 @@ def load_checkpoint(
     path = Path(path)
     try:
         state = json.loads((path / "state.json").read_text(encoding="utf-8"))
-        weights = load_file(str(path / "model.safetensors"))
+        if not (path / "model.safetensors").is_file():
+            raise OSError("model.safetensors is missing")
         opt_tensors = load_file(str(path / "optimizer.safetensors"))
         rng = load_file(str(path / "rng.safetensors"))
     except (OSError, ValueError, json.JSONDecodeError) as exc:
@@ -137,7 +135,7 @@ def load_checkpoint(
             f"{path}: the checkpoint was made with other settings ({', '.join(changed)}); "
             "use a new output folder or the same settings"
         )
-    model.load_state_dict(weights)
+    load_model(model, str(path / "model.safetensors"))
     optimizer.load_state_dict(_unflatten_optimizer(opt_tensors, state["optimizer"]))
     scheduler.load_state_dict(state["scheduler"])
     torch.set_rng_state(rng["cpu"])

@@ -119,9 +119,8 @@ class QueryPerturber:
         if method == "none":
             return QueryViews([clean])
         if method == "typos-aware":
-            return QueryViews(
-                [self.typo(e, epoch, 0) if self._replaced(e, epoch) else e.query.text for e in examples]
-            )
+            mixed = [self.typo(e, epoch, 0) if self._replaced(e, epoch) else e.query.text for e in examples]
+            return QueryViews([mixed])
         if method == "self-teaching":
             return QueryViews([clean], kl_student=[self.typo(e, epoch, 0) for e in examples])
         if method == "multi-positive":

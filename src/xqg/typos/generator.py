@@ -96,8 +96,11 @@ class IdfTable:
 # ---------------------------------------------------------------- alphabets
 @lru_cache(maxsize=256)
 def _alphabet(layout: KeyboardLayout, script: str) -> list[str]:
-    letters = [k for k in layout.keys() + list(layout.extra_letters)
-               if char_script(k) == script and k.isalpha() and k.casefold() == k.lower()]
+    letters = [
+        k
+        for k in layout.keys() + list(layout.extra_letters)
+        if char_script(k) == script and k.isalpha() and k.casefold() == k.lower()
+    ]
     return sorted({k.lower() for k in letters if k.lower().isalpha()})
 
 
@@ -137,7 +140,7 @@ def _op_delete(gs: list[str], lang: str, rng: random.Random) -> list[str] | None
     if len(gs) < 2:
         return None
     i = rng.randrange(len(gs))
-    return gs[:i] + gs[i + 1:]
+    return gs[:i] + gs[i + 1 :]
 
 
 def _op_substitute(gs: list[str], lang: str, rng: random.Random) -> list[str] | None:
@@ -153,7 +156,7 @@ def _op_substitute(gs: list[str], lang: str, rng: random.Random) -> list[str] | 
         return None
     if script in _INDIC:
         new += _tail_marks(g)  # keep the vowel sign / marks of the cluster
-    return gs[:i] + [new] + gs[i + 1:]
+    return gs[:i] + [new] + gs[i + 1 :]
 
 
 def _op_swap(gs: list[str], lang: str, rng: random.Random) -> list[str] | None:
@@ -161,7 +164,7 @@ def _op_swap(gs: list[str], lang: str, rng: random.Random) -> list[str] | None:
     if not pairs:
         return None
     i = rng.choice(pairs)
-    return gs[:i] + [gs[i + 1], gs[i]] + gs[i + 2:]
+    return gs[:i] + [gs[i + 1], gs[i]] + gs[i + 2 :]
 
 
 def _op_keyboard(gs: list[str], lang: str, rng: random.Random) -> list[str] | None:
@@ -184,7 +187,7 @@ def _op_keyboard(gs: list[str], lang: str, rng: random.Random) -> list[str] | No
     if not options:
         return None
     i, new = rng.choice(options)
-    return gs[:i] + [new] + gs[i + 1:]
+    return gs[:i] + [new] + gs[i + 1 :]
 
 
 def _op_script(gs: list[str], lang: str, rng: random.Random) -> list[str] | None:
@@ -264,8 +267,8 @@ def _is_content(word: Word, lang: str, stopwords: frozenset[str], min_len: int) 
 
 def _boundaries_kept(text: str, word: Word, new: str) -> bool:
     # the clusters around the word must not change (e.g. a Thai mark joining the previous phrase)
-    before = text[max(0, word.start - 2):word.start]
-    after = text[word.end:word.end + 2]
+    before = text[max(0, word.start - 2) : word.start]
+    after = text[word.end : word.end + 2]
     return graphemes(before + new + after) == graphemes(before) + graphemes(new) + graphemes(after)
 
 
@@ -308,8 +311,14 @@ def misspell_with_edits(
     elif protocol == "idf":
         if idf is None:
             raise ConfigError("the 'idf' protocol needs an IDF table (idf=IdfTable(corpus_texts, lang))")
-        keyed = [(idf[w.text.casefold()] if isinstance(idf, IdfTable) else idf.get(w.text.casefold(), math.inf),
-                  rng.random(), w) for w in content]
+        keyed = [
+            (
+                idf[w.text.casefold()] if isinstance(idf, IdfTable) else idf.get(w.text.casefold(), math.inf),
+                rng.random(),
+                w,
+            )
+            for w in content
+        ]
         candidates = [w for _, _, w in sorted(keyed, key=lambda t: (-t[0], t[1]))]
         wanted = min(num_typos, 1) if num_typos else 0
         fallback = [w for w in words if w not in content and len(graphemes(w.text)) >= 2]
@@ -331,7 +340,7 @@ def misspell_with_edits(
     edits.sort(key=lambda e: e.start)
     pieces, cursor = [], 0
     for edit in edits:
-        pieces += [text[cursor:edit.start], edit.replacement]
+        pieces += [text[cursor : edit.start], edit.replacement]
         cursor = edit.start + len(edit.original)
     pieces.append(text[cursor:])
     return Misspelling("".join(pieces), tuple(edits))
@@ -404,7 +413,13 @@ def misspell_queries(
     out = []
     for query in queries:
         table = idf.get(query.lang) if per_language else idf  # type: ignore[union-attr]
-        text = misspell(query.text, query.lang, derive_seed(seed, query.id, variant), protocol=protocol,
-                        idf=table, **options)
+        text = misspell(
+            query.text,
+            query.lang,
+            derive_seed(seed, query.id, variant),
+            protocol=protocol,
+            idf=table,
+            **options,
+        )
         out.append(Query(query.id, text, query.lang))
     return out

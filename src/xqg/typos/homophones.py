@@ -58,8 +58,10 @@ def build_pinyin_table(path: str | Path) -> int:
         if not reading or not reading.isascii():
             continue
         groups.setdefault(reading, []).append(char)
-    lines = ["# pinyin (tone number)\tGB 2312 characters with that main reading (level 1 first); built by "
-             "xqg.typos.homophones.build_pinyin_table from pypinyin's data"]
+    lines = [
+        "# pinyin (tone number)\tGB 2312 characters with that main reading (level 1 first); built by "
+        "xqg.typos.homophones.build_pinyin_table from pypinyin's data"
+    ]
     lines += [f"{key}\t{''.join(chars)}" for key, chars in sorted(groups.items())]
     atomic_write_text(path, "\n".join(lines) + "\n")
     return sum(len(c) for c in groups.values())

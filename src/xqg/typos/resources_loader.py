@@ -47,8 +47,14 @@ class KeyboardLayout:
                 for r, row in enumerate(grid):
                     for c, k in enumerate(row):
                         found: list[str] = []
-                        for rr, cc in ((r, c - 1), (r, c + 1), (r - 1, c), (r - 1, c + 1), (r + 1, c - 1),
-                                       (r + 1, c)):
+                        for rr, cc in (
+                            (r, c - 1),
+                            (r, c + 1),
+                            (r - 1, c),
+                            (r - 1, c + 1),
+                            (r + 1, c - 1),
+                            (r + 1, c),
+                        ):
                             if 0 <= rr < len(grid) and 0 <= cc < len(grid[rr]):
                                 other = grid[rr][cc]
                                 if len(other) == 1 and other != k and other not in found:

@@ -76,8 +76,11 @@ def hangul_keyboard(gs: list[str], rng: random.Random) -> list[str] | None:
                 continue
             for n in layout.neighbours(table[index]):
                 if n in table:
-                    new = (table.index(n) if slot == "L" else l_, table.index(n) if slot == "V" else v,
-                           table.index(n) if slot == "T" else t)
+                    new = (
+                        table.index(n) if slot == "L" else l_,
+                        table.index(n) if slot == "V" else v,
+                        table.index(n) if slot == "T" else t,
+                    )
                     options.append((i, hangul_compose(*new)))
     return _apply_one(gs, options, rng)
 
@@ -116,7 +119,7 @@ def hangul_substitute(gs: list[str], rng: random.Random) -> list[str] | None:
         v = rng.choice([x for x in range(len(JUNGSEONG)) if x != v])
     else:
         t = rng.choice([x for x in range(1, len(JONGSEONG)) if x != t])
-    return gs[:i] + [hangul_compose(l_, v, t)] + gs[i + 1:]
+    return gs[:i] + [hangul_compose(l_, v, t)] + gs[i + 1 :]
 
 
 def random_hangul_syllable(rng: random.Random) -> str:
@@ -160,7 +163,7 @@ def romaji_slip(gs: list[str], rng: random.Random) -> list[str] | None:
             continue
         for j, key in enumerate(romaji):
             for n in layout.neighbours(key):
-                kana = to_kana.get(romaji[:j] + n + romaji[j + 1:])
+                kana = to_kana.get(romaji[:j] + n + romaji[j + 1 :])
                 if kana:
                     options.append((i, _same_kana_script(kana, g)))
     return _apply_one(gs, options, rng)
@@ -179,8 +182,11 @@ def drop_dakuten(gs: list[str], rng: random.Random) -> list[str] | None:
 
 def small_kana(gs: list[str], rng: random.Random) -> list[str] | None:
     """A small kana typed large (っ→つ, ゃ→や) or a large one small."""
-    options = [(i, SMALL_TO_LARGE.get(g) or LARGE_TO_SMALL[g]) for i, g in enumerate(gs)
-               if g in SMALL_TO_LARGE or g in LARGE_TO_SMALL]
+    options = [
+        (i, SMALL_TO_LARGE.get(g) or LARGE_TO_SMALL[g])
+        for i, g in enumerate(gs)
+        if g in SMALL_TO_LARGE or g in LARGE_TO_SMALL
+    ]
     return _apply_one(gs, options, rng)
 
 
@@ -211,8 +217,13 @@ def _homophones(char: str, same_tone: bool) -> list[str]:
     if same_tone:
         return [c for c in by_reading[reading] if c != char and c in common]
     base = toneless(reading)
-    return [c for key, chars in by_reading.items() if toneless(key) == base for c in chars
-            if c != char and c in common]
+    return [
+        c
+        for key, chars in by_reading.items()
+        if toneless(key) == base
+        for c in chars
+        if c != char and c in common
+    ]
 
 
 def pinyin_homophone(gs: list[str], rng: random.Random) -> list[str] | None:
@@ -239,7 +250,7 @@ def pinyin_slip(gs: list[str], rng: random.Random) -> list[str] | None:
         base = toneless(reading)
         for j, key in enumerate(base):
             for n in layout.neighbours(key):
-                chars = syllables.get(base[:j] + n + base[j + 1:])
+                chars = syllables.get(base[:j] + n + base[j + 1 :])
                 if chars:
                     options.append((i, rng.choice(chars)))
     return _apply_one(gs, options, rng)
@@ -323,7 +334,7 @@ def vowel_length(gs: list[str], rng: random.Random) -> list[str] | None:
     for i, g in enumerate(gs):
         for j, c in enumerate(g):
             if c in _LENGTH_SWAP:
-                options.append((i, g[:j] + _LENGTH_SWAP[c] + g[j + 1:]))
+                options.append((i, g[:j] + _LENGTH_SWAP[c] + g[j + 1 :]))
     return _apply_one(gs, options, rng)
 
 
@@ -335,8 +346,8 @@ def virama_slip(gs: list[str], rng: random.Random) -> list[str] | None:
     for i, g in enumerate(gs):
         for j, c in enumerate(g):
             if c in _VIRAMA:
-                new = g[:j] + g[j + 1:]
-                if new and len(graphemes("".join(gs[:i] + [new] + gs[i + 1:]))) == len(gs):
+                new = g[:j] + g[j + 1 :]
+                if new and len(graphemes("".join(gs[:i] + [new] + gs[i + 1 :]))) == len(gs):
                     options.append((i, new))
     return _apply_one(gs, options, rng)
 
@@ -347,8 +358,11 @@ _THAI_TONES = {"\u0e48", "\u0e49", "\u0e4a", "\u0e4b"}
 
 def thai_tone_drop(gs: list[str], rng: random.Random) -> list[str] | None:
     """A Thai tone mark (่ ้ ๊ ๋) left off."""
-    options = [(i, "".join(c for c in g if c not in _THAI_TONES)) for i, g in enumerate(gs)
-               if any(c in _THAI_TONES for c in g) and any(c not in _THAI_TONES for c in g)]
+    options = [
+        (i, "".join(c for c in g if c not in _THAI_TONES))
+        for i, g in enumerate(gs)
+        if any(c in _THAI_TONES for c in g) and any(c not in _THAI_TONES for c in g)
+    ]
     return _apply_one(gs, options, rng)
 
 
@@ -359,9 +373,9 @@ def letter_doubling(gs: list[str], rng: random.Random) -> list[str] | None:
         if not g.isalpha():
             continue
         if i + 1 < len(gs) and gs[i + 1] == g:
-            options.append((i, gs[:i] + gs[i + 1:]))
+            options.append((i, gs[:i] + gs[i + 1 :]))
         elif (i == 0 or gs[i - 1] != g) and (i + 1 == len(gs) or gs[i + 1] != g):
-            options.append((i, gs[:i] + [g, g] + gs[i + 1:]))
+            options.append((i, gs[:i] + [g, g] + gs[i + 1 :]))
     if not options:
         return None
     return rng.choice(options)[1]
@@ -372,7 +386,7 @@ def _apply_one(gs: list[str], options: list[tuple[int, str]], rng: random.Random
     if not options:
         return None
     i, new = rng.choice(options)
-    return gs[:i] + [new] + gs[i + 1:]
+    return gs[:i] + [new] + gs[i + 1 :]
 
 
 SCRIPT_ERRORS: dict[str, ScriptError] = {

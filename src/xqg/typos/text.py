@@ -19,8 +19,21 @@ from xqg.data.languages import get_language
 _GRAPHEME = regex.compile(r"\X")
 _WORD = regex.compile(r"[\p{L}\p{M}]+")
 _SCRIPTS = (
-    "Latin", "Cyrillic", "Greek", "Arabic", "Hebrew", "Devanagari", "Bengali", "Telugu", "Tamil",
-    "Thai", "Khmer", "Hangul", "Hiragana", "Katakana", "Han",
+    "Latin",
+    "Cyrillic",
+    "Greek",
+    "Arabic",
+    "Hebrew",
+    "Devanagari",
+    "Bengali",
+    "Telugu",
+    "Tamil",
+    "Thai",
+    "Khmer",
+    "Hangul",
+    "Hiragana",
+    "Katakana",
+    "Han",
 )
 _SCRIPT_RES = [(name, regex.compile(rf"\p{{Script={name}}}")) for name in _SCRIPTS]
 _NEUTRAL = regex.compile(r"[\p{Script=Common}\p{Script=Inherited}]")
