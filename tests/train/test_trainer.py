@@ -143,6 +143,34 @@ def test_accumulation_and_passage_bank_run(tmp_path):
     assert torch.equal(bank.vectors, before) and result.steps == 3
 
 
+def test_adversarial_against_a_passage_bank_scores_with_the_bank(tmp_path):
+    from xqg.train.dev import embed_texts
+    from xqg.train.step import pair_scorer
+
+    data = _dataset()
+    model = tiny_hash_encoder()
+    fixed = {"p": torch.tensor([1.0, 0.0]), "q": torch.tensor([0.0, 2.0])}
+
+    class TwoDims(torch.nn.Module):
+        def embed(self, texts, kind):
+            return torch.tensor([[1.0, 1.0]] * len(texts))
+
+    assert pair_scorer(TwoDims(), fixed)(["a", "b"], ["p", "q"]) == [1.0, 2.0]
+    bank = PassageBank(
+        [p.id for p in data.corpus],
+        torch.from_numpy(embed_texts(model, [p.text for p in data.corpus], "passage")),
+    )
+    result = train_retriever(
+        model,
+        build_training_examples(data, num_negatives=0),
+        CONFIG.replace(num_negatives=0, max_steps=2, robustness="adversarial", typo_probability=1.0),
+        tmp_path,
+        show_progress=False,
+        passage_bank=bank,
+    )
+    assert result.steps == 2
+
+
 def test_wrong_negative_count_is_an_error(tmp_path):
     examples = build_training_examples(_dataset(), num_negatives=2)
     with pytest.raises(ValueError, match="negatives"):

@@ -129,7 +129,13 @@ class EncoderSection:
 
 @dataclass(frozen=True)
 class TrainingSection:
-    """``[training]``: optional retriever fine-tuning on the train folds (system ``fine-tuned``)."""
+    """``[training]``: optional retriever fine-tuning on the train folds (system ``fine-tuned``).
+
+    ``towers = "both"`` (default) trains the shared encoder on queries and passages (in-batch and one
+    hard negative per query); ``"query"`` trains the query side only, against the fixed passage
+    vectors of the base encoder over the whole corpus (full-corpus softmax), which keeps the index of
+    the base encoder and costs only the query passes (the CPU setting of the research questions).
+    """
 
     epochs: float = 1.0
     batch_size: int = 32
@@ -139,6 +145,7 @@ class TrainingSection:
     languages: tuple[str, ...] = ()
     typo_probability: float = 0.5
     adversarial_candidates: int = 4
+    towers: str = "both"
 
 
 @dataclass(frozen=True)
@@ -156,11 +163,19 @@ class GeneratorSection:
 
 @dataclass(frozen=True)
 class FusionSection:
-    """``[fusion]``: α and sum/mean (design.md §1: tune α per encoder; sums need equal counts)."""
+    """``[fusion]``: α and sum/mean (design.md §1: tune α per encoder; sums need equal counts).
+
+    With ``alpha_sweep``, α is chosen per system on questions the test never sees. For ``+xqg`` and
+    ``+predicted`` a ``dev_fraction`` of the training articles is held out from the generator (and
+    the predictor) and α is chosen on their questions: on the generator's own training questions
+    the generated queries echo the real ones and every α looks good. The oracle picks α on the
+    training articles' questions (leave-one-out already keeps a question out of its own passage).
+    """
 
     alpha: float = 0.3
     mode: str = "mean"
     alpha_sweep: tuple[float, ...] = ()
+    dev_fraction: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -299,11 +314,15 @@ def _validate(config: ExperimentConfig, where: str) -> None:
         raise ConfigError(f"{where}: [generator] steps must be >= 0 (0 = the recipe's)")
     if f.mode not in ("sum", "mean"):
         raise ConfigError(f"{where}: [fusion] mode must be 'sum' or 'mean', not {f.mode!r}")
+    if not 0.0 < f.dev_fraction < 1.0:
+        raise ConfigError(f"{where}: [fusion] dev_fraction must lie in (0, 1), got {f.dev_fraction}")
     for alpha in (f.alpha, *f.alpha_sweep):
         if not 0.0 <= alpha <= 1.0:
             raise ConfigError(f"{where}: [fusion] alpha {alpha} is outside [0, 1]")
     if t.variants < 1:
         raise ConfigError(f"{where}: [typos] variants must be >= 1")
+    if tr.towers not in ("both", "query"):
+        raise ConfigError(f"{where}: [training] towers must be 'both' or 'query', got {tr.towers!r}")
     if not 0.0 <= tr.typo_probability <= 1.0 or tr.adversarial_candidates < 1:
         raise ConfigError(
             f"{where}: [training] typo_probability must be in [0, 1], adversarial_candidates >= 1"

@@ -80,11 +80,13 @@ class _FoldContext:
     fold: int
     dataset: RetrievalDataset
     train: RetrievalDataset
+    generator_train: RetrievalDataset
     corpus: list[Passage]
     doc_ids: list[str]
     doc_row: dict[str, int]
     test_queries: list[Query]
     train_queries: list[Query]
+    dev_queries: list[Query]
     all_questions: list[Query]
     metrics: list[str]
     primary: str
@@ -174,10 +176,23 @@ class ExperimentPipeline:
         return self._encoders[key]
 
     # ------------------------------------------------------------ encoders
-    def _encoder_model(self, spec: SystemSpec, fold: int, train: RetrievalDataset) -> tuple[str, str | None]:
-        """(key, path) of the encoder of a system on a fold; fine-tuned ones are trained here (cached)."""
+    def _base_model(self, spec: SystemSpec) -> tuple[str, str | None]:
+        """(key, path) of the untrained encoder a system starts from."""
         base = resolve_model(self.config.encoder_model(spec.encoder))
-        base_key = hashlib.sha256(str(base).encode()).hexdigest()[:16]
+        return hashlib.sha256(str(base).encode()).hexdigest()[:16], base
+
+    def _passage_model(self, spec: SystemSpec) -> tuple[str, str | None] | None:
+        """(key, path) of the encoder of the passage side when it is not the system's own encoder
+        (query-tower-only training keeps the base encoder's passage vectors), else ``None``."""
+        if spec.trained and self.config.training.towers == "query":
+            return self._base_model(spec)
+        return None
+
+    def _encoder_model(
+        self, spec: SystemSpec, fold: int, train: RetrievalDataset, corpus: Sequence[Passage]
+    ) -> tuple[str, str | None]:
+        """(key, path) of the encoder of a system on a fold; fine-tuned ones are trained here (cached)."""
+        base_key, base = self._base_model(spec)
         if not spec.trained:
             return base_key, base
         tr = self.config.training
@@ -189,22 +204,33 @@ class ExperimentPipeline:
             "data": self.config.section_dict("data"),
             "seed": self.seed,
         }
+        bank_vectors: np.ndarray | None = None
+        if tr.towers == "query":
+            bank_vectors = self._encode(
+                "encode-corpus", base_key, base, [(p.id, _passage_text(p)) for p in corpus], "passage"
+            ).matrix
 
         def build(out: Path) -> None:
+            import torch
+
             from xqg.encode import load_encoder
             from xqg.train.config import TrainingConfig
             from xqg.train.examples import build_training_examples
+            from xqg.train.step import PassageBank
             from xqg.train.trainer import train_retriever
 
             encoder = load_encoder(base, device="cpu")
             languages = list(tr.languages) or None
-            examples = build_training_examples(train, num_negatives=1, seed=self.seed, languages=languages)
+            negatives = 0 if bank_vectors is not None else 1
+            examples = build_training_examples(
+                train, num_negatives=negatives, seed=self.seed, languages=languages
+            )
             robustness = {"plain": "none"}.get(spec.method, spec.method)
             config = TrainingConfig(
                 epochs=tr.epochs,
                 max_steps=tr.max_steps,
                 batch_size=tr.batch_size,
-                num_negatives=1,
+                num_negatives=negatives,
                 learning_rate=tr.learning_rate,
                 temperature=tr.temperature,
                 robustness=robustness,
@@ -212,7 +238,12 @@ class ExperimentPipeline:
                 adversarial_candidates=tr.adversarial_candidates,
                 seed=self.seed,
             )
-            train_retriever(encoder, examples, config, out / "training", save_model=False)
+            bank = (
+                PassageBank([p.id for p in corpus], torch.from_numpy(np.ascontiguousarray(bank_vectors)))
+                if bank_vectors is not None
+                else None
+            )
+            train_retriever(encoder, examples, config, out / "training", save_model=False, passage_bank=bank)
             encoder.save(out / "model")
 
         key, path = self._stage("train-retriever", settings, build)
@@ -247,6 +278,14 @@ class ExperimentPipeline:
 
         return list(misspell_queries(queries, seed=self.seed, variant=variant, protocol=protocol))
 
+    def _dev_articles(self, train_articles: Sequence[int], fold: int) -> list[int]:
+        """A seeded ``dev_fraction`` of a fold's training articles (at least one)."""
+        from xqg.seeding import derive_seed
+
+        count = max(1, round(len(train_articles) * self.config.fusion.dev_fraction))
+        ranked = sorted(train_articles, key=lambda a: derive_seed(self.seed, "dev-articles", fold, a))
+        return sorted(ranked[:count])
+
     # ---------------------------------------------------------- generation
     def _generated_sums(
         self,
@@ -268,6 +307,7 @@ class ExperimentPipeline:
             "languages": list(gen_languages),
             "seed": self.seed,
             "data": self.config.section_dict("data"),
+            "train_questions": _hash_texts([(q.id, q.text) for q in train.all_queries()]),
         }
 
         def build_generator(out: Path) -> None:
@@ -343,6 +383,13 @@ class ExperimentPipeline:
         train_articles, test_articles = fold_split(cfg.data.num_folds, fold, seed=cfg.data.fold_seed)
         train = split_by_articles(dataset, train_articles)
         test = split_by_articles(dataset, test_articles)
+        # With an α sweep, the generator and the predictor do not see some training articles: α is
+        # chosen on those articles' questions (see FusionSection).
+        dev_articles = self._dev_articles(train_articles, fold) if cfg.fusion.alpha_sweep else []
+        generator_train = split_by_articles(
+            dataset, [a for a in train_articles if a not in set(dev_articles)]
+        )
+        dev = split_by_articles(dataset, dev_articles) if dev_articles else None
         corpus = dataset.corpus
         doc_ids = [p.id for p in corpus]
         doc_row = {d: i for i, d in enumerate(doc_ids)}
@@ -357,6 +404,11 @@ class ExperimentPipeline:
         train_queries = [
             q for lang in languages for q in sorted(train.queries.get(lang, []), key=lambda q: q.id)
         ]
+        dev_queries = (
+            [q for lang in languages for q in sorted(dev.queries.get(lang, []), key=lambda q: q.id)]
+            if dev is not None
+            else []
+        )
         all_questions = list(dataset.all_queries())
         metrics = list(cfg.metrics.names)
         primary = cfg.metrics.primary
@@ -370,11 +422,13 @@ class ExperimentPipeline:
             fold,
             dataset,
             train,
+            generator_train,
             corpus,
             doc_ids,
             doc_row,
             test_queries,
             train_queries,
+            dev_queries,
             all_questions,
             metrics,
             primary,
@@ -400,6 +454,7 @@ class ExperimentPipeline:
             ctx.doc_row,
         )
         test_queries, train_queries, all_questions = ctx.test_queries, ctx.train_queries, ctx.all_questions
+        generator_train, dev_queries = ctx.generator_train, ctx.dev_queries
         metrics, primary, conditions, gen_languages = (
             ctx.metrics,
             ctx.primary,
@@ -413,9 +468,10 @@ class ExperimentPipeline:
             qrels = {q.id: dataset.qrels[q.id] for q in queries}
             return evaluate(metrics, run=run, qrels=qrels)
 
-        enc_key, enc_path = self._encoder_model(spec, fold, train)
+        enc_key, enc_path = self._encoder_model(spec, fold, train, corpus)
+        passage_key, passage_path = self._passage_model(spec) or (enc_key, enc_path)
         passages = self._encode(
-            "encode-corpus", enc_key, enc_path, [(p.id, _passage_text(p)) for p in corpus], "passage"
+            "encode-corpus", passage_key, passage_path, [(p.id, _passage_text(p)) for p in corpus], "passage"
         ).matrix
         questions = self._encode(
             "encode-questions", enc_key, enc_path, [(q.id, q.text) for q in all_questions], "query"
@@ -425,7 +481,7 @@ class ExperimentPipeline:
         fused: np.ndarray | None = passages
         if spec.passages == "xqg":
             cum_sums, cum_counts = self._generated_sums(
-                fold, train, corpus, enc_key, enc_path, gen_languages, result
+                fold, generator_train, corpus, enc_key, enc_path, gen_languages, result
             )
 
             def represent(a: float, n: int = cfg.generator.queries_per_language) -> np.ndarray:
@@ -433,7 +489,7 @@ class ExperimentPipeline:
         elif spec.passages == "predicted":
             from xqg.fuse.predictor import QueryEmbeddingPredictor
 
-            pairs = [(q, next(iter(dataset.qrels[q.id]))) for q in train.all_queries()]
+            pairs = [(q, next(iter(dataset.qrels[q.id]))) for q in generator_train.all_queries()]
             predictor = QueryEmbeddingPredictor.fit(
                 passages[[doc_row[d] for _, d in pairs]],
                 [q.lang for q, _ in pairs],
@@ -461,14 +517,20 @@ class ExperimentPipeline:
                 a,
             )
 
-        # α: chosen on the train fold's questions when a sweep is configured (never on test questions)
+        # α: chosen when a sweep is configured, never on test questions: the oracle on the training
+        # articles' questions, +xqg / +predicted on the dev articles the generator did not see
         if spec.passages != "plain" and cfg.fusion.alpha_sweep:
-            train_vecs = questions.rows([q.id for q in train_queries])
+            select_queries = train_queries if spec.passages == "oracle" else dev_queries
+            select_label = (
+                "training articles (select α)" if spec.passages == "oracle" else "dev articles (select α)"
+            )
+            select_vecs = questions.rows([q.id for q in select_queries])
             test_vecs = questions.rows([q.id for q in test_queries])
-            curve_train, curve_test = [], []
+            curve_select: list[float] = []
+            curve_test: list[float] = []
             for a in cfg.fusion.alpha_sweep:
                 for queries, vecs, curve in (
-                    (train_queries, train_vecs, curve_train),
+                    (select_queries, select_vecs, curve_select),
                     (test_queries, test_vecs, curve_test),
                 ):
                     if spec.passages == "oracle":
@@ -476,8 +538,8 @@ class ExperimentPipeline:
                     else:
                         scores = vecs @ represent(a).T
                     curve.append(float(np.mean(list(score_eval(scores, queries)[primary].values()))))
-            alpha = float(cfg.fusion.alpha_sweep[int(np.argmax(curve_train))])
-            result.alpha_curves[name] = {"train fold (selects α)": curve_train, "test fold": curve_test}
+            alpha = float(cfg.fusion.alpha_sweep[int(np.argmax(curve_select))])
+            result.alpha_curves[name] = {select_label: curve_select, "test fold": curve_test}
         result.alpha_chosen[name] = alpha
         if spec.passages in ("xqg", "predicted"):
             fused = represent(alpha)

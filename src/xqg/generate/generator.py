@@ -501,8 +501,16 @@ class QueryGenerator:
         try:
             if settings.kind == "bert2bert":
                 from transformers import EncoderDecoderModel
+                from transformers.utils import logging as hf_logging
 
-                model = EncoderDecoderModel.from_pretrained(str(folder))
+                # The encoder was saved without BERT's pooler (the decoder never reads it); the
+                # load report that lists it as newly initialised is noise here.
+                level = hf_logging.get_verbosity()
+                hf_logging.set_verbosity_error()
+                try:
+                    model = EncoderDecoderModel.from_pretrained(str(folder))
+                finally:
+                    hf_logging.set_verbosity(level)
             else:
                 model = AutoModelForSeq2SeqLM.from_pretrained(str(folder))
             tokenizer = AutoTokenizer.from_pretrained(str(folder))

@@ -14,21 +14,54 @@ Example:
 
 from __future__ import annotations
 
-from xqg.train.config import PAPER_PRESET, PRESETS, ROBUSTNESS_METHODS, TrainingConfig
-from xqg.train.dev import DevSet, dense_run, embed_texts, evaluate_encoder
-from xqg.train.examples import (
-    TrainingExample,
-    build_training_examples,
-    passage_text,
-    read_negatives,
-    write_negatives,
-)
-from xqg.train.loss import contrastive_loss, false_negative_mask, masked_logits, self_teaching_kl
-from xqg.train.negatives import contains_answer, mine_hard_negatives
-from xqg.train.robustness import QueryPerturber, QueryViews
-from xqg.train.sampler import UniquePassageBatchSampler
-from xqg.train.step import StepStats, compute_batch_gradients
-from xqg.train.trainer import TrainResult, init_distributed_from_env, train_retriever
+import importlib
+from typing import Any
+
+# Exports are imported on first use (PEP 562), so that ``import xqg.train.config`` and ``xqg --help``
+# do not pull in torch.
+_EXPORTS: dict[str, str] = {
+    "DevSet": "xqg.train.dev",
+    "PAPER_PRESET": "xqg.train.config",
+    "PRESETS": "xqg.train.config",
+    "QueryPerturber": "xqg.train.robustness",
+    "QueryViews": "xqg.train.robustness",
+    "ROBUSTNESS_METHODS": "xqg.train.config",
+    "StepStats": "xqg.train.step",
+    "TrainResult": "xqg.train.trainer",
+    "TrainingConfig": "xqg.train.config",
+    "TrainingExample": "xqg.train.examples",
+    "UniquePassageBatchSampler": "xqg.train.sampler",
+    "build_training_examples": "xqg.train.examples",
+    "compute_batch_gradients": "xqg.train.step",
+    "contains_answer": "xqg.train.negatives",
+    "contrastive_loss": "xqg.train.loss",
+    "dense_run": "xqg.train.dev",
+    "embed_texts": "xqg.train.dev",
+    "evaluate_encoder": "xqg.train.dev",
+    "false_negative_mask": "xqg.train.loss",
+    "init_distributed_from_env": "xqg.train.trainer",
+    "masked_logits": "xqg.train.loss",
+    "mine_hard_negatives": "xqg.train.negatives",
+    "passage_text": "xqg.train.examples",
+    "read_negatives": "xqg.train.examples",
+    "self_teaching_kl": "xqg.train.loss",
+    "train_retriever": "xqg.train.trainer",
+    "write_negatives": "xqg.train.examples",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'xqg.train' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
 
 __all__ = [
     "PAPER_PRESET",

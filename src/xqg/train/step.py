@@ -93,8 +93,14 @@ def batch_layout(examples: Sequence[TrainingExample]) -> tuple[list[str], list[i
     return doc_ids, targets
 
 
-def pair_scorer(model: TrainableEncoder):
-    """A no-grad ``scorer(queries, passages) -> [dot of pair i]`` with the model in eval mode (for adversarial typos)."""
+def pair_scorer(model: TrainableEncoder, fixed_passages: dict[str, torch.Tensor] | None = None):
+    """A no-grad ``scorer(queries, passages) -> [dot of pair i]`` with the model in eval mode (for adversarial typos).
+
+    Args:
+        model: the encoder being trained.
+        fixed_passages: passage text → its fixed vector (query-tower-only training against a
+            :class:`PassageBank`: candidates are scored against the vectors the loss uses).
+    """
 
     def score(queries: list[str], passages: list[str]) -> list[float]:
         module = model if isinstance(model, torch.nn.Module) else None
@@ -105,7 +111,10 @@ def pair_scorer(model: TrainableEncoder):
             with torch.no_grad():
                 unique = list(dict.fromkeys(passages))
                 q = model.embed(queries, "query")
-                p = model.embed(unique, "passage")
+                if fixed_passages is not None:
+                    p = torch.stack([fixed_passages[t] for t in unique]).to(q.device, q.dtype)
+                else:
+                    p = model.embed(unique, "passage")
                 index = torch.tensor([unique.index(t) for t in passages])
                 return (q * p[index]).sum(-1).tolist()
         finally:
@@ -157,7 +166,14 @@ def compute_batch_gradients(
         doc_ids, targets = batch_layout(batch)
     else:
         doc_ids, targets = passage_bank.ids, [passage_bank.index[e.positive.id] for e in batch]
-    scorer = pair_scorer(model) if config.robustness == "adversarial" else None
+    scorer = None
+    if config.robustness == "adversarial":
+        fixed = (
+            {passage_text(e.positive): passage_bank.vectors[passage_bank.index[e.positive.id]] for e in local}
+            if passage_bank is not None
+            else None
+        )
+        scorer = pair_scorer(model, fixed)
     views = perturber.views(local, epoch, scorer)
     query_texts = [t for view in views.ce for t in view] + (views.kl_student or [])
     passage_texts = (
