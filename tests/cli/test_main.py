@@ -18,7 +18,20 @@ def test_help_lists_every_stage_without_importing_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("NO-TORCH")
-    for stage in ("data", "encode", "search", "evaluate", "compare", "train-generator", "generate", "fuse",
-                  "train-retriever", "mine-negatives", "typos", "robustness", "run"):
+    for stage in (
+        "data",
+        "encode",
+        "search",
+        "evaluate",
+        "compare",
+        "train-generator",
+        "generate",
+        "fuse",
+        "train-retriever",
+        "mine-negatives",
+        "typos",
+        "robustness",
+        "run",
+    ):
         assert f"    {stage}" in out, stage
     assert COMMAND_MODULES

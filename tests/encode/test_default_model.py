@@ -18,7 +18,10 @@ from xqg.errors import InputError
 SENTENCES = {
     "ar": ("ما هي عاصمة مصر؟", "القاهرة هي عاصمة مصر وأكبر مدنها."),
     "bn": ("বাংলাদেশের রাজধানী কোথায়?", "ঢাকা বাংলাদেশের রাজধানী এবং বৃহত্তম শহর।"),
-    "de": ("Wer hat die Relativitätstheorie entwickelt?", "Albert Einstein entwickelte die Relativitätstheorie."),
+    "de": (
+        "Wer hat die Relativitätstheorie entwickelt?",
+        "Albert Einstein entwickelte die Relativitätstheorie.",
+    ),
     "el": ("Ποια είναι η πρωτεύουσα της Ελλάδας;", "Η Αθήνα είναι η πρωτεύουσα της Ελλάδας."),
     "es": ("¿Cuántos habitantes tiene Madrid?", "Madrid tiene más de tres millones de habitantes."),
     "fi": ("Mikä on Suomen pääkaupunki?", "Helsinki on Suomen pääkaupunki ja suurin kaupunki."),
@@ -52,7 +55,12 @@ def encoder():
 
 def test_default_settings_are_e5(encoder) -> None:
     s = encoder.settings
-    assert (s.pooling, s.normalize, s.query_prefix, s.passage_prefix) == ("mean", True, "query: ", "passage: ")
+    assert (s.pooling, s.normalize, s.query_prefix, s.passage_prefix) == (
+        "mean",
+        True,
+        "query: ",
+        "passage: ",
+    )
     assert (s.query_max_length, s.passage_max_length, encoder.dim) == (512, 512, 384)
 
 

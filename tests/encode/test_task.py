@@ -48,8 +48,9 @@ def _files(out: Path) -> dict[str, bytes]:
 def test_sharded_output_equals_direct_encoding(tmp_path, model_dir) -> None:
     corpus = tmp_path / "c.jsonl"
     rows = _corpus(corpus, 23)
-    shards = encode_file(corpus, tmp_path / "out", model=str(model_dir), shard_size=5, batch_size=4,
-                         show_progress=False)
+    shards = encode_file(
+        corpus, tmp_path / "out", model=str(model_dir), shard_size=5, batch_size=4, show_progress=False
+    )
     assert len(shards) == 5
     ids, vectors = load_vectors(tmp_path / "out")
     assert ids == [r[0] for r in rows]
@@ -63,16 +64,28 @@ def test_sharded_output_equals_direct_encoding(tmp_path, model_dir) -> None:
 
 def test_float16_queries_and_partial_slices_resume_identically(tmp_path, model_dir) -> None:
     queries = tmp_path / "q.tsv"
-    queries.write_text("".join(f"q{i}\twhere is the city {i} of the king\tde\n" for i in range(11)), encoding="utf-8")
+    queries.write_text(
+        "".join(f"q{i}\twhere is the city {i} of the king\tde\n" for i in range(11)), encoding="utf-8"
+    )
     full = tmp_path / "full"
-    encode_file(queries, full, kind="query", model=str(model_dir), dtype="float16", shard_size=3, show_progress=False)
+    encode_file(
+        queries, full, kind="query", model=str(model_dir), dtype="float16", shard_size=3, show_progress=False
+    )
     ids, vectors = load_vectors(full)
     assert vectors.dtype == np.float16 and ids[0] == "q0" and len(ids) == 11
     # an array job that ran only slice 1 of 2, then the whole job: same bytes as one uninterrupted run
     parts = tmp_path / "parts"
     for kwargs in ({"num_shards": 2, "shard_index": 1}, {}):
-        encode_file(queries, parts, kind="query", model=str(model_dir), dtype="float16", shard_size=3,
-                    show_progress=False, **kwargs)
+        encode_file(
+            queries,
+            parts,
+            kind="query",
+            model=str(model_dir),
+            dtype="float16",
+            shard_size=3,
+            show_progress=False,
+            **kwargs,
+        )
     assert _files(parts) == _files(full)
 
 
@@ -81,8 +94,14 @@ def test_changed_settings_refuse_to_resume(tmp_path, model_dir) -> None:
     _corpus(corpus, 4)
     encode_file(corpus, tmp_path / "out", model=str(model_dir), shard_size=2, show_progress=False)
     with pytest.raises(FingerprintMismatchError):
-        encode_file(corpus, tmp_path / "out", model=str(model_dir), options={"pooling": "cls"}, shard_size=2,
-                    show_progress=False)
+        encode_file(
+            corpus,
+            tmp_path / "out",
+            model=str(model_dir),
+            options={"pooling": "cls"},
+            shard_size=2,
+            show_progress=False,
+        )
 
 
 def test_task_is_cheap_to_build_and_rebuilds_from_its_spec(tmp_path, model_dir) -> None:
@@ -104,16 +123,32 @@ def test_short_input_is_an_error(tmp_path, model_dir) -> None:
     from xqg.errors import InputError
 
     with pytest.raises(InputError, match="only 3"):
-        run_sharded(EncodeTask(str(corpus), model=str(model_dir)), 5, tmp_path / "o", shard_size=5,
-                    show_progress=False)
+        run_sharded(
+            EncodeTask(str(corpus), model=str(model_dir)),
+            5,
+            tmp_path / "o",
+            shard_size=5,
+            show_progress=False,
+        )
 
 
 @pytest.mark.slow
 def test_cli_killed_mid_run_resumes_to_identical_output(tmp_path, model_dir) -> None:
     corpus = tmp_path / "c.jsonl"
     _corpus(corpus, 400)
-    cmd = [sys.executable, "-m", "xqg.cli.main", "encode", str(corpus), "--model", str(model_dir),
-           "--shard-size", "40", "--batch-size", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "xqg.cli.main",
+        "encode",
+        str(corpus),
+        "--model",
+        str(model_dir),
+        "--shard-size",
+        "40",
+        "--batch-size",
+        "2",
+    ]
     subprocess.run([*cmd, "-o", str(tmp_path / "ref")], check=True, capture_output=True)
     out = tmp_path / "run"
     proc = subprocess.Popen([*cmd, "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

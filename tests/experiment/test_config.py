@@ -65,7 +65,11 @@ def test_system_grammar() -> None:
     assert parse_system("zero-shot") == SystemSpec()
     assert parse_system("fine-tuned+xqg") == SystemSpec(trained=True, passages="xqg")
     assert parse_system("m/fine-tuned:self-teaching") == SystemSpec("m", True, "self-teaching", "plain")
-    cfg = parse_config({"encoder": {"others": {"minilm": "/models/minilm"}},
-                        "systems": {"names": ["zero-shot", "minilm/zero-shot"]}})
+    cfg = parse_config(
+        {
+            "encoder": {"others": {"minilm": "/models/minilm"}},
+            "systems": {"names": ["zero-shot", "minilm/zero-shot"]},
+        }
+    )
     assert cfg.encoder_model("minilm") == "/models/minilm"
     assert list(cfg.system_specs) == ["zero-shot", "minilm/zero-shot"]

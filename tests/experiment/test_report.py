@@ -32,8 +32,13 @@ def test_average_and_marks() -> None:
 
 
 def test_report_folder(tmp_path: Path) -> None:
-    plot = Plot("per_language", "Success@1 per language", "bars", ["ar", "de"],
-                {"zero-shot": [50.0, 80.0], "zero-shot+xqg": [56.0, 80.0]})
+    plot = Plot(
+        "per_language",
+        "Success@1 per language",
+        "bars",
+        ["ar", "de"],
+        {"zero-shot": [50.0, 80.0], "zero-shot+xqg": [56.0, 80.0]},
+    )
     paths = write_report(tmp_path, "Demo", [_table()], [plot], notes=["A note."], config_text="[x]\n")
     assert paths["per_language"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     html = paths["html"].read_text()
@@ -64,11 +69,23 @@ def test_html_report_renders_in_a_real_browser(tmp_path: Path) -> None:
     )
     page = tmp_path / "probe.html"
     page.write_text(paths["html"].read_text().replace("</body>", probe + "</body>"))
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}"]
-    dom = subprocess.run([_chromium(), *flags, "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
-                         capture_output=True, text=True, timeout=120).stdout
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
+    dom = subprocess.run(
+        [_chromium(), *flags, "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     match = re.search(r"data-probe=\"([^\"]+)\"", dom)
     assert match, dom[:500]
     probe_data = json.loads(match.group(1).replace("&quot;", '"'))
@@ -76,6 +93,9 @@ def test_html_report_renders_in_a_real_browser(tmp_path: Path) -> None:
     (complete, width, height, shown) = probe_data["images"][0]
     assert complete and width == 800 and height == 360 and shown > 100
     shot = tmp_path / "shot.png"
-    subprocess.run([_chromium(), *flags, f"--screenshot={shot}", "--window-size=1200,900", paths["html"].as_uri()],
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        [_chromium(), *flags, f"--screenshot={shot}", "--window-size=1200,900", paths["html"].as_uri()],
+        capture_output=True,
+        timeout=120,
+    )
     assert shot.read_bytes()[:4] == b"\x89PNG"

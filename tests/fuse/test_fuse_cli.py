@@ -18,10 +18,16 @@ def files(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("cli")
     tiny_encoder(seed=1).save(root / "encoder")
-    docs = [{"_id": f"d{i}", "title": f"title {i}", "text": f"the city {i} has river {i % 3}"} for i in range(6)]
+    docs = [
+        {"_id": f"d{i}", "title": f"title {i}", "text": f"the city {i} has river {i % 3}"} for i in range(6)
+    ]
     (root / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
-    generated = [{"docid": d["_id"], "lang": lang, "slot": j, "query": f"where is city {i} {lang} {j}"}
-                 for i, d in enumerate(docs) for lang in ("de", "fr") for j in range(2)]
+    generated = [
+        {"docid": d["_id"], "lang": lang, "slot": j, "query": f"where is city {i} {lang} {j}"}
+        for i, d in enumerate(docs)
+        for lang in ("de", "fr")
+        for j in range(2)
+    ]
     (root / "gen.jsonl").write_text("".join(json.dumps(r) + "\n" for r in generated), encoding="utf-8")
     queries = [{"_id": f"q{i}", "text": f"city {i} river", "lang": "de"} for i in range(6)]
     (root / "dev.jsonl").write_text("".join(json.dumps(q) + "\n" for q in queries), encoding="utf-8")
@@ -31,10 +37,29 @@ def files(tmp_path_factory):
 
 def test_fuse_builds_store_sweeps_alpha_and_writes_fused_vectors(files, capsys):
     store, fused = files / "store", files / "fused"
-    code = main(["fuse", "--store", str(store), "--corpus", str(files / "corpus.jsonl"),
-                 "--queries", str(files / "gen.jsonl"), "--encoder", str(files / "encoder"),
-                 "--shard-size", "4", "--alpha-sweep", "0,0.01,0.5", "--dev-queries", str(files / "dev.jsonl"),
-                 "--dev-qrels", str(files / "dev.qrels"), "--output", str(fused)])
+    code = main(
+        [
+            "fuse",
+            "--store",
+            str(store),
+            "--corpus",
+            str(files / "corpus.jsonl"),
+            "--queries",
+            str(files / "gen.jsonl"),
+            "--encoder",
+            str(files / "encoder"),
+            "--shard-size",
+            "4",
+            "--alpha-sweep",
+            "0,0.01,0.5",
+            "--dev-queries",
+            str(files / "dev.jsonl"),
+            "--dev-qrels",
+            str(files / "dev.qrels"),
+            "--output",
+            str(fused),
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert "best alpha" in out and "| 0.5" in out
@@ -46,12 +71,40 @@ def test_fuse_builds_store_sweeps_alpha_and_writes_fused_vectors(files, capsys):
     assert ids == data.ids
     np.testing.assert_allclose(vectors, data.fuse(best, "sum"), atol=1e-6)
     # a sweep on the existing store finds the store's encoder by itself
-    assert main(["fuse", "--store", str(store), "--alpha-sweep", "0,0.5", "--dev-queries", str(files / "dev.jsonl"),
-                 "--dev-qrels", str(files / "dev.qrels")]) == 0
+    assert (
+        main(
+            [
+                "fuse",
+                "--store",
+                str(store),
+                "--alpha-sweep",
+                "0,0.5",
+                "--dev-queries",
+                str(files / "dev.jsonl"),
+                "--dev-qrels",
+                str(files / "dev.qrels"),
+            ]
+        )
+        == 0
+    )
     assert "best alpha" in capsys.readouterr().out
     # re-fusion with another alpha reuses the store (no --corpus, no encoder)
-    assert main(["fuse", "--store", str(store), "--alpha", "0.2", "--mode", "mean", "--output",
-                 str(files / "fused-mean")]) == 0
+    assert (
+        main(
+            [
+                "fuse",
+                "--store",
+                str(store),
+                "--alpha",
+                "0.2",
+                "--mode",
+                "mean",
+                "--output",
+                str(files / "fused-mean"),
+            ]
+        )
+        == 0
+    )
     np.testing.assert_allclose(load_vectors(files / "fused-mean")[1], data.fuse(0.2, "mean"), atol=1e-6)
 
 
@@ -62,19 +115,53 @@ def test_fuse_without_a_query_source_is_a_clear_error(files, capsys):
 
 
 def test_fuse_predictor_trains_and_fuses_without_text(files):
-    queries = [{"_id": f"t{i}-{lang}", "text": f"question {i} in {lang}", "lang": lang}
-               for i in range(6) for lang in ("de", "fr")]
+    queries = [
+        {"_id": f"t{i}-{lang}", "text": f"question {i} in {lang}", "lang": lang}
+        for i in range(6)
+        for lang in ("de", "fr")
+    ]
     (files / "train.jsonl").write_text("".join(json.dumps(q) + "\n" for q in queries), encoding="utf-8")
-    (files / "train.qrels").write_text("".join(f"t{i}-{lang} 0 d{i} 1\n" for i in range(6)
-                                               for lang in ("de", "fr")), encoding="utf-8")
-    assert main(["fuse-predictor", "--corpus", str(files / "corpus.jsonl"), "--queries", str(files / "train.jsonl"),
-                 "--qrels", str(files / "train.qrels"), "--encoder", str(files / "encoder"),
-                 "--output", str(files / "predictor")]) == 0
+    (files / "train.qrels").write_text(
+        "".join(f"t{i}-{lang} 0 d{i} 1\n" for i in range(6) for lang in ("de", "fr")), encoding="utf-8"
+    )
+    assert (
+        main(
+            [
+                "fuse-predictor",
+                "--corpus",
+                str(files / "corpus.jsonl"),
+                "--queries",
+                str(files / "train.jsonl"),
+                "--qrels",
+                str(files / "train.qrels"),
+                "--encoder",
+                str(files / "encoder"),
+                "--output",
+                str(files / "predictor"),
+            ]
+        )
+        == 0
+    )
     model = QueryEmbeddingPredictor.load(files / "predictor")
     assert model.languages == ["de", "fr"]
-    assert main(["fuse", "--store", str(files / "pstore"), "--corpus", str(files / "corpus.jsonl"),
-                 "--predictor", str(files / "predictor"), "--encoder", str(files / "encoder"),
-                 "--n", "3"]) == 0
+    assert (
+        main(
+            [
+                "fuse",
+                "--store",
+                str(files / "pstore"),
+                "--corpus",
+                str(files / "corpus.jsonl"),
+                "--predictor",
+                str(files / "predictor"),
+                "--encoder",
+                str(files / "encoder"),
+                "--n",
+                "3",
+            ]
+        )
+        == 0
+    )
     store = load_fusion_store(files / "pstore")
     np.testing.assert_array_equal(store.query_counts, [6] * 6)
     expected = 3 * (model.predict(store.passage_vectors, "de") + model.predict(store.passage_vectors, "fr"))

@@ -56,8 +56,10 @@ def test_unequal_counts_would_rank_by_count_with_anisotropic_vectors():
     # queries wins for an unrelated query under 'sum', not under 'mean'.
     rng = np.random.default_rng(0)
     common = np.ones(16, np.float32) * 0.25
+
     def vec():
         return common + 0.05 * rng.standard_normal(16).astype(np.float32)
+
     p = np.stack([vec(), vec()])
     q_few = np.stack([vec() for _ in range(2)])
     q_many = np.stack([vec() for _ in range(20)])

@@ -35,8 +35,10 @@ def test_shared_map_cannot_fit_different_maps_but_per_language_can():
     p, langs, q, _, _ = synthetic_pairs()
     shared = QueryEmbeddingPredictor.fit(p, langs, q, kind="shared", ridge=1e-4)
     per_lang = QueryEmbeddingPredictor.fit(p, langs, q, kind="per-language", ridge=1e-4, language_ridge=1e-4)
+
     def err(m):
         return np.mean([np.abs(m.predict(p[i : i + 1], langs[i]) - q[i]).mean() for i in range(len(p))])
+
     assert err(per_lang) < 0.2 * err(shared)
 
 

@@ -32,8 +32,9 @@ def dense_reference(encoder, passages, queries_per_doc):
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(shard_size=st.integers(1, 12), batch_size=st.integers(1, 7), alpha=st.floats(0.0, 1.0))
-def test_sharded_fusion_equals_dense(tmp_path_factory, encoder, passages, queries_per_doc, shard_size,
-                                     batch_size, alpha):
+def test_sharded_fusion_equals_dense(
+    tmp_path_factory, encoder, passages, queries_per_doc, shard_size, batch_size, alpha
+):
     out = tmp_path_factory.mktemp("store")
     task = FuseShardTask(passages, FixedQuerySource(queries_per_doc), encoder, "hash", batch_size=batch_size)
     run_sharded(task, len(passages), out, shard_size=shard_size, show_progress=False)
@@ -45,10 +46,12 @@ def test_sharded_fusion_equals_dense(tmp_path_factory, encoder, passages, querie
     np.testing.assert_array_equal(store.query_counts, counts)
     # fused scores follow s(q, ê_p) = (1 − α)⟨q, p⟩ + α Σ_j ⟨q, q_j⟩
     user = encoder.encode_queries(["a user question"])[0]
-    expected = np.array([
-        (1 - alpha) * p[i] @ user + alpha * (encoder.encode_queries(queries_per_doc[x.id]) @ user).sum()
-        for i, x in enumerate(passages)
-    ])
+    expected = np.array(
+        [
+            (1 - alpha) * p[i] @ user + alpha * (encoder.encode_queries(queries_per_doc[x.id]) @ user).sum()
+            for i, x in enumerate(passages)
+        ]
+    )
     np.testing.assert_allclose(store.fuse(alpha, "sum") @ user, expected, atol=1e-4)
     # writing fused vectors shard by shard gives the same as fusing in memory
     fused_dir = tmp_path_factory.mktemp("fused")
@@ -111,8 +114,13 @@ def test_generated_queries_file_equals_in_memory_source(tmp_path, encoder, passa
 
 def test_generated_queries_file_errors_name_file_and_line(tmp_path):
     path = tmp_path / "gen.jsonl"
-    _write_generated(path, [{"docid": "d", "lang": "de", "slot": 0, "query": "a"},
-                            {"docid": "d", "lang": "de", "slot": 0, "query": "b"}])
+    _write_generated(
+        path,
+        [
+            {"docid": "d", "lang": "de", "slot": 0, "query": "a"},
+            {"docid": "d", "lang": "de", "slot": 0, "query": "b"},
+        ],
+    )
     with pytest.raises(InputError, match="duplicate query") as info:
         GeneratedQueriesFile(path).texts_for([Passage("d", "x")])
     assert info.value.line == 2 and info.value.path == str(path)
@@ -153,20 +161,27 @@ def test_remote_spec_needs_names_not_objects(tmp_path, encoder, passages, querie
     task = FuseShardTask(passages, FixedQuerySource(queries_per_doc), encoder, "hash")
     with pytest.raises(ConfigError, match="remote workers"):
         task.to_spec()
-    spec = FuseShardTask(str(tmp_path / "corpus.jsonl"), {"kind": "file", "path": "g.jsonl"}, "some/encoder").to_spec()
+    spec = FuseShardTask(
+        str(tmp_path / "corpus.jsonl"), {"kind": "file", "path": "g.jsonl"}, "some/encoder"
+    ).to_spec()
     assert spec.kwargs["encoder"] == "some/encoder" and spec.kwargs["source"]["kind"] == "file"
 
 
-def test_generated_file_is_read_once_per_shard_not_per_batch(tmp_path, encoder, passages, queries_per_doc,
-                                                              monkeypatch):
-    rows = [{"docid": d, "lang": "de", "slot": j, "query": t}
-            for d, texts in queries_per_doc.items() for j, t in enumerate(texts)]
+def test_generated_file_is_read_once_per_shard_not_per_batch(
+    tmp_path, encoder, passages, queries_per_doc, monkeypatch
+):
+    rows = [
+        {"docid": d, "lang": "de", "slot": j, "query": t}
+        for d, texts in queries_per_doc.items()
+        for j, t in enumerate(texts)
+    ]
     _write_generated(tmp_path / "gen.jsonl", rows)
     source = GeneratedQueriesFile(tmp_path / "gen.jsonl")
     reads = []
     original = GeneratedQueriesFile.texts_for
-    monkeypatch.setattr(GeneratedQueriesFile, "texts_for",
-                        lambda self, ps: reads.append(len(ps)) or original(self, ps))
+    monkeypatch.setattr(
+        GeneratedQueriesFile, "texts_for", lambda self, ps: reads.append(len(ps)) or original(self, ps)
+    )
     task = FuseShardTask(passages, source, encoder, "hash", batch_size=2)
     run_sharded(task, len(passages), tmp_path / "out", shard_size=5, show_progress=False)
     assert reads == [5, 5, 1]

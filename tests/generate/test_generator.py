@@ -31,7 +31,9 @@ def test_same_seed_same_output_other_seed_other_output(generator):
 
 def test_output_independent_of_batch_size_subset_and_n(generator):
     full = list(generator.generate(PASSAGES, ["de", "zh"], n=3, seed=1, batch_size=3, max_new_tokens=10))
-    one_by_one = list(generator.generate(PASSAGES, ["de", "zh"], n=3, seed=1, batch_size=1, max_new_tokens=10))
+    one_by_one = list(
+        generator.generate(PASSAGES, ["de", "zh"], n=3, seed=1, batch_size=1, max_new_tokens=10)
+    )
     assert full == one_by_one
     # a shard holding only the last passage gets the same queries
     assert list(generator.generate(PASSAGES[2:], ["de", "zh"], n=3, seed=1, max_new_tokens=10)) == full[-6:]
@@ -100,4 +102,6 @@ def test_save_and_load_give_the_same_queries(tmp_path, generator):
     loaded = QueryGenerator.load(tmp_path / "g")
     assert loaded.settings == generator.settings
     kwargs = {"n": 2, "seed": 4, "max_new_tokens": 8}
-    assert list(loaded.generate(PASSAGES, ["de"], **kwargs)) == list(generator.generate(PASSAGES, ["de"], **kwargs))
+    assert list(loaded.generate(PASSAGES, ["de"], **kwargs)) == list(
+        generator.generate(PASSAGES, ["de"], **kwargs)
+    )

@@ -52,20 +52,65 @@ def test_cli_train_generator_and_generate(tmp_path, capsys):
     model_dir = tmp_path / "base"
     cached_tiny_generator("seq2seq").save(model_dir)
     train = tmp_path / "train.jsonl"
-    train.write_text("".join(
-        json.dumps({"passage": f"Berlin {i}", "lang": "de", "query": f"Wo {i}?"}) + "\n" for i in range(4)
-    ))
-    assert main(["train-generator", "--model", str(model_dir), "--train", str(train), "--output",
-                 str(tmp_path / "gen"), "--steps", "2", "--batch-size", "2"]) == 0
+    train.write_text(
+        "".join(
+            json.dumps({"passage": f"Berlin {i}", "lang": "de", "query": f"Wo {i}?"}) + "\n" for i in range(4)
+        )
+    )
+    assert (
+        main(
+            [
+                "train-generator",
+                "--model",
+                str(model_dir),
+                "--train",
+                str(train),
+                "--output",
+                str(tmp_path / "gen"),
+                "--steps",
+                "2",
+                "--batch-size",
+                "2",
+            ]
+        )
+        == 0
+    )
     corpus = tmp_path / "corpus.jsonl"
-    corpus.write_text("".join(json.dumps({"_id": p.id, "title": p.title, "text": p.text}) + "\n" for p in PASSAGES))
-    args = ["generate", str(corpus), "--output", str(tmp_path / "out"), "--generator", str(tmp_path / "gen"),
-            "--languages", "de,ru", "--n", "2", "--max-new-tokens", "5", "--shard-size", "2"]
+    corpus.write_text(
+        "".join(json.dumps({"_id": p.id, "title": p.title, "text": p.text}) + "\n" for p in PASSAGES)
+    )
+    args = [
+        "generate",
+        str(corpus),
+        "--output",
+        str(tmp_path / "out"),
+        "--generator",
+        str(tmp_path / "gen"),
+        "--languages",
+        "de,ru",
+        "--n",
+        "2",
+        "--max-new-tokens",
+        "5",
+        "--shard-size",
+        "2",
+    ]
     assert main(args) == 0
     rows = list(read_generated(tmp_path / "out"))
     assert len(rows) == len(PASSAGES) * 2 * 2
     assert main(args) == 0  # resume: nothing to do, same output
     assert list(read_generated(tmp_path / "out")) == rows
     with pytest.raises(SystemExit):  # fp16 is not offered
-        main(["train-generator", "--model", str(model_dir), "--train", str(train), "--output",
-              str(tmp_path / "gen2"), "--precision", "fp16"])
+        main(
+            [
+                "train-generator",
+                "--model",
+                str(model_dir),
+                "--train",
+                str(train),
+                "--output",
+                str(tmp_path / "gen2"),
+                "--precision",
+                "fp16",
+            ]
+        )

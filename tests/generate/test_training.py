@@ -17,9 +17,9 @@ from xqg.generate.training import (
     train_generator,
 )
 
-EXAMPLES = [
-    GeneratorExample(Passage(f"d{i}", f"Berlin {i}"), "de", f"Wo ist {i}?") for i in range(6)
-] + [GeneratorExample(Passage(f"d{i}", f"Москва {i}"), "ru", f"Где это {i}?") for i in range(6)]
+EXAMPLES = [GeneratorExample(Passage(f"d{i}", f"Berlin {i}"), "de", f"Wo ist {i}?") for i in range(6)] + [
+    GeneratorExample(Passage(f"d{i}", f"Москва {i}"), "ru", f"Где это {i}?") for i in range(6)
+]
 
 
 @pytest.mark.parametrize("kind", ["bert2bert", "t5"])
@@ -46,7 +46,9 @@ def test_resume_equals_uninterrupted(tmp_path, kind):
     resumed = tiny_generator(kind, dropout=0.1)
     result = train_generator(resumed, EXAMPLES, tmp_path / "b", config, show_progress=False)
     assert result.resumed_from == 3
-    for (name, a), (_, b) in zip(whole.model.named_parameters(), resumed.model.named_parameters(), strict=True):
+    for (name, a), (_, b) in zip(
+        whole.model.named_parameters(), resumed.model.named_parameters(), strict=True
+    ):
         torch.testing.assert_close(a, b, msg=name, atol=0, rtol=0)
     # the saved checkpoint holds no pickle
     assert not list((tmp_path / "b").rglob("*.bin")) and not list((tmp_path / "b").rglob("*.pt"))
@@ -56,8 +58,13 @@ def test_resume_with_other_settings_is_refused(tmp_path):
     config = TrainingConfig(steps=4, batch_size=4, save_every=0)
     train_generator(tiny_generator(), EXAMPLES, tmp_path, config, show_progress=False, stop_after=2)
     with pytest.raises(ConfigError, match="other training settings"):
-        train_generator(tiny_generator(), EXAMPLES, tmp_path, TrainingConfig(steps=4, batch_size=4, lr=5e-4),
-                        show_progress=False)
+        train_generator(
+            tiny_generator(),
+            EXAMPLES,
+            tmp_path,
+            TrainingConfig(steps=4, batch_size=4, lr=5e-4),
+            show_progress=False,
+        )
 
 
 def test_fp16_is_refused():
@@ -68,7 +75,9 @@ def test_fp16_is_refused():
 def test_frozen_encoder_is_unchanged_and_trained_model_reloads(tmp_path):
     gen = tiny_generator("bert2bert")
     encoder_before = {k: v.clone() for k, v in gen.model.encoder.state_dict().items()}
-    train_generator(gen, EXAMPLES, tmp_path, TrainingConfig(steps=3, batch_size=4, save_every=0), show_progress=False)
+    train_generator(
+        gen, EXAMPLES, tmp_path, TrainingConfig(steps=3, batch_size=4, save_every=0), show_progress=False
+    )
     for k, v in gen.model.encoder.state_dict().items():
         assert torch.equal(v, encoder_before[k]), k
     loaded = QueryGenerator.load(tmp_path)

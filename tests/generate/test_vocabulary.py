@@ -13,7 +13,11 @@ from xqg.generate.vocabulary import OutputVocabulary
 def _vocab() -> OutputVocabulary:
     return OutputVocabulary.build(
         {"de": [[10, 11, 12], [12, 13]], "ru": [[20, 21], [21, 22, 10]]},
-        special_ids=[1, 2, 3], pad_id=1, eos_id=2, unk_id=3, shared_ids=[30],
+        special_ids=[1, 2, 3],
+        pad_id=1,
+        eos_id=2,
+        unk_id=3,
+        shared_ids=[30],
     )
 
 

@@ -105,6 +105,20 @@ def test_trec_run_round_trip_and_cli(tmp_path) -> None:
     run = search_to_trec(vectors[[3, 7]], ["q1", "q2"], docs, tmp_path / "api.trec", k=3)
     assert read_run(tmp_path / "api.trec") == run
     assert next(iter(run["q1"])) == "d3" and next(iter(run["q2"])) == "d7"
-    assert main(["search", "--queries", str(queries), "--index", str(docs), "-o", str(tmp_path / "cli.trec"),
-                 "-k", "3"]) == 0
+    assert (
+        main(
+            [
+                "search",
+                "--queries",
+                str(queries),
+                "--index",
+                str(docs),
+                "-o",
+                str(tmp_path / "cli.trec"),
+                "-k",
+                "3",
+            ]
+        )
+        == 0
+    )
     assert read_run(tmp_path / "cli.trec") == run
