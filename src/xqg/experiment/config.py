@@ -133,7 +133,7 @@ class TrainingSection:
 
     ``towers = "both"`` (default) trains the shared encoder on queries and passages (in-batch and one
     hard negative per query); ``"query"`` trains the query side only, against the fixed passage
-    vectors of the base encoder over the whole corpus (full-corpus softmax), which keeps the index of
+    vectors of the base encoder for every training-article paragraph (a softmax over all of them), which keeps the index of
     the base encoder and costs only the query passes (the CPU setting of the research questions).
     """
 
