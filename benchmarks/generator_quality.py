@@ -98,7 +98,8 @@ def main() -> None:
     generator.settings.no_repeat_ngram_size = args.no_repeat_ngram
 
     passages = test_ds.corpus[: args.passages] if args.passages else test_ds.corpus
-    languages = sorted(test_ds.queries)
+    known = generator.vocabulary.languages if generator.vocabulary is not None else None
+    languages = [lang for lang in sorted(test_ds.queries) if known is None or lang in known]
     refs: dict[tuple[str, str], list[str]] = {}
     for lang, queries in test_ds.queries.items():
         for q in queries:
