@@ -205,16 +205,7 @@ class ExperimentPipeline:
             "seed": self.seed,
             "bank": "training-articles",
         }
-        bank_vectors: np.ndarray | None = None
-        # The bank holds the training articles' paragraphs only: with every corpus paragraph in the
-        # softmax, the test articles' paragraphs would be negatives of every training question and
-        # the model would learn to rank them low (measured: -7.6 Success@1 on XQuAD fold 0).
-        bank_passages = list(train.corpus)
-        if tr.towers == "query":
-            all_vectors = self._encode(
-                "encode-corpus", base_key, base, [(p.id, _passage_text(p)) for p in corpus], "passage"
-            )
-            bank_vectors = all_vectors.rows([p.id for p in bank_passages])
+        query_only = tr.towers == "query"
 
         def build(out: Path) -> None:
             import torch
@@ -225,9 +216,20 @@ class ExperimentPipeline:
             from xqg.train.step import PassageBank
             from xqg.train.trainer import train_retriever
 
+            bank = None
+            if query_only:
+                # The bank holds the training articles' paragraphs only: with every corpus paragraph
+                # in the softmax, the test articles' paragraphs would be negatives of every training
+                # question and the model would learn to rank them low (measured: -7.6 Success@1 on
+                # XQuAD fold 0). Built only when the model is trained, not when it is cached.
+                vectors = self._encode(
+                    "encode-corpus", base_key, base, [(p.id, _passage_text(p)) for p in corpus], "passage"
+                )
+                ids = [p.id for p in train.corpus]
+                bank = PassageBank(ids, torch.from_numpy(np.ascontiguousarray(vectors.rows(ids))))
             encoder = load_encoder(base, device="cpu")
             languages = list(tr.languages) or None
-            negatives = 0 if bank_vectors is not None else 1
+            negatives = 0 if query_only else 1
             examples = build_training_examples(
                 train, num_negatives=negatives, seed=self.seed, languages=languages
             )
@@ -243,13 +245,6 @@ class ExperimentPipeline:
                 typo_probability=tr.typo_probability,
                 adversarial_candidates=tr.adversarial_candidates,
                 seed=self.seed,
-            )
-            bank = (
-                PassageBank(
-                    [p.id for p in bank_passages], torch.from_numpy(np.ascontiguousarray(bank_vectors))
-                )
-                if bank_vectors is not None
-                else None
             )
             train_retriever(encoder, examples, config, out / "training", save_model=False, passage_bank=bank)
             encoder.save(out / "model")

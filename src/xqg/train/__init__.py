@@ -63,32 +63,4 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_EXPORTS))
 
 
-__all__ = [
-    "PAPER_PRESET",
-    "PRESETS",
-    "ROBUSTNESS_METHODS",
-    "DevSet",
-    "QueryPerturber",
-    "QueryViews",
-    "StepStats",
-    "TrainResult",
-    "TrainingConfig",
-    "TrainingExample",
-    "UniquePassageBatchSampler",
-    "build_training_examples",
-    "compute_batch_gradients",
-    "contains_answer",
-    "contrastive_loss",
-    "dense_run",
-    "embed_texts",
-    "evaluate_encoder",
-    "false_negative_mask",
-    "init_distributed_from_env",
-    "masked_logits",
-    "mine_hard_negatives",
-    "passage_text",
-    "read_negatives",
-    "self_teaching_kl",
-    "train_retriever",
-    "write_negatives",
-]
+__all__ = sorted(_EXPORTS)
