@@ -27,6 +27,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from xqg.encode.precision import cpu_flags  # noqa: F401  (re-exported for the benchmarks)
+
 REPO = Path(__file__).resolve().parents[1]
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 VERSIONED_PACKAGES = (
@@ -85,22 +87,6 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
-
-
-def cpu_flags() -> set[str]:
-    """CPU feature flags (``avx512_bf16``, ``amx_bf16`` ...) from ``/proc/cpuinfo``; empty if unknown.
-
-    Example:
-        >>> isinstance(cpu_flags(), set)
-        True
-    """
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
 
 
 def versions(packages: Sequence[str] = VERSIONED_PACKAGES) -> dict[str, str]:

@@ -161,3 +161,87 @@ def test_cli_killed_mid_run_resumes_to_identical_output(tmp_path, model_dir) -> 
     assert 2 <= done_before < 10, "the run must be killed part-way"
     subprocess.run([*cmd, "-o", str(out)], check=True, capture_output=True)
     assert _files(out) == _files(tmp_path / "ref")
+
+
+def _direct(model_dir: Path, rows) -> np.ndarray:
+    from xqg.encode import load_encoder
+
+    return load_encoder(model_dir, device="cpu").encode_passages(
+        [f"{title} {text}" if title else text for _, title, text in rows]
+    )
+
+
+def test_bfloat16_precision_agrees_with_float32_and_is_recorded(tmp_path, model_dir) -> None:
+    corpus = tmp_path / "c.jsonl"
+    rows = _corpus(corpus, 9)
+    encode_file(
+        corpus,
+        tmp_path / "bf16",
+        model=str(model_dir),
+        precision="bfloat16",
+        shard_size=4,
+        show_progress=False,
+    )
+    _, vectors = load_vectors(tmp_path / "bf16")
+    assert vectors.dtype == np.float32
+    cosines = np.sum(vectors * _direct(model_dir, rows), axis=1)
+    assert cosines.min() > 0.99
+    manifest = json.loads((tmp_path / "bf16" / "manifest.json").read_text(encoding="utf-8"))
+    assert "bfloat16" in json.dumps(manifest)
+    # a folder written at one precision does not silently take shards of another
+    with pytest.raises(FingerprintMismatchError):
+        encode_file(corpus, tmp_path / "bf16", model=str(model_dir), shard_size=4, show_progress=False)
+
+
+def test_onnx_backend_writes_the_pytorch_vectors(tmp_path, model_dir, monkeypatch) -> None:
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setenv("XQG_CACHE", str(tmp_path / "cache"))
+    corpus = tmp_path / "c.jsonl"
+    rows = _corpus(corpus, 11)
+    encode_file(
+        corpus,
+        tmp_path / "onnx",
+        model=str(model_dir),
+        backend="onnx",
+        threads=1,
+        shard_size=6,
+        show_progress=False,
+    )
+    ids, vectors = load_vectors(tmp_path / "onnx")
+    assert ids == [r[0] for r in rows]
+    assert np.sum(vectors * _direct(model_dir, rows), axis=1).min() > 0.9999
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"backend": "onnx", "precision": "bfloat16"}, "onnx backend runs float32"),
+        ({"backend": "tensorrt"}, "backend must be one of"),
+        ({"precision": "int4"}, "precision must be one of"),
+    ],
+)
+def test_bad_backend_or_precision(tmp_path, model_dir, options, message) -> None:
+    from xqg.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        EncodeTask(str(tmp_path / "c.jsonl"), model=str(model_dir), **options)
+
+
+def test_float16_compute_on_cpu_is_refused() -> None:
+    from xqg.encode.precision import autocast_context
+    from xqg.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="GPU setting"):
+        autocast_context("cpu", "float16")
+
+
+def test_cli_passes_the_fast_path_flags(tmp_path, model_dir) -> None:
+    from xqg.cli.main import main
+
+    corpus = tmp_path / "c.jsonl"
+    _corpus(corpus, 5)
+    out = tmp_path / "out"
+    args = ["encode", str(corpus), "-o", str(out), "--model", str(model_dir), "--precision", "bfloat16"]
+    assert main(args) == 0
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert '"precision": "bfloat16"' in json.dumps(manifest)

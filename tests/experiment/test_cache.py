@@ -44,3 +44,23 @@ def test_interrupted_stage_leaves_no_result(tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir())
     result = cache.run("stage", {"x": 1}, lambda out: (out / "ok.txt").write_text("ok"))
     assert not result.cached and (result.path / "ok.txt").exists()
+
+
+def test_a_resumable_stage_keeps_its_partial_folder_for_the_next_run(tmp_path) -> None:
+    from xqg.experiment.cache import StageCache
+
+    cache = StageCache(tmp_path)
+    attempts: list[list[str]] = []
+
+    def build(out):
+        attempts.append(sorted(p.name for p in out.iterdir()))
+        (out / f"part{len(attempts)}").write_text("x")
+        if len(attempts) == 1:
+            raise KeyboardInterrupt  # killed mid-build
+
+    with pytest.raises(KeyboardInterrupt):
+        cache.run("shards", {"n": 1}, build, resumable=True)
+    result = cache.run("shards", {"n": 1}, build, resumable=True)
+    assert attempts == [[], ["part1"]]  # the second run found the first run's work
+    assert sorted(p.name for p in result.path.iterdir()) == ["DONE", "part1", "part2", "stage.json"]
+    assert not list(tmp_path.glob(".*partial"))

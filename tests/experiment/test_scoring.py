@@ -38,3 +38,23 @@ def test_oracle_leaves_the_evaluated_question_out() -> None:
     expected1 = (1 - alpha) * passages[1] + alpha * qvecs[3]
     assert scores[0, 0] == pytest.approx(float(qvecs[0] @ expected0), rel=1e-5)
     assert scores[0, 1] == pytest.approx(float(qvecs[0] @ expected1), rel=1e-5)
+
+
+def test_oracle_leaves_the_question_out_of_each_of_its_gold_passages() -> None:
+    rng = np.random.default_rng(1)
+    passages = rng.normal(size=(3, 4)).astype(np.float32)
+    qvecs = rng.normal(size=(4, 4)).astype(np.float32)
+    # question "a" is relevant to passages 0 and 1 (listed once per passage), "b" to 0, "c" to 1
+    vectors = qvecs[[0, 0, 1, 2]]
+    q_passage = [0, 1, 0, 1]
+    q_group = ["a", "a", "b", "c"]
+    alpha = 0.5
+    scores = oracle_scores(qvecs[:1], passages, vectors, q_passage, q_group, [[0, 1]], ["a"], alpha)
+    for gold, other in ((0, 1), (1, 2)):
+        expected = (1 - alpha) * passages[gold] + alpha * qvecs[other]
+        assert scores[0, gold] == pytest.approx(float(qvecs[0] @ expected), rel=1e-5)
+    # a single int gold still means one passage: passage 1 then keeps "a"'s own vector
+    single = oracle_scores(qvecs[:1], passages, vectors, q_passage, q_group, [0], ["a"], alpha)
+    assert single[0, 1] == pytest.approx(
+        float(qvecs[0] @ ((1 - alpha) * passages[1] + alpha * (qvecs[0] + qvecs[2]) / 2)), rel=1e-5
+    )

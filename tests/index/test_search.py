@@ -122,3 +122,45 @@ def test_trec_run_round_trip_and_cli(tmp_path) -> None:
         == 0
     )
     assert read_run(tmp_path / "cli.trec") == run
+
+
+@pytest.mark.parametrize("flags", [["--in-memory"], ["--in-memory", "--mmap"]])
+def test_cli_in_memory_search_writes_the_same_run(tmp_path, flags) -> None:
+    from xqg.cli.main import main
+
+    rng = np.random.default_rng(5)
+    vectors = rng.integers(-2, 3, size=(40, 6)).astype(np.float32)  # many tied scores
+    ids = [f"d{i:02d}" for i in rng.permutation(40)]
+    docs = _write(tmp_path, "docs", ids, vectors, 7)
+    queries = _write(tmp_path, "queries", [f"q{i}" for i in range(5)], vectors[:5] + 0.5, 2)
+    common = ["search", "--queries", str(queries), "--index", str(docs), "-k", "9"]
+    assert main([*common, "-o", str(tmp_path / "shards.trec")]) == 0
+    assert main([*common, "-o", str(tmp_path / "memory.trec"), *flags]) == 0
+    assert (tmp_path / "memory.trec").read_text() == (tmp_path / "shards.trec").read_text()
+
+
+def test_cli_mmap_needs_in_memory(tmp_path, capsys) -> None:
+    from xqg.cli.main import main
+
+    vectors = np.eye(3, dtype=np.float32)
+    docs = _write(tmp_path, "docs", ["a", "b", "c"], vectors, 2)
+    args = ["search", "--queries", str(docs), "--index", str(docs), "-o", str(tmp_path / "r"), "--mmap"]
+    assert main(args) != 0
+    assert "--mmap applies to --in-memory search only" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_the_gpu_matrix_product_path_ranks_like_faiss(tmp_path, monkeypatch) -> None:
+    """The torch path behind ``--search-device cuda``, run on the CPU, gives FAISS's run."""
+    from xqg.index import exact_search
+
+    rng = np.random.default_rng(11)
+    vectors = rng.integers(-2, 3, size=(30, 5)).astype(np.float32)
+    ids = [f"d{i:02d}" for i in rng.permutation(30)]
+    docs = _write(tmp_path, "docs", ids, vectors, 8)
+    queries = vectors[:4] + 0.25
+    expected = search(queries, ["a", "b", "c", "d"], docs, k=6)
+    monkeypatch.setattr(
+        exact_search, "_shard_topk_faiss", lambda q, v, k: exact_search._shard_topk_torch(q, v, k, "cpu")
+    )
+    assert search(queries, ["a", "b", "c", "d"], docs, k=6) == expected

@@ -65,6 +65,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--dtype", choices=("float32", "float16"), default="float32", help="vector dtype on disk"
     )
+    fast = parser.add_argument_group("fast paths (docs/performance.md)")
+    fast.add_argument(
+        "--backend",
+        choices=("torch", "onnx"),
+        default="torch",
+        help="onnx: ONNX Runtime on the CPU (pip install 'xqg[onnx]'; the model is exported once and cached)",
+    )
+    fast.add_argument(
+        "--precision",
+        choices=("float32", "bfloat16", "float16"),
+        default="float32",
+        help="compute precision of the torch backend: bfloat16 on CPUs with avx512_bf16/amx or a GPU, "
+        "float16 on a GPU (vectors are stored as --dtype)",
+    )
+    fast.add_argument("--threads", type=int, default=None, help="onnx backend: intra-op threads")
     add_encoder_arguments(parser)
     add_shard_arguments(parser, default_shard_size=100_000)
     parser.set_defaults(func=_encode)
@@ -95,6 +110,9 @@ def _encode(args: argparse.Namespace) -> int:
         dtype=args.dtype,
         device=args.device,
         lang=args.lang,
+        backend=args.backend,
+        precision=args.precision,
+        threads=args.threads,
         **sharding_options(args),
     )
     print(f"{args.output}: {len(shards)} shard(s) done")

@@ -115,6 +115,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mine.add_argument("--batch-size", type=int, default=64, help="encoding batch size")
     mine.set_defaults(func=_mine)
 
+    positives = subparsers.add_parser(
+        "mine-positives",
+        help="training pairs for answer-only QA data (XOR-TyDi train): answer-bearing positives, hard negatives",
+        description="Distant supervision as in DPR: rank a sharded corpus index for each question, take the "
+        "highest-ranked passage containing an answer as the positive and the best answer-free passages as "
+        "hard negatives; questions without an answer in the top --depth are left out and listed. Writes "
+        "OUTPUT/{corpus.jsonl, queries.jsonl, train.qrels, negatives.jsonl, generator_triples.jsonl, "
+        "mining.json}: the files `xqg train-retriever --corpus/--queries/--qrels --negatives`, `xqg run` "
+        "([training]) and `xqg train-generator --train` read.",
+    )
+    _add_model_arguments(positives)
+    source = positives.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--questions", help="questions with answers, XOR-Retrieve JSONL {id, question, answers, lang}"
+    )
+    source.add_argument("--queries", help="queries file (JSONL/TSV); needs --answers")
+    positives.add_argument("--answers", default=None, help="answers JSONL (with --queries)")
+    positives.add_argument("--lang", default=None, help="language of query rows that name none")
+    positives.add_argument("--index", required=True, nargs="+", help="`xqg encode` folder(s) of the corpus")
+    positives.add_argument("--corpus", required=True, help="the corpus file the index was encoded from")
+    positives.add_argument("--output", "-o", required=True, help="folder for the training files")
+    positives.add_argument(
+        "--depth", type=int, default=100, help="ranked passages per question (default 100)"
+    )
+    positives.add_argument("--num-negatives", type=int, default=7, help="hard negatives kept (default 7)")
+    positives.add_argument("--skip-top", type=int, default=0, help="skip the first N answer-free passages")
+    positives.add_argument("--batch-size", type=int, default=64, help="query encoding batch size")
+    positives.set_defaults(func=_mine_positives)
+
 
 def _languages(args: argparse.Namespace) -> list[str] | None:
     return [s.strip() for s in args.languages.split(",") if s.strip()] if args.languages else None
@@ -222,4 +251,45 @@ def _mine(args: argparse.Namespace) -> int:
     count = write_negatives(args.output, mined)
     short = sum(1 for docs in mined.values() if len(docs) < args.num_negatives)
     print(f"{args.output}: {count} queries, {short} with fewer than {args.num_negatives} negatives")
+    return 0
+
+
+def _mine_positives(args: argparse.Namespace) -> int:
+    from xqg.cli.encode import encoder_options
+    from xqg.encode import load_encoder
+    from xqg.errors import ConfigError
+    from xqg.train.positives import mine_answer_positives
+
+    if args.questions:
+        from xqg.data.xor_tydi import read_xor_questions
+
+        by_lang, answers = read_xor_questions(args.questions)
+        queries = [q for lang in sorted(by_lang) for q in by_lang[lang]]
+    else:
+        if not args.answers:
+            raise ConfigError("--queries needs --answers")
+        from xqg.data.answers import read_answers
+        from xqg.data.corpus import read_queries
+
+        queries = read_queries(args.queries, lang=args.lang)
+        answers = read_answers(args.answers)
+    encoder = load_encoder(args.model, device=args.device, **encoder_options(args))
+    vectors = encoder.encode_queries(
+        [q.text for q in queries], batch_size=args.batch_size, show_progress=True
+    )
+    mined = mine_answer_positives(
+        vectors,
+        queries,
+        answers,
+        args.index,
+        args.corpus,
+        output=args.output,
+        depth=args.depth,
+        num_negatives=args.num_negatives,
+        skip_top=args.skip_top,
+    )
+    print(
+        f"{args.output}: {mined.kept} of {len(queries)} questions have an answer-bearing passage in the top "
+        f"{args.depth} ({len(mined.dropped)} left out, listed in mining.json)"
+    )
     return 0

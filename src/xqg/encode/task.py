@@ -17,9 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from xqg.errors import ConfigError
 
 KINDS = ("passage", "query")
+BACKENDS = ("torch", "onnx")
 CHUNK_SIZE = 4096
 
 
@@ -116,6 +119,11 @@ class EncodeTask:
         lang: language of query rows that do not name one.
         chunk_size: rows read, length-sorted and encoded together (memory bound).
         show_progress: progress bar over the rows of each shard.
+        backend: ``"torch"`` (default) or ``"onnx"`` (ONNX Runtime on the CPU, ``xqg[onnx]``;
+            vectors equal to the PyTorch ones to float32 rounding).
+        precision: compute precision of the PyTorch backend, ``"float32"`` (default), ``"bfloat16"``
+            (CPU with bf16 instructions, or GPU) or ``"float16"`` (GPU); see :mod:`xqg.encode.precision`.
+        threads: intra-op threads of the ONNX backend (default: all cores).
 
     Example:
         >>> import tempfile, pathlib
@@ -142,7 +150,20 @@ class EncodeTask:
         lang: str | None = None,
         chunk_size: int = CHUNK_SIZE,
         show_progress: bool = False,
+        backend: str = "torch",
+        precision: str = "float32",
+        threads: int | None = None,
     ) -> None:
+        from xqg.encode.precision import PRECISIONS
+
+        if backend not in BACKENDS:
+            raise ConfigError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        if precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        if backend == "onnx" and (precision != "float32" or (device or "cpu") != "cpu"):
+            raise ConfigError(
+                "the onnx backend runs float32 on the CPU; use backend 'torch' for bf16/fp16 or a GPU"
+            )
         if kind not in KINDS:
             raise ConfigError(f"kind must be one of {KINDS}, got {kind!r}")
         if dtype not in ("float32", "float16"):
@@ -159,7 +180,11 @@ class EncodeTask:
         self.lang = lang
         self.chunk_size = int(chunk_size)
         self.show_progress = show_progress
+        self.backend = backend
+        self.precision = precision
+        self.threads = threads
         self._encoder: Any = None
+        self._engine: Any = None
         self._fingerprint: dict[str, Any] | None = None
 
     def to_spec(self):  # -> xqg.distributed.TaskSpec
@@ -179,6 +204,9 @@ class EncodeTask:
                 "lang": self.lang,
                 "chunk_size": self.chunk_size,
                 "show_progress": self.show_progress,
+                "backend": self.backend,
+                "precision": self.precision,
+                "threads": self.threads,
             },
         )
 
@@ -194,6 +222,11 @@ class EncodeTask:
                 "lang": self.lang,
                 "input": {"name": path.name, "bytes": path.stat().st_size, "sha256": _file_digest(path)},
             }
+            # recorded only when not the default, so folders written before these options resume
+            if self.backend != "torch":
+                self._fingerprint["backend"] = self.backend
+            if self.precision != "float32":
+                self._fingerprint["precision"] = self.precision
         return self._fingerprint
 
     def encoder(self):  # -> DualEncoder
@@ -203,6 +236,21 @@ class EncodeTask:
 
             self._encoder = load_encoder(self.model, device=self.device, **self.options)
         return self._encoder
+
+    def _encode_chunk(self, texts: list[str]) -> np.ndarray:
+        """Encode one chunk with the chosen backend and precision."""
+        if self.backend == "onnx":
+            if self._engine is None:
+                from xqg.encode.onnx_backend import OnnxEncoder
+
+                self._engine = OnnxEncoder.from_encoder(self.encoder(), threads=self.threads)
+            return self._engine.encode(texts, self.kind, batch_size=self.batch_size)
+        from xqg.encode.precision import autocast_context
+
+        encoder = self.encoder()
+        with autocast_context(str(encoder.device), self.precision):
+            vectors = encoder.encode(texts, self.kind, batch_size=self.batch_size)
+        return np.asarray(vectors, dtype=np.float32)
 
     def run(self, shard, workdir: Path) -> dict[str, Any]:  # shard: xqg.distributed.ShardSpec
         """Encode the shard's rows chunk by chunk and stream them into the part files."""
@@ -224,7 +272,7 @@ class EncodeTask:
                 if not chunk:
                     break
                 ids = [docid for docid, _ in chunk]
-                vectors = encoder.encode([text for _, text in chunk], self.kind, batch_size=self.batch_size)
+                vectors = self._encode_chunk([text for _, text in chunk])
                 writer.write(vectors, ids=ids)
                 written += len(chunk)
                 bar.update(len(chunk))
@@ -250,12 +298,16 @@ def encode_file(
     lang: str | None = None,
     shard_size: int = 100_000,
     show_progress: bool = True,
+    backend: str = "torch",
+    precision: str = "float32",
+    threads: int | None = None,
     **sharding: Any,
 ) -> list[Path]:
     """Encode a corpus or queries file into a sharded vector folder (resumable); returns the shard folders.
 
     Args:
-        input_path, kind, model, options, batch_size, dtype, device, lang: see :class:`EncodeTask`.
+        input_path, kind, model, options, batch_size, dtype, device, lang, backend, precision,
+            threads: see :class:`EncodeTask`.
         out_dir: output folder (``manifest.json`` + ``shard-*/``).
         shard_size: rows per shard.
         show_progress: progress bars.
@@ -277,6 +329,9 @@ def encode_file(
         device=device,
         lang=lang,
         show_progress=show_progress,
+        backend=backend,
+        precision=precision,
+        threads=threads,
     )
     num_rows = count_rows(input_path, kind, lang)
     return run_sharded(

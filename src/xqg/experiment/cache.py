@@ -86,6 +86,7 @@ class StageCache:
         settings: Mapping[str, Any],
         build: Callable[[Path], None],
         inputs: Mapping[str, str] | None = None,
+        resumable: bool = False,
     ) -> StageResult:
         """Return the cached result of ``stage`` or build it with ``build(tmp_folder)``.
 
@@ -94,6 +95,9 @@ class StageCache:
             settings: settings that determine the output.
             build: function writing the result into the folder it is given.
             inputs: ``{name: key}`` of upstream results.
+            resumable: build in ``.<stage>-<key>.partial``, kept when the build fails or is
+                killed, so a build that resumes by itself (sharded encoding, generation, fusion)
+                continues there on the next run; otherwise a fresh temporary folder, removed on failure.
         """
         key = content_key(stage, settings, inputs)
         final = self.path_for(stage, key)
@@ -101,7 +105,11 @@ class StageCache:
             return StageResult(stage, key, final, cached=True)
         if final.exists():
             shutil.rmtree(final)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{stage}-", dir=self.root))
+        if resumable:
+            tmp = self.root / f".{stage}-{key}.partial"
+            tmp.mkdir(exist_ok=True)
+        else:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{stage}-", dir=self.root))
         try:
             build(tmp)
             (tmp / "stage.json").write_text(
@@ -116,6 +124,7 @@ class StageCache:
             (tmp / "DONE").write_text("ok\n", encoding="utf-8")
             tmp.rename(final)
         except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
+            if not resumable:
+                shutil.rmtree(tmp, ignore_errors=True)
             raise
         return StageResult(stage, key, final, cached=False)

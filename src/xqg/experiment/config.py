@@ -44,6 +44,10 @@ from xqg.data.languages import LANGUAGES
 from xqg.errors import ConfigError
 
 DATASETS = ("xquad", "xor-tydi", "mkqa", "locomo", "beir")
+#: benchmarks split into article/conversation folds, searched in memory
+FOLD_DATASETS = ("xquad", "locomo")
+#: benchmarks with answers and a large corpus file, encoded and searched in shards
+CORPUS_DATASETS = ("xor-tydi", "mkqa")
 TRAINING_METHODS = ("plain", "typos-aware", "self-teaching", "multi-positive", "adversarial")
 PASSAGE_REPRESENTATIONS = ("plain", "xqg", "predicted", "oracle")
 
@@ -106,7 +110,14 @@ class ExperimentSection:
 
 @dataclass(frozen=True)
 class DataSection:
-    """``[data]``: which benchmark, which languages, which folds are evaluated."""
+    """``[data]``: which benchmark, which languages, which folds (or split) are evaluated.
+
+    ``xquad`` and ``locomo`` are split into article/conversation folds (``num_folds``,
+    ``eval_folds``). ``xor-tydi`` and ``mkqa`` are corpus benchmarks: their questions
+    (``split``: XOR-Retrieve ``dev`` or ``train``; MKQA has one set) are searched in a large
+    corpus file (``corpus``, default: the one found next to the questions), which is encoded,
+    fused and searched in resumable shards; ``path`` is the folder holding the questions.
+    """
 
     dataset: str = "xquad"
     languages: tuple[str, ...] = ()
@@ -116,6 +127,8 @@ class DataSection:
     fold_seed: int = 0
     path: str = ""
     max_queries_per_language: int = 0
+    split: str = "dev"
+    corpus: str = ""
 
 
 @dataclass(frozen=True)
@@ -125,6 +138,8 @@ class EncoderSection:
     model: str = "default"
     batch_size: int = 64
     others: dict[str, str] = field(default_factory=dict)
+    precision: str = "float32"
+    shard_size: int = 100_000
 
 
 @dataclass(frozen=True)
@@ -146,6 +161,10 @@ class TrainingSection:
     typo_probability: float = 0.5
     adversarial_candidates: int = 4
     towers: str = "both"
+    corpus: str = ""
+    queries: str = ""
+    qrels: str = ""
+    negatives: str = ""
 
 
 @dataclass(frozen=True)
@@ -346,10 +365,54 @@ def _validate(config: ExperimentConfig, where: str) -> None:
         raise ConfigError(f"{where}: [systems] names has duplicates")
     if s.baseline not in s.names:
         raise ConfigError(f"{where}: [systems] baseline {s.baseline!r} is not among names {list(s.names)}")
+    if d.dataset in CORPUS_DATASETS:
+        _validate_corpus_experiment(config, where)
+    elif d.dataset in FOLD_DATASETS and (d.corpus or tr.corpus or tr.queries or tr.qrels or tr.negatives):
+        raise ConfigError(
+            f"{where}: [data] corpus and [training] corpus/queries/qrels/negatives are for corpus benchmarks "
+            f"({', '.join(CORPUS_DATASETS)}); {d.dataset} trains on its own training folds"
+        )
+    if config.encoder.precision not in ("float32", "bfloat16", "float16"):
+        raise ConfigError(
+            f"{where}: [encoder] precision must be float32, bfloat16 or float16, not {config.encoder.precision!r}"
+        )
+    if config.encoder.shard_size < 1:
+        raise ConfigError(f"{where}: [encoder] shard_size must be >= 1")
     if m.primary not in m.names:
         raise ConfigError(f"{where}: [metrics] primary {m.primary!r} is not among names {list(m.names)}")
     if not 0 < m.significance_level < 1:
         raise ConfigError(f"{where}: [metrics] significance_level must be in (0, 1)")
+
+
+def _validate_corpus_experiment(config: ExperimentConfig, where: str) -> None:
+    """What a corpus benchmark (answers, no passage qrels, a large corpus) can and cannot run."""
+    from xqg.evaluate.measures import QREL_FAMILIES, parse_measure
+
+    d, tr, f = config.data, config.training, config.fusion
+    if d.dataset == "xor-tydi" and d.split not in ("dev", "train"):
+        raise ConfigError(f"{where}: [data] split for xor-tydi is 'dev' or 'train', not {d.split!r}")
+    for name in config.metrics.names:
+        if parse_measure(name).family in QREL_FAMILIES:
+            raise ConfigError(
+                f"{where}: [metrics] {name!r} needs passage qrels, which {d.dataset} does not have; "
+                "use answer metrics (R@2kt, R@5kt, AnswerRecall@20, AnswerRecall@100)"
+            )
+    for name, spec in config.system_specs.items():
+        if spec.passages in ("oracle", "predicted"):
+            raise ConfigError(
+                f"{where}: [systems] {name!r}: +{spec.passages} needs the questions' relevant passages, "
+                f"which {d.dataset} does not have"
+            )
+        if spec.trained and not (tr.corpus and tr.queries and tr.qrels):
+            raise ConfigError(
+                f"{where}: [systems] {name!r} is fine-tuned: {d.dataset} has no training pairs of its own, "
+                "so give [training] corpus, queries and qrels (the files `xqg train-retriever` reads)"
+            )
+    if f.alpha_sweep:
+        raise ConfigError(
+            f"{where}: [fusion] alpha_sweep needs held-out questions with relevant passages; for "
+            f"{d.dataset} choose α with `xqg fuse --alpha-sweep` on a dev set and set [fusion] alpha"
+        )
 
 
 def parse_config(raw: dict[str, Any], where: str = "<config>") -> ExperimentConfig:

@@ -35,7 +35,7 @@ from xqg.data.atomic import atomic_write_text
 from xqg.data.records import Passage, Query, RetrievalDataset
 from xqg.errors import ConfigError
 from xqg.experiment.cache import StageCache
-from xqg.experiment.config import ExperimentConfig, SystemSpec
+from xqg.experiment.config import CORPUS_DATASETS, ExperimentConfig, SystemSpec
 from xqg.experiment.report import Plot, ResultTable, write_report
 from xqg.experiment.scoring import oracle_scores, rank_dense
 
@@ -73,6 +73,7 @@ class _FoldResult:
     alpha_chosen: dict[str, float] = field(default_factory=dict)
     n_curve: dict[str, list[float]] = field(default_factory=dict)
     generated_samples: list[dict[str, Any]] = field(default_factory=list)
+    articles: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -144,9 +145,10 @@ class ExperimentPipeline:
         settings: dict[str, Any],
         build: Callable[[Path], None],
         inputs: dict[str, str] | None = None,
+        resumable: bool = False,
     ) -> tuple[str, Path]:
         start = time.perf_counter()
-        result = self.cache.run(name, settings, build, inputs)
+        result = self.cache.run(name, settings, build, inputs, resumable=resumable)
         took = time.perf_counter() - start
         self.timings[name] = self.timings.get(name, 0.0) + took
         state = "cached" if result.cached else f"done in {took:.0f}s"
@@ -155,17 +157,43 @@ class ExperimentPipeline:
         return result.key, result.path
 
     def _load_dataset(self) -> tuple[RetrievalDataset, list[str]]:
+        """The configured dataset with ``meta["article"]`` on every passage (the unit of the folds),
+        and the evaluated query languages."""
         data = self.config.data
-        if data.dataset != "xquad":
-            raise ConfigError(
-                f"xqg run supports dataset 'xquad' so far; {data.dataset!r} has loaders in xqg.data but "
-                "its experiment pipeline (train/dev splits, sharded corpus) is not wired yet"
-            )
-        from xqg.data.xquad import XQUAD_LANGUAGES, load_xquad
+        if data.dataset == "xquad":
+            from xqg.data.xquad import XQUAD_LANGUAGES, load_xquad
 
-        languages = list(data.languages) or list(XQUAD_LANGUAGES)
-        # every XQuAD language is loaded: the oracle and the predictor use questions in all of them
-        return load_xquad(sorted(set(XQUAD_LANGUAGES) | set(languages)), level=data.level), languages
+            languages = list(data.languages) or list(XQUAD_LANGUAGES)
+            # every XQuAD language is loaded: the oracle and the predictor use questions in all of them
+            dataset = load_xquad(sorted(set(XQUAD_LANGUAGES) | set(languages)), level=data.level)
+        elif data.dataset == "locomo":
+            from xqg.data.locomo import load_locomo
+
+            if data.level != "paragraph":
+                raise ConfigError("[data] level 'sentence' is an XQuAD option; LoCoMo's unit is the turn")
+            # a conversation is the fold unit: its questions share its people, places and events
+            dataset = _with_articles(load_locomo(path=data.path or None), "conversation")
+            languages = list(data.languages) or dataset.languages
+        else:
+            raise ConfigError(
+                f"xqg run runs fold experiments on 'xquad' and 'locomo'; {data.dataset!r} has loaders in "
+                "xqg.data and the sharded `xqg encode/generate/fuse/search/evaluate` commands, but its "
+                "experiment wiring (train/dev splits, an 18M-passage corpus through the sharded index) "
+                "is not done yet"
+            )
+        missing = sorted(set(languages) - set(dataset.languages))
+        if missing:
+            raise ConfigError(
+                f"[data] languages {', '.join(missing)} have no questions in {data.dataset} "
+                f"(it has {', '.join(dataset.languages)})"
+            )
+        articles = _article_labels(dataset)
+        if data.num_folds > len(articles):
+            raise ConfigError(
+                f"[data] num_folds = {data.num_folds}, but {data.dataset} has only {len(articles)} "
+                "articles/conversations to split into folds"
+            )
+        return dataset, languages
 
     def _encoder(self, key: str, path: str | None) -> Any:
         if key not in self._encoders:
@@ -189,9 +217,16 @@ class ExperimentPipeline:
         return None
 
     def _encoder_model(
-        self, spec: SystemSpec, fold: int, train: RetrievalDataset, corpus: Sequence[Passage]
+        self,
+        spec: SystemSpec,
+        fold: int,
+        train: RetrievalDataset,
+        corpus: Sequence[Passage],
+        extra: dict[str, Any] | None = None,
     ) -> tuple[str, str | None]:
-        """(key, path) of the encoder of a system on a fold; fine-tuned ones are trained here (cached)."""
+        """(key, path) of the encoder of a system on a fold; fine-tuned ones are trained here (cached).
+
+        ``extra`` adds settings to the stage key (the training files' content for corpus benchmarks)."""
         base_key, base = self._base_model(spec)
         if not spec.trained:
             return base_key, base
@@ -204,6 +239,7 @@ class ExperimentPipeline:
             "data": self.config.section_dict("data"),
             "seed": self.seed,
             "bank": "training-articles",
+            **(extra or {}),
         }
         query_only = tr.towers == "query"
 
@@ -230,8 +266,13 @@ class ExperimentPipeline:
             encoder = load_encoder(base, device="cpu")
             languages = list(tr.languages) or None
             negatives = 0 if query_only else 1
+            mined = None
+            if tr.negatives:
+                from xqg.train.examples import read_negatives
+
+                mined = read_negatives(tr.negatives)
             examples = build_training_examples(
-                train, num_negatives=negatives, seed=self.seed, languages=languages
+                train, mined, num_negatives=negatives, seed=self.seed, languages=languages
             )
             robustness = {"plain": "none"}.get(spec.method, spec.method)
             config = TrainingConfig(
@@ -383,16 +424,19 @@ class ExperimentPipeline:
         from xqg.data.folds import fold_split, split_by_articles
 
         cfg = self.config
-        train_articles, test_articles = fold_split(cfg.data.num_folds, fold, seed=cfg.data.fold_seed)
-        train = split_by_articles(dataset, train_articles)
-        test = split_by_articles(dataset, test_articles)
+        labels = _article_labels(dataset)
+        train_articles, test_articles = fold_split(
+            cfg.data.num_folds, fold, seed=cfg.data.fold_seed, num_articles=len(labels)
+        )
+        train = split_by_articles(dataset, [labels[a] for a in train_articles])
+        test = split_by_articles(dataset, [labels[a] for a in test_articles])
         # With an α sweep, the generator and the predictor do not see some training articles: α is
         # chosen on those articles' questions (see FusionSection).
         dev_articles = self._dev_articles(train_articles, fold) if cfg.fusion.alpha_sweep else []
         generator_train = split_by_articles(
-            dataset, [a for a in train_articles if a not in set(dev_articles)]
+            dataset, [labels[a] for a in train_articles if a not in set(dev_articles)]
         )
-        dev = split_by_articles(dataset, dev_articles) if dev_articles else None
+        dev = split_by_articles(dataset, [labels[a] for a in dev_articles]) if dev_articles else None
         corpus = dataset.corpus
         doc_ids = [p.id for p in corpus]
         doc_row = {d: i for i, d in enumerate(doc_ids)}
@@ -420,6 +464,11 @@ class ExperimentPipeline:
             conditions += [(f"{protocol}#{v}", protocol, v) for v in range(cfg.typos.variants)]
         gen_languages = list(cfg.generator.languages) or list(languages)
         result = _FoldResult()
+        result.articles = {
+            "train": [labels[a] for a in train_articles if a not in set(dev_articles)],
+            "dev": [labels[a] for a in dev_articles],
+            "test": [labels[a] for a in test_articles],
+        }
 
         ctx = _FoldContext(
             fold,
@@ -492,7 +541,8 @@ class ExperimentPipeline:
         elif spec.passages == "predicted":
             from xqg.fuse.predictor import QueryEmbeddingPredictor
 
-            pairs = [(q, next(iter(dataset.qrels[q.id]))) for q in generator_train.all_queries()]
+            # one (passage, question) pair per relevant passage of each training question
+            pairs = [(q, d) for q in generator_train.all_queries() for d in sorted(dataset.qrels[q.id])]
             predictor = QueryEmbeddingPredictor.fit(
                 passages[[doc_row[d] for _, d in pairs]],
                 [q.lang for q, _ in pairs],
@@ -508,15 +558,21 @@ class ExperimentPipeline:
         else:
             represent = None  # type: ignore[assignment]
 
+        # every real question counts once for each of its relevant passages
+        oracle_rows = [
+            (n, doc_row[d]) for n, q in enumerate(all_questions) for d in sorted(dataset.qrels[q.id])
+        ]
+        oracle_vectors = questions.matrix[[n for n, _ in oracle_rows]]
+
         def oracle(queries: Sequence[Query], vecs: np.ndarray, a: float) -> np.ndarray:
             return oracle_scores(
                 vecs,
                 passages,
-                questions.matrix,
-                [doc_row[next(iter(dataset.qrels[q.id]))] for q in all_questions],
-                [q.id.split("/")[0] for q in all_questions],
-                [doc_row[next(iter(dataset.qrels[q.id]))] for q in queries],
-                [q.id.split("/")[0] for q in queries],
+                oracle_vectors,
+                [row for _, row in oracle_rows],
+                [_question_group(dataset, all_questions[n]) for n, _ in oracle_rows],
+                [[doc_row[d] for d in sorted(dataset.qrels[q.id])] for q in queries],
+                [_question_group(dataset, q) for q in queries],
                 a,
             )
 
@@ -574,6 +630,32 @@ class ExperimentPipeline:
             result.values[name][condition] = score_eval(scores, queries)
 
 
+def _article_labels(dataset: RetrievalDataset) -> list[str]:
+    """The fold units (``meta["article"]``) of a dataset, numbers in numeric order (XQuAD's 0..47)."""
+    labels = {p.meta.get("article") for p in dataset.corpus}
+    if None in labels:
+        raise ConfigError(f"{dataset.name}: a passage has no meta['article'], the unit of the folds")
+    return sorted((str(a) for a in labels), key=lambda a: (0, int(a), "") if a.isdigit() else (1, 0, a))
+
+
+def _with_articles(dataset: RetrievalDataset, key: str) -> RetrievalDataset:
+    """A copy of ``dataset`` whose passages carry ``meta["article"] = meta[key]``."""
+    from dataclasses import replace
+
+    corpus = [replace(p, meta={**p.meta, "article": str(p.meta[key])}) for p in dataset.corpus]
+    return replace(dataset, corpus=corpus)
+
+
+def _fold_unit(dataset: RetrievalDataset) -> str:
+    return "conversation" if dataset.name == "locomo" else "article"
+
+
+def _question_group(dataset: RetrievalDataset, query: Query) -> str:
+    """What the oracle leaves out with an evaluated question: in XQuAD the same question in every
+    language (ids ``{squad_id}/{lang}``), elsewhere the question itself."""
+    return query.id.split("/")[0] if dataset.name == "xquad" else query.id
+
+
 def _passage_text(passage: Passage) -> str:
     return f"{passage.title} {passage.text}".strip() if passage.title else passage.text
 
@@ -589,6 +671,7 @@ def _build_report(
     folds: dict[int, _FoldResult],
     timings: dict[str, float],
     seconds: float,
+    protocol: str | None = None,
 ) -> RunSummary:
     from xqg.data.languages import get_language
     from xqg.data.trec import write_run  # noqa: F401  (runs are written below as per-query values)
@@ -647,7 +730,7 @@ def _build_report(
         others = {s: merged[s][CLEAN][metric] for s in systems if s != baseline}
         tables.append(
             ResultTable(
-                title=f"Clean questions → English passages, {metric}",
+                title=f"Clean questions, {metric}",
                 metric=metric,
                 columns=list(languages),
                 values=values,
@@ -794,13 +877,18 @@ def _build_report(
             "alpha_curves": fold.alpha_curves,
             "n_curve": fold.n_curve,
             "generated_samples": fold.generated_samples,
+            "articles": fold.articles,
         }
     results["per_query"] = merged
     notes = [
         cfg.experiment.description or f"Experiment {cfg.experiment.name}.",
-        f"Dataset {cfg.data.dataset} ({cfg.data.level} corpus of {len(dataset.corpus)} passages), folds "
-        f"{list(cfg.data.eval_folds)} of {cfg.data.num_folds} article-level folds (seed {cfg.data.fold_seed}); "
-        f"questions of the evaluated articles only. Significance: paired randomisation test "
+        (
+            protocol
+            or f"Dataset {cfg.data.dataset} ({cfg.data.level} corpus of {len(dataset.corpus)} passages), folds "
+            f"{list(cfg.data.eval_folds)} of {cfg.data.num_folds} {_fold_unit(dataset)}-level folds "
+            f"(seed {cfg.data.fold_seed}); questions of the evaluated {_fold_unit(dataset)}s only."
+        )
+        + " Significance: paired randomisation test "
         f"({cfg.metrics.permutations} sign flips, seed {cfg.experiment.seed}), Holm-corrected over the systems, "
         f"level {level}. α per system: "
         + ", ".join(
@@ -851,6 +939,29 @@ def run_experiment(config: ExperimentConfig, cache_dir: str | Path | None = None
     """
     start = time.perf_counter()
     pipeline = ExperimentPipeline(config, cache_dir)
+    if config.data.dataset in CORPUS_DATASETS:
+        from xqg.experiment.corpus_benchmark import SEARCH_DEPTH, CorpusBenchmarkRun, load_corpus_benchmark
+
+        dataset, languages, corpus_path = load_corpus_benchmark(config)
+        print(
+            f"[xqg run] {config.experiment.name}: corpus {corpus_path}, languages {', '.join(languages)}, "
+            f"systems {', '.join(config.systems.names)}",
+            flush=True,
+        )
+        bench = CorpusBenchmarkRun(pipeline, dataset, languages, corpus_path)
+        result = _FoldResult()
+        for name, spec in config.system_specs.items():
+            bench.run_system(name, spec, result)
+        protocol = (
+            f"Dataset {config.data.dataset}"
+            + (f" ({config.data.split} split)" if config.data.dataset == "xor-tydi" else "")
+            + f", {len(bench.test_queries())} questions searched in {corpus_path.name} (sharded exact search, "
+            f"top {SEARCH_DEPTH}); answer-string metrics."
+        )
+        seconds = time.perf_counter() - start
+        return _build_report(
+            config, languages, dataset, {0: result}, pipeline.timings, seconds, protocol=protocol
+        )
     dataset, languages = pipeline._load_dataset()
     print(
         f"[xqg run] {config.experiment.name}: {len(dataset.corpus)} passages, languages {', '.join(languages)}, "

@@ -52,14 +52,15 @@ def oracle_scores(
     question_vectors: np.ndarray,
     question_passage: Sequence[int],
     question_group: Sequence[str],
-    query_gold: Sequence[int],
+    query_gold: Sequence[int | Sequence[int]],
     query_group: Sequence[str],
     alpha: float,
 ) -> np.ndarray:
     """Scores of the "perfect generator": each passage fused with the mean of its real questions.
 
     The evaluated question (its whole group: the same question in every language) is left out of
-    its gold passage's mean, so a query never meets itself.
+    the mean of each of its gold passages, so a query never meets itself. A question with several
+    relevant passages appears once per passage in ``question_vectors``/``question_passage``.
 
     Args:
         queries: ``(m, d)`` vectors of the evaluated queries.
@@ -67,7 +68,7 @@ def oracle_scores(
         question_vectors: ``(t, d)`` vectors of all real questions (every language).
         question_passage: passage row of each real question.
         question_group: group id of each real question (same id across its translations).
-        query_gold: gold passage row of each evaluated query.
+        query_gold: gold passage row (or rows) of each evaluated query.
         query_group: group id of each evaluated query.
         alpha: fusion weight on the mean.
 
@@ -86,16 +87,17 @@ def oracle_scores(
         key = (group, int(row))
         group_sums[key] = group_sums.get(key, 0.0) + vec.astype(np.float64)
         group_counts[key] = group_counts.get(key, 0) + 1
-    for i, (gold, group) in enumerate(zip(query_gold, query_group, strict=True)):
-        key = (group, int(gold))
-        if key not in group_sums:
-            continue
-        rest = counts[gold] - group_counts[key]
-        if rest <= 0:
-            fused = passages[gold]
-        else:
-            fused = (1.0 - alpha) * passages[gold] + alpha * (sums[gold] - group_sums[key]) / rest
-        scores[i, gold] = float(queries[i] @ fused)
+    for i, (golds, group) in enumerate(zip(query_gold, query_group, strict=True)):
+        for gold in [golds] if isinstance(golds, (int, np.integer)) else golds:
+            key = (group, int(gold))
+            if key not in group_sums:
+                continue
+            rest = counts[gold] - group_counts[key]
+            if rest <= 0:
+                fused = passages[gold]
+            else:
+                fused = (1.0 - alpha) * passages[gold] + alpha * (sums[gold] - group_sums[key]) / rest
+            scores[i, gold] = float(queries[i] @ fused)
     return scores.astype(np.float32)
 
 

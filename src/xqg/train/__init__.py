@@ -42,6 +42,8 @@ _EXPORTS: dict[str, str] = {
     "init_distributed_from_env": "xqg.train.trainer",
     "masked_logits": "xqg.train.loss",
     "mine_hard_negatives": "xqg.train.negatives",
+    "mine_answer_positives": "xqg.train.positives",
+    "MinedPairs": "xqg.train.positives",
     "passage_text": "xqg.train.examples",
     "read_negatives": "xqg.train.examples",
     "self_teaching_kl": "xqg.train.loss",
