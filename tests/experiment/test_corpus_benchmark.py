@@ -233,3 +233,29 @@ def test_mkqa_questions_against_a_corpus_file(tmp_path, assets) -> None:
     expected = {q.id for lang in ("de", "ja") for q in load_mkqa(["de", "ja"], path=mkqa).queries[lang]}
     assert set(values) == expected
     assert "AnswerRecall@20" in summary.markdown
+
+
+@pytest.mark.parametrize(
+    ("distributed", "message"),
+    [
+        ({"engine": "spark"}, "must be 'inprocess' or 'ray'"),
+        ({"num_workers": 2}, "apply to engine 'ray'"),
+    ],
+)
+def test_distributed_section_is_checked(tmp_path, assets, distributed, message) -> None:
+    with pytest.raises(ConfigError, match=message):
+        _config(tmp_path, assets, ["zero-shot"], distributed=distributed)
+
+
+@pytest.mark.slow
+def test_ray_engine_gives_the_in_process_results(tmp_path, assets) -> None:
+    pytest.importorskip("ray")
+    systems = ["zero-shot", "zero-shot+xqg"]
+    run_experiment(_config(tmp_path / "a", assets, systems), cache_dir=tmp_path / "cache-a")
+    ray_config = _config(tmp_path / "b", assets, systems, distributed={"engine": "ray", "num_workers": 2})
+    run_experiment(ray_config, cache_dir=tmp_path / "cache-b")
+    for system in systems:
+        for condition in ("clean", "one-typo_0"):
+            assert _per_query(tmp_path / "a", system, condition) == _per_query(
+                tmp_path / "b", system, condition
+            )

@@ -199,3 +199,128 @@ def test_datasets_without_fold_wiring_stop_with_a_message(tmp_path, models):
     )
     with pytest.raises(ConfigError, match="'mkqa' has loaders"):
         run_experiment(config, cache_dir=tmp_path / "cache")
+
+
+def test_per_language_oracle_uses_only_the_query_languages_questions(
+    tmp_path, models, xquad_dir, monkeypatch
+):
+    """``[fusion] per_language``: a German question meets paragraphs fused with German questions only."""
+    import numpy as np
+
+    from xqg.data.folds import fold_split, split_by_articles
+    from xqg.data.xquad import load_xquad
+    from xqg.encode import load_encoder
+    from xqg.experiment.scoring import oracle_scores
+
+    monkeypatch.setenv("XQG_DATA_MIRROR", str(xquad_dir.parent))
+    config = parse_config(
+        {
+            "experiment": {"name": "perlang", "seed": 3, "output": str(tmp_path / "report")},
+            "data": {"dataset": "xquad", "languages": ["de", "th"], "num_folds": 4, "eval_folds": [1]},
+            "encoder": {"model": str(models[0])},
+            "fusion": {"alpha": 1.0, "mode": "mean", "per_language": True},
+            "typos": {"protocols": []},
+            "systems": {
+                "names": ["zero-shot", "zero-shot+oracle", "zero-shot+predicted"],
+                "baseline": "zero-shot",
+            },
+            "metrics": {"names": ["MRR@10"], "primary": "MRR@10"},
+        },
+        where="perlang.toml",
+    )
+    run_experiment(config, cache_dir=tmp_path / "cache")
+    got = json.loads((tmp_path / "report" / "per_query" / "zero-shot+oracle.clean.json").read_text())[
+        "MRR@10"
+    ]
+
+    ds = load_xquad(["ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh"])
+    encoder = load_encoder(models[0], device="cpu")
+    passages = encoder.encode_passages([f"{p.title} {p.text}" for p in ds.corpus])
+    row = {p.id: i for i, p in enumerate(ds.corpus)}
+    test = split_by_articles(ds, [str(a) for a in fold_split(4, 1)[1]])
+    for lang in ("de", "th"):
+        questions = ds.queries[lang]
+        qvecs = encoder.encode_queries([q.text for q in questions])
+        evaluated = sorted(test.queries[lang], key=lambda q: q.id)
+        index = {q.id: i for i, q in enumerate(questions)}
+        scores = oracle_scores(
+            qvecs[[index[q.id] for q in evaluated]],
+            passages,
+            qvecs,
+            [row[next(iter(ds.qrels[q.id]))] for q in questions],
+            [q.id.split("/")[0] for q in questions],
+            [row[next(iter(ds.qrels[q.id]))] for q in evaluated],
+            [q.id.split("/")[0] for q in evaluated],
+            1.0,
+        )
+        for i, q in enumerate(evaluated):
+            gold = row[next(iter(ds.qrels[q.id]))]
+            rank = 1 + int(np.sum(scores[i] > scores[i, gold]))
+            expected = 1.0 / rank if rank <= 10 else 0.0
+            assert got[q.id] == pytest.approx(expected, abs=1e-6), q.id
+
+
+@pytest.mark.parametrize("per_language", [False, True])
+def test_xqg_fuses_the_generated_queries(tmp_path, models, xquad_dir, monkeypatch, per_language):
+    """+xqg with a tiny generator: passages fused with the mean of their generated queries' vectors
+    (all languages together, or the query's own language only)."""
+    import numpy as np
+
+    from xqg.data.xquad import load_xquad
+    from xqg.encode import load_encoder
+    from xqg.generate import recipes
+    from xqg.generate.testing import tiny_generator
+
+    monkeypatch.setenv("XQG_DATA_MIRROR", str(xquad_dir.parent))
+    monkeypatch.setattr(
+        recipes, "train_default_generator", lambda train, out, **kw: tiny_generator(seed=1).save(out)
+    )
+    config = parse_config(
+        {
+            "experiment": {"name": "xqg", "seed": 3, "output": str(tmp_path / "report")},
+            "data": {
+                "dataset": "xquad",
+                "languages": ["de", "ru"],
+                "num_folds": 4,
+                "eval_folds": [1],
+                "max_queries_per_language": 10,
+            },
+            "encoder": {"model": str(models[0])},
+            "generator": {"queries_per_language": 2, "max_new_tokens": 6},
+            "fusion": {"alpha": 0.5, "mode": "mean", "per_language": per_language},
+            "typos": {"protocols": []},
+            "systems": {"names": ["zero-shot", "zero-shot+xqg"], "baseline": "zero-shot"},
+            "metrics": {"names": ["MRR@10"], "primary": "MRR@10"},
+        },
+        where="xqg.toml",
+    )
+    summary = run_experiment(config, cache_dir=tmp_path / "cache")
+    results = json.loads(summary.results_json.read_text(encoding="utf-8"))
+    assert len(results["fold1"]["n_curve"]["zero-shot+xqg"]) == 2
+    got = json.loads((tmp_path / "report" / "per_query" / "zero-shot+xqg.clean.json").read_text())["MRR@10"]
+
+    generated = [
+        json.loads(line)
+        for line in next((tmp_path / "cache").glob("generate-*/generated.jsonl")).read_text().splitlines()
+    ]
+    ds = load_xquad(["ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh"])
+    encoder = load_encoder(models[0], device="cpu")
+    passages = encoder.encode_passages([f"{p.title} {p.text}" for p in ds.corpus])
+    row = {p.id: i for i, p in enumerate(ds.corpus)}
+    gvecs = encoder.encode_queries([g["text"] for g in generated])
+    for lang in ("de", "ru"):
+        sums = np.zeros_like(passages, dtype=np.float64)
+        counts = np.zeros(len(passages))
+        for g, v in zip(generated, gvecs, strict=True):
+            if not per_language or g["lang"] == lang:
+                sums[row[g["docid"]]] += v
+                counts[row[g["docid"]]] += 1
+        fused = 0.5 * passages + 0.5 * sums / counts[:, None]
+        for qid, value in got.items():
+            if not qid.endswith("/" + lang):
+                continue
+            query = next(q for q in ds.queries[lang] if q.id == qid)
+            scores = fused @ encoder.encode_queries([query.text])[0]
+            gold = row[next(iter(ds.qrels[qid]))]
+            rank = 1 + int(np.sum(scores > scores[gold] + 1e-6))
+            assert value == pytest.approx(1.0 / rank if rank <= 10 else 0.0, abs=1e-6), qid

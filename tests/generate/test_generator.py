@@ -105,3 +105,28 @@ def test_save_and_load_give_the_same_queries(tmp_path, generator):
     assert list(loaded.generate(PASSAGES, ["de"], **kwargs)) == list(
         generator.generate(PASSAGES, ["de"], **kwargs)
     )
+
+
+def test_languages_decoded_together_equal_each_language_alone():
+    """The joint decoding loop over all languages gives the per-language loop's queries."""
+    gen = cached_tiny_generator("bert2bert")
+    languages = ["de", "ru", "zh", "el"]
+    together = list(gen.generate(PASSAGES, languages, n=3, seed=5, batch_size=2, max_new_tokens=12))
+    alone = {
+        lang: list(gen.generate(PASSAGES, [lang], n=3, seed=5, batch_size=2, max_new_tokens=12))
+        for lang in languages
+    }
+    assert sorted(together) == sorted(row for rows in alone.values() for row in rows)
+    for _, lang, _, text in together:
+        assert script_share(text, lang) == 1.0 or not text.strip(), (lang, text)
+
+
+def test_mixed_language_rows_need_per_language_vocabularies():
+    gen = cached_tiny_generator("bert2bert")
+    encoded = gen.encode(["x", "y"])
+    gen.settings.language_vocabulary = False
+    try:
+        with pytest.raises(ConfigError, match="per-language vocabularies"):
+            gen.sample(encoded, ["de", "ru"], [0, 1])
+    finally:
+        gen.settings.language_vocabulary = True

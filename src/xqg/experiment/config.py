@@ -189,12 +189,17 @@ class FusionSection:
     the predictor) and α is chosen on their questions: on the generator's own training questions
     the generated queries echo the real ones and every α looks good. The oracle picks α on the
     training articles' questions (leave-one-out already keeps a question out of its own passage).
+
+    ``per_language = true`` (beyond the paper) builds one fused passage matrix per query language
+    from that language's queries only (generated, predicted or, for the oracle, real), and searches
+    each question in its own language's matrix: the same query latency, L times the index memory.
     """
 
     alpha: float = 0.3
     mode: str = "mean"
     alpha_sweep: tuple[float, ...] = ()
     dev_fraction: float = 0.2
+    per_language: bool = False
 
 
 @dataclass(frozen=True)
@@ -227,6 +232,21 @@ class MetricsSection:
 
 
 @dataclass(frozen=True)
+class DistributedSection:
+    """``[distributed]``: where the sharded stages of corpus benchmarks run (the output is the same).
+
+    ``engine = "inprocess"`` (default) runs the shards one after the other in this process;
+    ``"ray"`` sends them to a Ray cluster (``address``, default: start or join a local one),
+    ``num_workers`` at a time (0: one per CPU), each with ``gpus_per_worker`` GPUs.
+    """
+
+    engine: str = "inprocess"
+    address: str = ""
+    num_workers: int = 0
+    gpus_per_worker: float = 0.0
+
+
+@dataclass(frozen=True)
 class ExperimentConfig:
     """A whole validated experiment."""
 
@@ -239,6 +259,7 @@ class ExperimentConfig:
     typos: TyposSection = field(default_factory=TyposSection)
     systems: SystemsSection = field(default_factory=SystemsSection)
     metrics: MetricsSection = field(default_factory=MetricsSection)
+    distributed: DistributedSection = field(default_factory=DistributedSection)
     source: str = ""
 
     @property
@@ -271,6 +292,7 @@ _SECTIONS: dict[str, type] = {
     "typos": TyposSection,
     "systems": SystemsSection,
     "metrics": MetricsSection,
+    "distributed": DistributedSection,
 }
 
 
@@ -365,6 +387,10 @@ def _validate(config: ExperimentConfig, where: str) -> None:
         raise ConfigError(f"{where}: [systems] names has duplicates")
     if s.baseline not in s.names:
         raise ConfigError(f"{where}: [systems] baseline {s.baseline!r} is not among names {list(s.names)}")
+    if f.per_language and f.mode != "mean":
+        raise ConfigError(
+            f"{where}: [fusion] per_language needs mode = 'mean' (each language has its own count)"
+        )
     if d.dataset in CORPUS_DATASETS:
         _validate_corpus_experiment(config, where)
     elif d.dataset in FOLD_DATASETS and (d.corpus or tr.corpus or tr.queries or tr.qrels or tr.negatives):
@@ -375,6 +401,18 @@ def _validate(config: ExperimentConfig, where: str) -> None:
     if config.encoder.precision not in ("float32", "bfloat16", "float16"):
         raise ConfigError(
             f"{where}: [encoder] precision must be float32, bfloat16 or float16, not {config.encoder.precision!r}"
+        )
+    dist = config.distributed
+    if dist.engine not in ("inprocess", "ray"):
+        raise ConfigError(f"{where}: [distributed] engine must be 'inprocess' or 'ray', not {dist.engine!r}")
+    if dist.engine == "inprocess" and (dist.address or dist.num_workers or dist.gpus_per_worker):
+        raise ConfigError(f"{where}: [distributed] address/num_workers/gpus_per_worker apply to engine 'ray'")
+    if dist.num_workers < 0 or dist.gpus_per_worker < 0:
+        raise ConfigError(f"{where}: [distributed] num_workers and gpus_per_worker must be >= 0")
+    if dist.engine == "ray" and d.dataset not in CORPUS_DATASETS:
+        raise ConfigError(
+            f"{where}: [distributed] engine 'ray' drives the sharded stages of corpus benchmarks "
+            f"({', '.join(CORPUS_DATASETS)}); {d.dataset} runs in memory"
         )
     if config.encoder.shard_size < 1:
         raise ConfigError(f"{where}: [encoder] shard_size must be >= 1")
@@ -397,6 +435,10 @@ def _validate_corpus_experiment(config: ExperimentConfig, where: str) -> None:
                 f"{where}: [metrics] {name!r} needs passage qrels, which {d.dataset} does not have; "
                 "use answer metrics (R@2kt, R@5kt, AnswerRecall@20, AnswerRecall@100)"
             )
+    if f.per_language:
+        raise ConfigError(
+            f"{where}: [fusion] per_language is not available for {d.dataset} (one index per corpus)"
+        )
     for name, spec in config.system_specs.items():
         if spec.passages in ("oracle", "predicted"):
             raise ConfigError(

@@ -5,8 +5,8 @@ for memory (XOR-Retrieve: 18M English Wikipedia passages). Each system therefore
 the sharded, resumable stages of the command-line tools, every one a cached stage of the run:
 
 1. ``encode-corpus-shards``: the corpus file encoded by :class:`xqg.encode.task.EncodeTask` into
-   a sharded vector folder (``[encoder] shard_size``, ``precision``); a killed run resumes in the
-   stage's ``.partial`` folder;
+   a sharded vector folder (``[encoder] shard_size``, ``precision``), in this process or on a Ray
+   cluster (``[distributed]``); a killed run resumes in the stage's ``.partial`` folder;
 2. ``+xqg``: ``fuse-store`` (:class:`xqg.fuse.task.FuseShardTask`: per shard, the generator's
    queries for every passage and language are generated, encoded through the query path and summed;
    never written) and ``fused-vectors`` (:func:`xqg.fuse.store.refuse` at ``[fusion] alpha``);
@@ -172,6 +172,19 @@ class CorpusBenchmarkRun:
         return self._train, self._train_key
 
     # ------------------------------------------------------------------ stages
+    def _engine(self) -> Any:
+        """``"inprocess"`` or a :class:`~xqg.distributed.ray_executor.RayExecutor` per ``[distributed]``."""
+        dist = self.cfg.distributed
+        if dist.engine == "inprocess":
+            return "inprocess"
+        from xqg.distributed.ray_executor import RayExecutor
+
+        return RayExecutor(
+            address=dist.address or None,
+            num_workers=dist.num_workers or None,
+            num_gpus_per_worker=dist.gpus_per_worker,
+        )
+
     def _encoder(self, spec: SystemSpec) -> tuple[str, str | None]:
         if not spec.trained:
             return self.p._base_model(spec)
@@ -201,6 +214,7 @@ class CorpusBenchmarkRun:
                 precision=enc.precision,
                 device=None,
                 shard_size=enc.shard_size,
+                engine=self._engine(),
             )
 
         _, path = self.p._stage("encode-corpus-shards", settings, build, resumable=True)
@@ -236,7 +250,14 @@ class CorpusBenchmarkRun:
             task = FuseShardTask(
                 str(self.corpus_path), source, encoder=enc_path or "default", batch_size=enc.batch_size
             )
-            run_sharded(task, num_rows, out / "store", shard_size=enc.shard_size, show_progress=True)
+            run_sharded(
+                task,
+                num_rows,
+                out / "store",
+                shard_size=enc.shard_size,
+                engine=self._engine(),
+                show_progress=True,
+            )
 
         store_key, store = self.p._stage("fuse-store", store_settings, build_store, resumable=True)
 

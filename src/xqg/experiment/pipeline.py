@@ -340,8 +340,9 @@ class ExperimentPipeline:
         enc_path: str | None,
         gen_languages: Sequence[str],
         result: _FoldResult,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Per-slot cumulative sums ``(n, N, d)`` of the generated queries' embeddings, and counts ``(n, N)``."""
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per language, per-slot cumulative sums ``(n, N, d)`` of the generated queries' embeddings
+        and counts ``(n, N)`` (slot ``j`` holds the sums over slots ``0..j``)."""
         g = self.config.generator
         gen_settings = {
             "fold": fold,
@@ -411,12 +412,15 @@ class ExperimentPipeline:
         vectors = self._encode("encode-generated", enc_key, enc_path, items, "query")
         index = {p.id: i for i, p in enumerate(corpus)}
         n_slots = g.queries_per_language
-        sums = np.zeros((n_slots, len(corpus), vectors.matrix.shape[1]), dtype=np.float64)
-        counts = np.zeros((n_slots, len(corpus)), dtype=np.int64)
+        dim = vectors.matrix.shape[1]
+        sums = {lang: np.zeros((n_slots, len(corpus), dim), dtype=np.float64) for lang in gen_languages}
+        counts = {lang: np.zeros((n_slots, len(corpus)), dtype=np.int64) for lang in gen_languages}
         for row, vec in zip(rows, vectors.matrix, strict=True):
-            sums[row["slot"], index[row["docid"]]] += vec
-            counts[row["slot"], index[row["docid"]]] += 1
-        return np.cumsum(sums, axis=0), np.cumsum(counts, axis=0)
+            sums[row["lang"]][row["slot"], index[row["docid"]]] += vec
+            counts[row["lang"]][row["slot"], index[row["docid"]]] += 1
+        return {
+            lang: (np.cumsum(sums[lang], axis=0), np.cumsum(counts[lang], axis=0)) for lang in gen_languages
+        }
 
     # ---------------------------------------------------------------- fold
     def run_fold(self, fold: int, dataset: RetrievalDataset, languages: Sequence[str]) -> _FoldResult:
@@ -528,16 +532,24 @@ class ExperimentPipeline:
         questions = self._encode(
             "encode-questions", enc_key, enc_path, [(q.id, q.text) for q in all_questions], "query"
         )
-        # the passage representation of this system
+        # the passage representation of this system: one matrix, or one per query language
         alpha = cfg.fusion.alpha
-        fused: np.ndarray | None = passages
+        per_language = cfg.fusion.per_language
+        fused: Representation = passages
         if spec.passages == "xqg":
-            cum_sums, cum_counts = self._generated_sums(
+            by_lang = self._generated_sums(
                 fold, generator_train, corpus, enc_key, enc_path, gen_languages, result
             )
 
-            def represent(a: float, n: int = cfg.generator.queries_per_language) -> np.ndarray:
-                return fuse_vectors(passages, cum_sums[n - 1], cum_counts[n - 1], a, mode=cfg.fusion.mode)
+            def represent(a: float, n: int = cfg.generator.queries_per_language) -> Representation:
+                if per_language:
+                    return {
+                        lang: fuse_vectors(passages, cs[n - 1], cc[n - 1], a, mode=cfg.fusion.mode)
+                        for lang, (cs, cc) in by_lang.items()
+                    }
+                total_sums = sum(cs[n - 1] for cs, _ in by_lang.values())
+                total_counts = sum(cc[n - 1] for _, cc in by_lang.values())
+                return fuse_vectors(passages, total_sums, total_counts, a, mode=cfg.fusion.mode)
         elif spec.passages == "predicted":
             from xqg.fuse.predictor import QueryEmbeddingPredictor
 
@@ -549,11 +561,17 @@ class ExperimentPipeline:
                 questions.rows([q.id for q, _ in pairs]),
                 kind="shared",
             )
-            predicted = np.mean([predictor.predict(passages, lang) for lang in gen_languages], axis=0)
-            pred_sums = predicted * len(gen_languages)
+            predictions = {lang: predictor.predict(passages, lang) for lang in gen_languages}
+            pred_sums = np.sum(list(predictions.values()), axis=0)
             pred_counts = np.full(len(corpus), len(gen_languages))
 
-            def represent(a: float, n: int = 0) -> np.ndarray:
+            def represent(a: float, n: int = 0) -> Representation:
+                if per_language:
+                    ones = np.ones(len(corpus))
+                    return {
+                        lang: fuse_vectors(passages, v, ones, a, mode="mean")
+                        for lang, v in predictions.items()
+                    }
                 return fuse_vectors(passages, pred_sums, pred_counts, a, mode="mean")
         else:
             represent = None  # type: ignore[assignment]
@@ -565,16 +583,25 @@ class ExperimentPipeline:
         oracle_vectors = questions.matrix[[n for n, _ in oracle_rows]]
 
         def oracle(queries: Sequence[Query], vecs: np.ndarray, a: float) -> np.ndarray:
-            return oracle_scores(
-                vecs,
-                passages,
-                oracle_vectors,
-                [row for _, row in oracle_rows],
-                [_question_group(dataset, all_questions[n]) for n, _ in oracle_rows],
-                [[doc_row[d] for d in sorted(dataset.qrels[q.id])] for q in queries],
-                [_question_group(dataset, q) for q in queries],
-                a,
-            )
+            # per language: each question meets passages fused with that language's questions only
+            groups = sorted({q.lang for q in queries}) if per_language else [None]
+            scores = np.empty((len(queries), len(passages)), dtype=np.float32)
+            for lang in groups:
+                rows = [i for i, q in enumerate(queries) if lang is None or q.lang == lang]
+                keep = [
+                    k for k, (n, _) in enumerate(oracle_rows) if lang is None or all_questions[n].lang == lang
+                ]
+                scores[rows] = oracle_scores(
+                    vecs[rows],
+                    passages,
+                    oracle_vectors[keep],
+                    [oracle_rows[k][1] for k in keep],
+                    [_question_group(dataset, all_questions[oracle_rows[k][0]]) for k in keep],
+                    [[doc_row[d] for d in sorted(dataset.qrels[queries[i].id])] for i in rows],
+                    [_question_group(dataset, queries[i]) for i in rows],
+                    a,
+                )
+            return scores
 
         # α: chosen when a sweep is configured, never on test questions: the oracle on the training
         # articles' questions, +xqg / +predicted on the dev articles the generator did not see
@@ -595,7 +622,7 @@ class ExperimentPipeline:
                     if spec.passages == "oracle":
                         scores = oracle(queries, vecs, a)
                     else:
-                        scores = vecs @ represent(a).T
+                        scores = _score(queries, vecs, represent(a), passages)
                     curve.append(float(np.mean(list(score_eval(scores, queries)[primary].values()))))
             alpha = float(cfg.fusion.alpha_sweep[int(np.argmax(curve_select))])
             result.alpha_curves[name] = {select_label: curve_select, "test fold": curve_test}
@@ -607,7 +634,11 @@ class ExperimentPipeline:
             result.n_curve[name] = [
                 float(
                     np.mean(
-                        list(score_eval(test_vecs @ represent(alpha, n).T, test_queries)[primary].values())
+                        list(
+                            score_eval(
+                                _score(test_queries, test_vecs, represent(alpha, n), passages), test_queries
+                            )[primary].values()
+                        )
                     )
                 )
                 for n in range(1, cfg.generator.queries_per_language + 1)
@@ -626,8 +657,24 @@ class ExperimentPipeline:
             if spec.passages == "oracle":
                 scores = oracle(queries, vecs, alpha)
             else:
-                scores = vecs @ fused.T
+                scores = _score(queries, vecs, fused, passages)
             result.values[name][condition] = score_eval(scores, queries)
+
+
+Representation = np.ndarray | dict[str, np.ndarray]
+"""Passage vectors: one matrix for every query, or one per query language (``[fusion] per_language``)."""
+
+
+def _score(queries: Sequence[Query], vecs: np.ndarray, rep: Representation, plain: np.ndarray) -> np.ndarray:
+    """Inner products of query vectors with a representation (a language without a matrix of its
+    own, e.g. one the generator does not write, meets the plain passage vectors)."""
+    if isinstance(rep, np.ndarray):
+        return vecs @ rep.T
+    scores = np.empty((len(queries), plain.shape[0]), dtype=np.float32)
+    for lang in sorted({q.lang for q in queries}):
+        rows = [i for i, q in enumerate(queries) if q.lang == lang]
+        scores[rows] = vecs[rows] @ rep.get(lang, plain).T
+    return scores
 
 
 def _article_labels(dataset: RetrievalDataset) -> list[str]:

@@ -228,11 +228,13 @@ class QueryGenerator:
         decoder_mask: torch.Tensor | None = None,
         past: Any = None,
         use_cache: bool = False,
+        subset: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, Any]:
         """Next-token logits for every decoder position, and the updated cache.
 
         For ``bert2bert`` the logits are over ``lang``'s subset of the output vocabulary (column ``j`` is
-        small id ``vocabulary.allowed(lang)[j]``); for ``seq2seq`` over the whole vocabulary.
+        small id ``vocabulary.allowed(lang)[j]``), or over ``subset`` when given; for ``seq2seq`` over
+        the whole vocabulary.
         """
         if self.vocabulary is None:
             out = self.model(
@@ -259,7 +261,8 @@ class QueryGenerator:
         )
         head = decoder.cls.predictions
         states = head.transform(out.last_hidden_state)
-        subset = self._subset(lang)
+        if subset is None:
+            subset = self._subset(lang)
         weight = head.decoder.weight.index_select(0, subset)
         bias = head.bias.index_select(0, subset)
         return F.linear(states, weight, bias), (out.past_key_values if use_cache else None)
@@ -305,16 +308,32 @@ class QueryGenerator:
         )
 
     # ------------------------------------------------------------------ sampling
+    def _rows_subset(self, row_langs: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The union of the rows' language subsets and a ``(rows, columns)`` mask of each row's own."""
+        langs = sorted(set(row_langs))
+        if len(langs) == 1:
+            return self._subset(langs[0]), None
+        key = "+".join(langs)
+        if key not in self._subsets:
+            self._subsets[key] = torch.unique(torch.cat([self._subset(lang) for lang in langs]))
+        union = self._subsets[key]
+        own = {lang: torch.isin(union, self._subset(lang)) for lang in langs}
+        return union, torch.stack([own[lang] for lang in row_langs])
+
     @torch.no_grad()
     def sample(
         self,
         encoded: EncodedBatch,
-        lang: str,
+        lang: str | Sequence[str],
         seeds: Sequence[int],
         top_k: int = 10,
         max_new_tokens: int | None = None,
     ) -> list[str]:
         """Sample one output per row of ``encoded`` in ``lang``; row ``i`` draws from ``seeds[i]`` only.
+
+        ``lang`` is one language for every row, or (``bert2bert``) one per row: rows of several
+        languages then decode together, each restricted to its own language's vocabulary, so one
+        decoding loop serves all languages of a batch (fewer, larger steps).
 
         Each step keeps the ``top_k`` most likely next tokens of a row (after the language subset,
         no-repeat n-gram and minimum-length constraints), renormalises them in float64 and picks one
@@ -323,9 +342,15 @@ class QueryGenerator:
         rows = encoded.hidden.shape[0]
         if rows != len(seeds):
             raise ValueError("one seed per row")
+        row_langs = [lang] * rows if isinstance(lang, str) else list(lang)
+        if len(row_langs) != rows:
+            raise ValueError("one language per row")
+        if len(set(row_langs)) > 1 and (self.vocabulary is None or not self.settings.language_vocabulary):
+            raise ConfigError("rows of several languages decode together only with per-language vocabularies")
+        first = row_langs[0]
         max_new = max_new_tokens or self.settings.max_new_tokens
         rngs = [np.random.default_rng(int(s)) for s in seeds]
-        subset = self._subset(lang)
+        subset, own_columns = self._rows_subset(row_langs) if self.vocabulary is not None else (None, None)
         if subset is not None:
             eos_col = int((subset == self.vocabulary.small_eos).nonzero()[0, 0])
             banned_cols = (subset == self.vocabulary.small_unk).nonzero().flatten()
@@ -335,13 +360,15 @@ class QueryGenerator:
             banned_cols = torch.tensor(sorted(banned), dtype=torch.long)
         generated: list[list[int]] = [[] for _ in range(rows)]  # logit columns
         active = torch.arange(rows)
-        current = torch.full((rows, 1), self.decoder_start(lang), dtype=torch.long)
+        current = torch.tensor([[self.decoder_start(code)] for code in row_langs], dtype=torch.long)
         enc = encoded
         past = None
         ngram = self.settings.no_repeat_ngram_size
         for step in range(max_new):
-            logits, past = self.decoder_logits(current, enc, lang, past=past, use_cache=True)
+            logits, past = self.decoder_logits(current, enc, first, past=past, use_cache=True, subset=subset)
             logits = logits[:, -1, :].float()
+            if own_columns is not None:
+                logits = logits.masked_fill(~own_columns.index_select(0, active), -float("inf"))
             if len(banned_cols):
                 logits[:, banned_cols] = -float("inf")
             if step < self.settings.min_new_tokens:
@@ -385,12 +412,14 @@ class QueryGenerator:
             if subset is not None:
                 next_ids = subset.index_select(0, next_ids)
             current = next_ids.view(-1, 1)
-        return [self.decode(seq, lang) for seq in generated]
+        return [self._decode_columns(seq, subset) for seq in generated]
 
     def decode(self, columns: Sequence[int], lang: str) -> str:
-        """Text of a sampled sequence of logit columns."""
+        """Text of a sampled sequence of logit columns of ``lang``'s subset."""
+        return self._decode_columns(columns, self._subset(lang))
+
+    def _decode_columns(self, columns: Sequence[int], subset: torch.Tensor | None) -> str:
         ids = list(columns)
-        subset = self._subset(lang)
         if subset is not None:
             ids = self.vocabulary.to_full(subset[torch.tensor(ids, dtype=torch.long)].tolist()) if ids else []
         return self.tokenizer.decode(ids, skip_special_tokens=True).strip()
@@ -452,14 +481,35 @@ class QueryGenerator:
                     if self.shares_encoder_across_languages
                     else None
                 )
-                for lang in languages:
-                    encoded = shared if shared is not None else self.encode(self.prompts(batch, lang))
-                    seeds = [derive_seed(seed, p.id, lang, slot) for p in batch for slot in range(n)]
+                if shared is not None and self.vocabulary is not None and self.settings.language_vocabulary:
+                    # one decoding loop for every language of the batch (rows: language, passage, slot)
+                    seeds = [
+                        derive_seed(seed, p.id, lang, slot)
+                        for lang in languages
+                        for p in batch
+                        for slot in range(n)
+                    ]
+                    row_langs = [lang for lang in languages for _ in range(len(batch) * n)]
                     texts = self.sample(
-                        encoded.rows(repeat), lang, seeds, top_k=top_k, max_new_tokens=max_new_tokens
+                        shared.rows(repeat.repeat(len(languages))),
+                        row_langs,
+                        seeds,
+                        top_k=top_k,
+                        max_new_tokens=max_new_tokens,
                     )
-                    for i in range(len(batch)):
-                        results[(i, lang)] = texts[i * n : (i + 1) * n]
+                    width = len(batch) * n
+                    for li, lang in enumerate(languages):
+                        for i in range(len(batch)):
+                            results[(i, lang)] = texts[li * width + i * n : li * width + (i + 1) * n]
+                else:
+                    for lang in languages:
+                        encoded = shared if shared is not None else self.encode(self.prompts(batch, lang))
+                        seeds = [derive_seed(seed, p.id, lang, slot) for p in batch for slot in range(n)]
+                        texts = self.sample(
+                            encoded.rows(repeat), lang, seeds, top_k=top_k, max_new_tokens=max_new_tokens
+                        )
+                        for i in range(len(batch)):
+                            results[(i, lang)] = texts[i * n : (i + 1) * n]
             for i, passage in enumerate(batch):
                 for lang in languages:
                     for slot, text in enumerate(results[(i, lang)]):
