@@ -5,8 +5,12 @@ default encoder, 4 decoder layers, language start tokens, per-language output vo
 Hugging Face ``EncoderDecoderModel``, so the same weights run through:
 
 * **xqg** — :meth:`QueryGenerator.generate`: one encoder pass per passage shared by all languages,
-  logits over the target language's vocabulary subset only, KV cache, finished rows dropped;
+  one decoding loop for the rows of every language (each row restricted to its own language's
+  vocabulary subset), KV cache, finished rows dropped;
+* **xqg, one decoding loop per language** — the same, called once per language (the loop before
+  languages were decoded together);
 * **xqg bf16 autocast** — the same under ``torch.autocast("cpu", bfloat16)`` (CPUs with avx512_bf16/AMX);
+* **xqg int8 dynamic** — the same after :meth:`QueryGenerator.quantize_int8` (``xqg generate --int8``);
 * **HF generate** — ``model.generate(input_ids, decoder_input_ids=<language token>, do_sample=True,
   top_k=10, no_repeat_ngram_size=3, num_return_sequences=n)`` once per language: what a user of
   ``transformers`` would write (encoder run per language; logits over the whole reduced vocabulary).
@@ -122,7 +126,18 @@ def main(argv: list[str] | None = None) -> int:
                 count += out.shape[0]
         return count
 
-    engines = {"xqg QueryGenerator.generate": run_xqg}
+    def run_xqg_per_language() -> int:
+        rows = 0
+        for lang in args.languages:  # the decoding loop of one language at a time (before 2026-12-02)
+            rows += len(
+                list(generator.generate(passages, [lang], n=n, seed=0, top_k=10, batch_size=len(passages)))
+            )
+        return rows
+
+    engines = {
+        "xqg QueryGenerator.generate": run_xqg,
+        "xqg, one decoding loop per language": run_xqg_per_language,
+    }
     if {"avx512_bf16", "amx_bf16"} & cpu_flags() and not args.no_bf16:
 
         def run_xqg_bf16() -> int:
@@ -130,6 +145,17 @@ def main(argv: list[str] | None = None) -> int:
                 return run_xqg()
 
         engines["xqg generate, bf16 autocast"] = run_xqg_bf16
+    import copy
+
+    quantised = copy.deepcopy(generator).quantize_int8()
+
+    def run_xqg_int8() -> int:
+        rows = list(
+            quantised.generate(passages, args.languages, n=n, seed=0, top_k=10, batch_size=len(passages))
+        )
+        return len(rows)
+
+    engines["xqg generate, int8 dynamic (--int8)"] = run_xqg_int8
     engines["HF generate (per language)"] = run_hf
 
     total = len(passages) * len(args.languages) * n

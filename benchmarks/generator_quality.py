@@ -61,6 +61,11 @@ def main() -> None:
         "(it must have been trained on the same fold's training articles)",
     )
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--int8",
+        action="store_true",
+        help="score the generator after dynamic int8 quantisation (xqg generate --int8)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -96,6 +101,8 @@ def main() -> None:
         )
     train_seconds = time.monotonic() - started
     generator.settings.no_repeat_ngram_size = args.no_repeat_ngram
+    if args.int8:
+        generator.quantize_int8()
 
     passages = test_ds.corpus[: args.passages] if args.passages else test_ds.corpus
     known = generator.vocabulary.languages if generator.vocabulary is not None else None

@@ -114,3 +114,39 @@ def test_cli_train_generator_and_generate(tmp_path, capsys):
                 "fp16",
             ]
         )
+
+
+def test_int8_generation_from_a_folder_is_deterministic_and_recorded(tmp_path):
+    from xqg.distributed import FingerprintMismatchError
+    from xqg.generate.quality import script_share
+    from xqg.generate.testing import tiny_generator
+
+    folder = tiny_generator(seed=4).save(tmp_path / "gen")
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text(
+        "".join(json.dumps({"_id": p.id, "title": p.title, "text": p.text}) + "\n" for p in PASSAGES)
+    )
+
+    def run(name, int8):
+        task = GenerateTask(
+            str(corpus), ["ru", "zh"], generator=str(folder), n=2, seed=1, max_new_tokens=6, int8=int8
+        )
+        run_sharded(task, len(PASSAGES), tmp_path / name, shard_size=2, show_progress=False)
+        return list(read_generated(tmp_path / name))
+
+    a, b = run("a", True), run("b", True)
+    assert a == b and len(a) == len(PASSAGES) * 2 * 2
+    for row in a:
+        assert not row["query"] or script_share(row["query"], row["lang"]) == 1.0
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text(encoding="utf-8"))
+    assert '"int8": true' in json.dumps(manifest)
+    with pytest.raises(FingerprintMismatchError):  # a float32 run does not resume an int8 folder
+        run("a", False)
+
+
+def test_int8_generator_is_not_saved():
+    from xqg.generate.testing import tiny_generator
+
+    gen = tiny_generator(seed=4).quantize_int8()
+    with pytest.raises(ConfigError, match="int8"):
+        gen.save("/tmp/never-written")

@@ -70,6 +70,8 @@ class GenerateTask:
         batch_size: passages per generation batch (does not change the output).
         max_new_tokens: generated tokens at most (32).
         max_input_length: encoder tokens (256).
+        int8: dynamic int8 quantisation of the encoder and decoder layers (CPU fast path,
+            :meth:`QueryGenerator.quantize_int8`; recorded in the fingerprint).
 
     Example:
         >>> import tempfile
@@ -96,6 +98,7 @@ class GenerateTask:
         batch_size: int = 8,
         max_new_tokens: int = 32,
         max_input_length: int = 256,
+        int8: bool = False,
     ) -> None:
         if not languages:
             raise ConfigError("generation needs at least one language")
@@ -108,11 +111,15 @@ class GenerateTask:
         self.batch_size = batch_size
         self.max_new_tokens = max_new_tokens
         self.max_input_length = max_input_length
+        self.int8 = int8
         self._generator: Any = None
         self._in_memory = False
 
     def use(self, generator: Any) -> None:
-        """Use an already loaded generator object (in-process runs; not sent to remote workers)."""
+        """Use an already loaded generator object (in-process runs; not sent to remote workers).
+        With ``int8`` the object is quantised in place."""
+        if self.int8 and not getattr(generator, "int8", False):
+            generator.quantize_int8()
         self._generator = generator
         self._in_memory = True
 
@@ -122,6 +129,8 @@ class GenerateTask:
             from xqg.generate.loading import load_generator
 
             self._generator = load_generator(self.generator_name)
+            if self.int8:
+                self._generator.quantize_int8()
         return self._generator
 
     def fingerprint(self) -> dict[str, Any]:
@@ -139,6 +148,7 @@ class GenerateTask:
             "seed": self.seed,
             "max_new_tokens": self.max_new_tokens,
             "max_input_length": self.max_input_length,
+            **({"int8": True} if self.int8 else {}),
             "corpus": str(self.corpus)
             if isinstance(self.corpus, (str, Path))
             else f"list:{len(self.corpus)}",
@@ -163,6 +173,7 @@ class GenerateTask:
                 "batch_size": self.batch_size,
                 "max_new_tokens": self.max_new_tokens,
                 "max_input_length": self.max_input_length,
+                "int8": self.int8,
             },
         )
 
