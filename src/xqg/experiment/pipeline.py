@@ -941,6 +941,12 @@ def _build_report(
         + ", ".join(
             f"{k} = {v:g}" for f in folds.values() for k, v in f.alpha_chosen.items() if k != baseline
         )
+        + (
+            ". Fusion per query language: each question is searched in passages fused with its own "
+            "language's queries only"
+            if cfg.fusion.per_language
+            else ""
+        )
         + f". Wall time {seconds / 60:.1f} min.",
     ]
     paths = write_report(
