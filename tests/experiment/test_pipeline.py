@@ -188,16 +188,16 @@ def test_locomo_config_errors_name_the_problem(tmp_path, models, data, message):
         run_experiment(_locomo_config(tmp_path, models[0], data_path, **data), cache_dir=tmp_path / "cache")
 
 
-def test_datasets_without_fold_wiring_stop_with_a_message(tmp_path, models):
+def test_datasets_without_experiment_wiring_stop_with_a_message(tmp_path, models):
     config = parse_config(
         {
             "experiment": {"name": "x", "output": str(tmp_path / "r")},
-            "data": {"dataset": "mkqa", "languages": ["de"]},
+            "data": {"dataset": "beir", "languages": ["de"]},
             "systems": {"names": ["zero-shot"], "baseline": "zero-shot"},
         },
         where="x.toml",
     )
-    with pytest.raises(ConfigError, match="'mkqa' has loaders"):
+    with pytest.raises(ConfigError, match="'beir' has loaders"):
         run_experiment(config, cache_dir=tmp_path / "cache")
 
 
@@ -324,3 +324,15 @@ def test_xqg_fuses_the_generated_queries(tmp_path, models, xquad_dir, monkeypatc
             gold = row[next(iter(ds.qrels[qid]))]
             rank = 1 + int(np.sum(scores > scores[gold] + 1e-6))
             assert value == pytest.approx(1.0 / rank if rank <= 10 else 0.0, abs=1e-6), qid
+
+
+def test_locomo_path_may_be_the_file_or_its_folder(tmp_path, models):
+    from xqg.experiment.pipeline import ExperimentPipeline
+
+    data_path = _write_locomo(tmp_path / "locomo10.json")
+    for where in (data_path, tmp_path):
+        dataset, languages = ExperimentPipeline(
+            _locomo_config(tmp_path, models[0], where), tmp_path / "c"
+        )._load_dataset()
+        assert languages == ["en"] and len(dataset.corpus) == 40
+        assert {p.meta["article"] for p in dataset.corpus} == {f"conv-{c}" for c in range(4)}

@@ -51,7 +51,7 @@ def _file_key(path: Path) -> str:
     return f"{path.stat().st_size}-{sha256_file(path)[:16]}"
 
 
-def _split_path(value: str) -> dict[str, Any]:
+def split_path(value: str) -> dict[str, Any]:
     """``[data] path`` as loader arguments: a folder (``root``) or one file (``path``)."""
     if not value:
         return {}
@@ -68,7 +68,7 @@ def load_corpus_benchmark(config: Any) -> tuple[RetrievalDataset, list[str], Pat
         ConfigError: no corpus file, a missing file, or languages the benchmark does not have.
     """
     data = config.data
-    where = _split_path(data.path)
+    where = split_path(data.path)
     corpus = data.corpus or None
     if data.dataset == "xor-tydi":
         from xqg.data.xor_tydi import load_xor_retrieve

@@ -172,14 +172,15 @@ class ExperimentPipeline:
             if data.level != "paragraph":
                 raise ConfigError("[data] level 'sentence' is an XQuAD option; LoCoMo's unit is the turn")
             # a conversation is the fold unit: its questions share its people, places and events
-            dataset = _with_articles(load_locomo(path=data.path or None), "conversation")
+            from xqg.experiment.corpus_benchmark import split_path
+
+            dataset = _with_articles(load_locomo(**split_path(data.path)), "conversation")
             languages = list(data.languages) or dataset.languages
         else:
             raise ConfigError(
-                f"xqg run runs fold experiments on 'xquad' and 'locomo'; {data.dataset!r} has loaders in "
-                "xqg.data and the sharded `xqg encode/generate/fuse/search/evaluate` commands, but its "
-                "experiment wiring (train/dev splits, an 18M-passage corpus through the sharded index) "
-                "is not done yet"
+                f"xqg run runs fold experiments on 'xquad' and 'locomo' and corpus benchmarks on 'xor-tydi' "
+                f"and 'mkqa'; {data.dataset!r} has loaders in xqg.data and the sharded `xqg encode/search/"
+                "evaluate` commands, but no experiment wiring (its splits and metrics differ per collection)"
             )
         missing = sorted(set(languages) - set(dataset.languages))
         if missing:
