@@ -10,8 +10,8 @@ the sharded, resumable stages of the command-line tools, every one a cached stag
 2. ``+xqg``: ``fuse-store`` (:class:`xqg.fuse.task.FuseShardTask`: per shard, the generator's
    queries for every passage and language are generated, encoded through the query path and summed;
    never written) and ``fused-vectors`` (:func:`xqg.fuse.store.refuse` at ``[fusion] alpha``);
-3. the questions (clean and misspelled) encoded in memory, searched exactly over the memory-mapped
-   shards (:class:`xqg.index.loaded_index.LoadedIndex`), top 100;
+3. the questions (clean and misspelled) encoded in memory and searched exactly, all conditions in
+   one pass over the index, shard by shard (:func:`xqg.index.search`, bounded memory), top 100;
 4. the retrieved passages' texts collected in one pass over the corpus and scored with the
    answer metrics (``R@2kt``/``R@5kt``, the official XOR-Retrieve measure; ``AnswerRecall@k`` for
    MKQA), then the same per-language report, significance tests and typo drops as the fold
@@ -276,7 +276,7 @@ class CorpusBenchmarkRun:
         """Search and score one system under every condition, into ``result``."""
         from xqg.data.xor_tydi import collect_texts
         from xqg.evaluate.evaluator import evaluate
-        from xqg.index.loaded_index import LoadedIndex
+        from xqg.index import search
 
         if spec.passages == "xqg" and spec.trained and self.cfg.training.towers == "query":
             raise ConfigError(
@@ -297,12 +297,17 @@ class CorpusBenchmarkRun:
             stage = "encode-questions" if condition == CLEAN else "encode-typos"
             vectors = self.p._encode(stage, enc_key, enc_path, [(q.id, q.text) for q in queries], "query")
             per_condition[condition] = (queries, vectors.matrix)
-        index = LoadedIndex.open(index_dir, mmap=True)
-        runs = {
-            cond: index.search(np.asarray(vecs, dtype=np.float32), [q.id for q in queries], k=SEARCH_DEPTH)
-            for cond, (queries, vecs) in per_condition.items()
-        }
-        del index
+        # every condition's questions in one pass over the index, shard by shard (bounded memory)
+        keys = [(cond, q.id) for cond, (queries, _) in per_condition.items() for q in queries]
+        combined = search(
+            np.concatenate([vecs for _, vecs in per_condition.values()]).astype(np.float32),
+            [f"{cond}\x1f{qid}" for cond, qid in keys],
+            index_dir,
+            k=SEARCH_DEPTH,
+        )
+        runs: dict[str, dict[str, dict[str, float]]] = {cond: {} for cond in per_condition}
+        for cond, qid in keys:
+            runs[cond][qid] = combined[f"{cond}\x1f{qid}"]
         texts = collect_texts(
             self.corpus_path, {d for run in runs.values() for docs in run.values() for d in docs}
         )

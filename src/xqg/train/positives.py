@@ -5,7 +5,8 @@ no relevant passages. DPR's recipe: rank the corpus for each question with a fir
 take the highest-ranked passage that contains an answer as the positive and the highest-ranked
 passages that contain none as hard negatives; a question with no answer-bearing passage in the top
 ``depth`` is left out (and listed). :func:`mine_answer_positives` does this over a sharded index of
-any size (an ``xqg encode`` folder, memory-mapped) and one streaming pass over the corpus file, and
+any size (an ``xqg encode`` folder, searched shard by shard) and one streaming pass over the corpus
+file, and
 writes the files ``xqg train-retriever`` and ``xqg run`` (``[training] corpus/queries/qrels/negatives``)
 read.
 
@@ -119,16 +120,14 @@ def mine_answer_positives(
     Raises:
         ConfigError: bad sizes. InputError: a ranked id missing from the corpus.
     """
-    from xqg.index.loaded_index import LoadedIndex
+    from xqg.index import search
 
     if depth < 1 or num_negatives < 0 or skip_top < 0:
         raise ConfigError("depth must be >= 1, num_negatives and skip_top >= 0")
     if len(queries) != len(query_vectors):
         raise ConfigError(f"{len(queries)} queries but {len(query_vectors)} query vectors")
     dirs = [index] if isinstance(index, str | Path) else list(index)
-    run = LoadedIndex.open(dirs, mmap=True).search(
-        np.asarray(query_vectors, dtype=np.float32), [q.id for q in queries], k=depth
-    )
+    run = search(np.asarray(query_vectors, dtype=np.float32), [q.id for q in queries], dirs, k=depth)
     passages = collect_passages(corpus_path, {d for docs in run.values() for d in docs})
     mined = MinedPairs()
     for query in queries:
