@@ -6,9 +6,8 @@ take the highest-ranked passage that contains an answer as the positive and the 
 passages that contain none as hard negatives; a question with no answer-bearing passage in the top
 ``depth`` is left out (and listed). :func:`mine_answer_positives` does this over a sharded index of
 any size (an ``xqg encode`` folder, searched shard by shard) and one streaming pass over the corpus
-file, and
-writes the files ``xqg train-retriever`` and ``xqg run`` (``[training] corpus/queries/qrels/negatives``)
-read.
+file, and writes the files ``xqg train-retriever`` and ``xqg run``
+(``[training] corpus/queries/qrels/negatives``) read.
 
 Example:
     >>> mined = mine_answer_positives(qvecs, queries, answers, "vectors/corpus", "psgs_w100.tsv",
