@@ -5,6 +5,7 @@ changed setting redoes only what depends on it)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -336,3 +337,36 @@ def test_locomo_path_may_be_the_file_or_its_folder(tmp_path, models):
         )._load_dataset()
         assert languages == ["en"] and len(dataset.corpus) == 40
         assert {p.meta["article"] for p in dataset.corpus} == {f"conv-{c}" for c in range(4)}
+
+
+def test_report_embeds_the_experiment_file_as_it_was_read(tmp_path, models):
+    from xqg.experiment.config import load_config
+
+    data_path = _write_locomo(tmp_path / "locomo10.json")
+    path = tmp_path / "exp.toml"
+    path.write_text(
+        f"""# version read
+[experiment]
+name = "embed"
+output = "{(tmp_path / "report").as_posix()}"
+[data]
+dataset = "locomo"
+path = "{data_path.as_posix()}"
+num_folds = 2
+[encoder]
+model = "{Path(models[0]).as_posix()}"
+[typos]
+protocols = []
+[systems]
+names = ["zero-shot"]
+baseline = "zero-shot"
+""",
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("# version read", "# edited later"), encoding="utf-8"
+    )
+    run_experiment(config, cache_dir=tmp_path / "cache")
+    report = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
+    assert "# version read" in report and "# edited later" not in report

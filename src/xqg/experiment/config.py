@@ -35,6 +35,7 @@ Example TOML::
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
@@ -261,6 +262,8 @@ class ExperimentConfig:
     metrics: MetricsSection = field(default_factory=MetricsSection)
     distributed: DistributedSection = field(default_factory=DistributedSection)
     source: str = ""
+    #: the experiment file's text as read (the report embeds it, not the file as it is at the end)
+    source_text: str = ""
 
     @property
     def output_dir(self) -> Path:
@@ -500,8 +503,9 @@ def load_config(path: str | Path) -> ExperimentConfig:
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"{p}: experiment file not found")
+    text = p.read_text(encoding="utf-8")
     try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: invalid TOML: {exc}") from None
-    return parse_config(raw, where=str(p))
+    return dataclasses.replace(parse_config(raw, where=str(p)), source_text=text)

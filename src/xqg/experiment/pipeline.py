@@ -957,7 +957,7 @@ def _build_report(
         plots,
         notes=notes,
         results=results,
-        config_text=Path(cfg.source).read_text(encoding="utf-8") if Path(cfg.source).exists() else "",
+        config_text=cfg.source_text,
     )
     runs_dir = out / "per_query"
     runs_dir.mkdir(exist_ok=True)
