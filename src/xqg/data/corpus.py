@@ -149,6 +149,29 @@ def _iter_corpus_lines(path: str | Path) -> Iterator[tuple[int, Passage]]:
         yield line, Passage(fields["id"], fields["text"], fields.get("title", ""), meta)
 
 
+def collect_passages(path: str | Path, doc_ids: Iterable[str]) -> dict[str, Passage]:
+    """Stream a corpus once and return ``{doc_id: Passage}`` for the wanted ids only (stops early
+    when all are found; memory holds only the wanted passages).
+
+    Raises:
+        InputError: a wanted id is not in the corpus.
+    """
+    wanted = set(doc_ids)
+    found: dict[str, Passage] = {}
+    for passage in iter_corpus(path, check_duplicates=False):
+        if passage.id in wanted:
+            found[passage.id] = passage
+            if len(found) == len(wanted):
+                break
+    missing = wanted.difference(found)
+    if missing:
+        sample = ", ".join(sorted(missing)[:5])
+        raise InputError(
+            f"{len(missing)} retrieved document id(s) not in the corpus, e.g. {sample}", path=path
+        )
+    return found
+
+
 def read_corpus(path: str | Path) -> list[Passage]:
     """Read a whole (small) corpus into a list; use :func:`iter_corpus` for large ones.
 

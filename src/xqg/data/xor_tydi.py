@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from xqg.data.atomic import atomic_open
-from xqg.data.corpus import iter_corpus
+from xqg.data.corpus import collect_passages, iter_corpus
 from xqg.data.download import locate
 from xqg.data.jsonl import iter_jsonl
 from xqg.data.languages import get_language
@@ -151,20 +151,7 @@ def collect_texts(corpus_path: str | Path, doc_ids: Iterable[str]) -> dict[str, 
     Raises:
         InputError: a wanted id is not in the corpus.
     """
-    wanted = set(doc_ids)
-    found: dict[str, str] = {}
-    for passage in iter_corpus(corpus_path, check_duplicates=False):
-        if passage.id in wanted:
-            found[passage.id] = passage.text
-            if len(found) == len(wanted):
-                break
-    missing = wanted.difference(found)
-    if missing:
-        sample = ", ".join(sorted(missing)[:5])
-        raise InputError(
-            f"{len(missing)} retrieved document id(s) not in the corpus, e.g. {sample}", path=corpus_path
-        )
-    return found
+    return {doc: passage.text for doc, passage in collect_passages(corpus_path, doc_ids).items()}
 
 
 def write_predictions(

@@ -19,14 +19,14 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from xqg.data.records import Answers, Passage, Query
-from xqg.errors import ConfigError, InputError
+from xqg.errors import ConfigError
 from xqg.train.negatives import contains_answer
 
 CORPUS_FILE = "corpus.jsonl"
@@ -57,30 +57,6 @@ class MinedPairs:
     def kept(self) -> int:
         """Questions with a positive."""
         return len(self.positives)
-
-
-def collect_passages(corpus_path: str | Path, doc_ids: Iterable[str]) -> dict[str, Passage]:
-    """Stream a corpus once and return the wanted passages (title and text).
-
-    Raises:
-        InputError: a wanted id is not in the corpus.
-    """
-    from xqg.data.corpus import iter_corpus
-
-    wanted = set(doc_ids)
-    found: dict[str, Passage] = {}
-    for passage in iter_corpus(corpus_path, check_duplicates=False):
-        if passage.id in wanted:
-            found[passage.id] = passage
-            if len(found) == len(wanted):
-                break
-    missing = wanted.difference(found)
-    if missing:
-        raise InputError(
-            f"{len(missing)} ranked document id(s) not in the corpus, e.g. {sorted(missing)[0]}",
-            path=corpus_path,
-        )
-    return found
 
 
 def mine_answer_positives(
@@ -119,6 +95,7 @@ def mine_answer_positives(
     Raises:
         ConfigError: bad sizes. InputError: a ranked id missing from the corpus.
     """
+    from xqg.data.corpus import collect_passages
     from xqg.index import search
 
     if depth < 1 or num_negatives < 0 or skip_top < 0:
