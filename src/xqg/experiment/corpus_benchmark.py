@@ -292,7 +292,9 @@ class CorpusBenchmarkRun:
         result.alpha_chosen[name] = self.cfg.fusion.alpha if spec.passages == "xqg" else 0.0
         test = self.test_queries()
         per_condition: dict[str, tuple[list[Query], np.ndarray]] = {}
-        for condition, protocol, variant in self.conditions():
+        from xqg.experiment.pipeline import query_conditions
+
+        for condition, protocol, variant in query_conditions(self.cfg):
             queries = test if condition == CLEAN else self.p._typo_queries(test, protocol, variant)
             stage = "encode-questions" if condition == CLEAN else "encode-typos"
             vectors = self.p._encode(stage, enc_key, enc_path, [(q.id, q.text) for q in queries], "query")
@@ -318,13 +320,6 @@ class CorpusBenchmarkRun:
             result.values[name][cond] = evaluate(
                 list(self.cfg.metrics.names), run=run, run_texts=run_texts, answers=answers
             )
-
-    def conditions(self) -> list[tuple[str, str, int]]:
-        """``(condition, typo protocol, variant)``: clean first, then every typo variant."""
-        out: list[tuple[str, str, int]] = [(CLEAN, "", 0)]
-        for protocol in self.cfg.typos.protocols:
-            out += [(f"{protocol}#{v}", protocol, v) for v in range(self.cfg.typos.variants)]
-        return out
 
 
 def _generator_key(model: str) -> str:

@@ -464,9 +464,7 @@ class ExperimentPipeline:
         all_questions = list(dataset.all_queries())
         metrics = list(cfg.metrics.names)
         primary = cfg.metrics.primary
-        conditions: list[tuple[str, str, int]] = [(CLEAN, "", 0)]
-        for protocol in cfg.typos.protocols:
-            conditions += [(f"{protocol}#{v}", protocol, v) for v in range(cfg.typos.variants)]
+        conditions = query_conditions(cfg)
         gen_languages = list(cfg.generator.languages) or list(languages)
         result = _FoldResult()
         result.articles = {
@@ -692,6 +690,14 @@ def _with_articles(dataset: RetrievalDataset, key: str) -> RetrievalDataset:
 
     corpus = [replace(p, meta={**p.meta, "article": str(p.meta[key])}) for p in dataset.corpus]
     return replace(dataset, corpus=corpus)
+
+
+def query_conditions(config: ExperimentConfig) -> list[tuple[str, str, int]]:
+    """``(condition, typo protocol, variant)`` of an experiment: clean first, then every typo variant."""
+    conditions: list[tuple[str, str, int]] = [(CLEAN, "", 0)]
+    for protocol in config.typos.protocols:
+        conditions += [(f"{protocol}#{v}", protocol, v) for v in range(config.typos.variants)]
+    return conditions
 
 
 def _fold_unit(dataset: RetrievalDataset) -> str:
