@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from xqg.errors import ConfigError
-from xqg.experiment.config import load_config, parse_config
+from xqg.experiment.config import load_config, parse_config, select_systems
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,6 +35,7 @@ def test_defaults_are_valid() -> None:
         ({"systems": {"names": ["zero-shot+xqg"], "baseline": "zero-shot"}}, "baseline 'zero-shot'"),
         ({"metrics": {"primary": "nDCG@10"}}, "primary 'nDCG@10'"),
         ({"training": {"towers": "passage"}}, "towers must be 'both' or 'query'"),
+        ({"training": {"typo_variants": 0}}, "typo_variants and adversarial_candidates >= 1"),
     ],
 )
 def test_invalid_configs_name_the_problem(raw: dict, message: str) -> None:
@@ -57,6 +58,17 @@ def test_shipped_experiments_validate() -> None:
     for path in files:
         cfg = load_config(path)
         assert cfg.experiment.name
+
+
+def test_select_systems_keeps_the_baseline_and_the_file_order() -> None:
+    cfg = load_config(REPO / "experiments" / "rq2_typo_training_low_vs_high.toml")
+    sub = select_systems(cfg, ["fine-tuned:multi-positive", "fine-tuned:typos-aware"])
+    assert sub.systems.names == ("fine-tuned", "fine-tuned:typos-aware", "fine-tuned:multi-positive")
+    assert sub.systems.baseline == "fine-tuned"
+    assert sub.source_text == cfg.source_text  # the report still embeds the file as read
+    assert sub.training == cfg.training
+    with pytest.raises(ConfigError, match="'fine-tuned:adversarial'.*not in \\[systems\\] names"):
+        select_systems(cfg, ["fine-tuned:adversarial"])
 
 
 def test_system_grammar() -> None:

@@ -18,6 +18,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--output", help="report folder (default: [experiment] output or runs/<name>)")
     parser.add_argument("--cache", help="stage cache folder (default: $XQG_CACHE/stages)")
     parser.add_argument(
+        "--systems",
+        help="comma-separated subset of the file's systems to run (the baseline is always kept)",
+    )
+    parser.add_argument(
         "--check", action="store_true", help="validate the file and print the plan, run nothing"
     )
     parser.set_defaults(func=_run)
@@ -26,9 +30,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from xqg.experiment.config import load_config
+    from xqg.experiment.config import load_config, select_systems
 
     config = load_config(args.experiment)
+    if args.systems:
+        config = select_systems(config, [n.strip() for n in args.systems.split(",") if n.strip()])
     if args.output:
         config = replace(config, experiment=replace(config.experiment, output=args.output))
     if args.check:

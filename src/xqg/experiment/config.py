@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+from collections.abc import Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -160,6 +161,7 @@ class TrainingSection:
     max_steps: int = 0
     languages: tuple[str, ...] = ()
     typo_probability: float = 0.5
+    typo_variants: int = 2
     adversarial_candidates: int = 4
     towers: str = "both"
     corpus: str = ""
@@ -367,9 +369,10 @@ def _validate(config: ExperimentConfig, where: str) -> None:
         raise ConfigError(f"{where}: [typos] variants must be >= 1")
     if tr.towers not in ("both", "query"):
         raise ConfigError(f"{where}: [training] towers must be 'both' or 'query', got {tr.towers!r}")
-    if not 0.0 <= tr.typo_probability <= 1.0 or tr.adversarial_candidates < 1:
+    if not 0.0 <= tr.typo_probability <= 1.0 or tr.adversarial_candidates < 1 or tr.typo_variants < 1:
         raise ConfigError(
-            f"{where}: [training] typo_probability must be in [0, 1], adversarial_candidates >= 1"
+            f"{where}: [training] typo_probability must be in [0, 1], typo_variants and "
+            "adversarial_candidates >= 1"
         )
     for code in tr.languages:
         if code not in LANGUAGES:
@@ -492,6 +495,33 @@ def parse_config(raw: dict[str, Any], where: str = "<config>") -> ExperimentConf
     config = ExperimentConfig(**sections, source=where)
     _validate(config, where)
     return config
+
+
+def select_systems(config: ExperimentConfig, names: Sequence[str]) -> ExperimentConfig:
+    """The same experiment restricted to some of its systems (the baseline is always kept).
+
+    Stages are cached by content, so running a subset computes exactly what those systems need and
+    a later run of the whole file reuses it.
+
+    Args:
+        config: a validated experiment.
+        names: system names, each one of ``config.systems.names``.
+
+    Raises:
+        ConfigError: a name is not a system of the experiment.
+
+    Example:
+        >>> cfg = parse_config({"systems": {"names": ["zero-shot", "zero-shot+xqg", "zero-shot+oracle"]}})
+        >>> select_systems(cfg, ["zero-shot+oracle"]).systems.names
+        ('zero-shot', 'zero-shot+oracle')
+    """
+    known = config.systems.names
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ConfigError(f"{config.source}: system(s) {unknown} are not in [systems] names {list(known)}")
+    wanted = {config.systems.baseline, *names}
+    systems = dataclasses.replace(config.systems, names=tuple(n for n in known if n in wanted))
+    return dataclasses.replace(config, systems=systems)
 
 
 def load_config(path: str | Path) -> ExperimentConfig:

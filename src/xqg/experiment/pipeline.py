@@ -285,6 +285,7 @@ class ExperimentPipeline:
                 temperature=tr.temperature,
                 robustness=robustness,
                 typo_probability=tr.typo_probability,
+                typo_variants=tr.typo_variants,
                 adversarial_candidates=tr.adversarial_candidates,
                 seed=self.seed,
             )
