@@ -121,6 +121,17 @@ def test_languages_decoded_together_equal_each_language_alone():
         assert script_share(text, lang) == 1.0 or not text.strip(), (lang, text)
 
 
+def test_grouped_decoding_gives_the_queries_of_the_generic_step(monkeypatch):
+    """Cross-attention grouped by passage (GroupedBertDecoder) samples what Hugging Face's step samples."""
+    import xqg.generate.generator as module
+
+    gen = cached_tiny_generator("bert2bert")
+    kwargs = dict(n=3, seed=11, batch_size=3, max_new_tokens=10)
+    grouped = list(gen.generate(PASSAGES, ["de", "zh"], **kwargs))
+    monkeypatch.setattr(module, "supports_grouped_decoding", lambda model: False)
+    assert list(gen.generate(PASSAGES, ["de", "zh"], **kwargs)) == grouped
+
+
 def test_mixed_language_rows_need_per_language_vocabularies():
     gen = cached_tiny_generator("bert2bert")
     encoded = gen.encode(["x", "y"])

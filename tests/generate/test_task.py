@@ -144,6 +144,46 @@ def test_int8_generation_from_a_folder_is_deterministic_and_recorded(tmp_path):
         run("a", False)
 
 
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_generation_precision_is_deterministic_recorded_and_checked(tmp_path, precision):
+    from xqg.distributed import FingerprintMismatchError
+    from xqg.generate.quality import script_share
+    from xqg.generate.testing import tiny_generator
+
+    folder = tiny_generator(seed=4).save(tmp_path / "gen")
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text(
+        "".join(json.dumps({"_id": p.id, "title": p.title, "text": p.text}) + "\n" for p in PASSAGES)
+    )
+
+    def run(name, precision):
+        task = GenerateTask(
+            str(corpus),
+            ["ru", "zh"],
+            generator=str(folder),
+            n=2,
+            seed=1,
+            max_new_tokens=6,
+            precision=precision,
+        )
+        run_sharded(task, len(PASSAGES), tmp_path / name, shard_size=2, show_progress=False)
+        return list(read_generated(tmp_path / name))
+
+    a, b = run("a", precision), run("b", precision)
+    assert a == b and len(a) == len(PASSAGES) * 2 * 2
+    for row in a:
+        assert not row["query"] or script_share(row["query"], row["lang"]) == 1.0
+    manifest = json.dumps(json.loads((tmp_path / "a" / "manifest.json").read_text(encoding="utf-8")))
+    assert ('"precision": "bfloat16"' in manifest) == (precision == "bfloat16")
+    other = "float32" if precision == "bfloat16" else "bfloat16"
+    with pytest.raises(FingerprintMismatchError):  # another precision does not resume this folder
+        run("a", other)
+    with pytest.raises(ConfigError, match="choose one"):
+        GenerateTask(str(corpus), ["ru"], int8=True, precision="bfloat16")
+    with pytest.raises(ConfigError, match="float32 or bfloat16"):
+        GenerateTask(str(corpus), ["ru"], precision="float16")
+
+
 def test_int8_generator_is_not_saved():
     from xqg.generate.testing import tiny_generator
 

@@ -98,6 +98,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="CPU fast path: dynamic int8 quantisation of the generator's layers (~1.6x; outputs differ "
         "slightly from float32, see docs/performance.md)",
     )
+    gen.add_argument(
+        "--precision",
+        choices=("float32", "bfloat16"),
+        default="float32",
+        help="bfloat16: autocast, the fastest path on CPUs with avx512_bf16/AMX (outputs differ slightly "
+        "from float32, see docs/performance.md)",
+    )
     add_shard_arguments(gen, default_shard_size=10_000)
     gen.set_defaults(func=_generate)
 
@@ -186,6 +193,7 @@ def _generate(args: argparse.Namespace) -> int:
         max_new_tokens=args.max_new_tokens,
         max_input_length=args.max_input_length,
         int8=args.int8,
+        precision=args.precision,
     )
     shards = run_sharded(task, num_rows, args.output, **sharding_options(args))
     print(f"{len(shards)} shard(s) of generated queries in {args.output}")

@@ -4,9 +4,10 @@
 mBART, an ``EncoderDecoderModel`` ...; the language is named in the prompt) or the default
 warm-started BERT-to-BERT model (``kind="bert2bert"``, see :mod:`xqg.generate.default`: language start
 tokens and a reduced, per-language output vocabulary). Both share one decoding loop: top-k sampling
-with a KV cache, rows of finished samples dropped from the batch, no-repeat n-grams, and one random
-stream per (docid, language, slot) so that the output depends on the seed only, not on batching or
-sharding.
+with a KV cache (for ``bert2bert``, cross-attention grouped by passage:
+:mod:`xqg.generate.bert_decoder`), rows of finished samples dropped from the batch, no-repeat
+n-grams, and one random stream per (docid, language, slot) so that the output depends on the seed
+only, not on batching or sharding.
 
 A generator folder holds the model (``save_pretrained``: safetensors), the tokenizer,
 ``xqg_generator.json`` (:class:`GeneratorSettings`) and, for ``bert2bert``, ``output_vocabulary.json``.
@@ -28,6 +29,7 @@ from torch.nn import functional as F
 from xqg.data.atomic import atomic_write_json
 from xqg.data.records import Passage
 from xqg.errors import ConfigError, InputError
+from xqg.generate.bert_decoder import GroupedBertDecoder, supports_grouped_decoding
 from xqg.generate.prompt import PAPER_PROMPT, build_prompt, check_prompt, prompt_uses_language
 from xqg.generate.vocabulary import OutputVocabulary
 from xqg.seeding import derive_seed
@@ -86,13 +88,52 @@ class GeneratorSettings:
 
 @dataclass
 class EncodedBatch:
-    """Encoder outputs of a batch of prompts (padded)."""
+    """Encoder outputs of a batch of prompts (padded).
+
+    ``rows`` selects (and repeats) rows; the result remembers the batch it was taken from
+    (``source``, ``source_rows``), so that work that depends only on a prompt, such as the decoder's
+    cross-attention keys and values, can be done once per prompt rather than once per sampled row.
+    """
 
     hidden: torch.Tensor  # [B, L, d]
     mask: torch.Tensor  # [B, L]
+    source: EncodedBatch | None = None  # the batch of distinct prompts these rows repeat
+    source_rows: torch.Tensor | None = None  # [B] row i is row source_rows[i] of source
 
     def rows(self, index: torch.Tensor) -> EncodedBatch:
-        return EncodedBatch(self.hidden.index_select(0, index), self.mask.index_select(0, index))
+        if self.source is None:
+            source, source_rows = self, index
+        else:
+            source, source_rows = self.source, self.source_rows.index_select(0, index)
+        return EncodedBatch(
+            self.hidden.index_select(0, index), self.mask.index_select(0, index), source, source_rows
+        )
+
+    def distinct(self) -> tuple[EncodedBatch, torch.Tensor]:
+        """The distinct prompts and, for each row, its index among them."""
+        if self.source is None:
+            return self, torch.arange(self.hidden.shape[0])
+        return self.source, self.source_rows
+
+
+def _cache_argument(module: torch.nn.Module, past: Any) -> dict[str, Any]:
+    """The decoding cache as the keyword ``module.forward`` takes: ``cache`` in newer ``transformers``
+    (where ``past_key_values`` is deprecated, then removed), ``past_key_values`` before."""
+    kind = type(module)
+    if kind not in _CACHE_KEYWORD:
+        import inspect
+
+        parameters = inspect.signature(module.forward).parameters
+        _CACHE_KEYWORD[kind] = "cache" if "cache" in parameters else "past_key_values"
+    return {_CACHE_KEYWORD[kind]: past}
+
+
+_CACHE_KEYWORD: dict[type, str] = {}
+
+
+def _returned_cache(output: Any) -> Any:
+    cache = getattr(output, "cache", None)
+    return cache if cache is not None else output.past_key_values
 
 
 def _first_int(*values: Any) -> int | None:
@@ -117,9 +158,9 @@ class QueryGenerator:
     Example:
         >>> from xqg.generate.testing import tiny_generator
         >>> gen = tiny_generator(kind="bert2bert")
-        >>> rows = list(gen.generate([Passage("d1", "Paris is big.")], ["de", "fr"], n=2, seed=0))
+        >>> rows = list(gen.generate([Passage("d1", "Paris is big.")], ["de", "ru"], n=2, seed=0))
         >>> [(docid, lang, slot) for docid, lang, slot, _ in rows]
-        [('d1', 'de', 0), ('d1', 'de', 1), ('d1', 'fr', 0), ('d1', 'fr', 1)]
+        [('d1', 'de', 0), ('d1', 'de', 1), ('d1', 'ru', 0), ('d1', 'ru', 1)]
     """
 
     def __init__(
@@ -154,6 +195,7 @@ class QueryGenerator:
         if self.pad_id is None or self.eos_id is None:
             raise ConfigError("the tokenizer/model defines no pad or end-of-sequence token")
         self._subsets: dict[str, torch.Tensor] = {}
+        self._int8_heads: dict[str, torch.nn.Module] = {}
         self.int8 = False
 
     # ------------------------------------------------------------------ basic properties
@@ -243,30 +285,69 @@ class QueryGenerator:
                 attention_mask=encoded.mask,
                 decoder_input_ids=decoder_ids,
                 decoder_attention_mask=decoder_mask,
-                past_key_values=past,
                 use_cache=use_cache,
+                **_cache_argument(self.model, past),
             )
-            return out.logits, (out.past_key_values if use_cache else None)
+            return out.logits, (_returned_cache(out) if use_cache else None)
+        states, past = self._decoder_states(decoder_ids, encoded, decoder_mask, past, use_cache)
+        weight, bias = self._output_layer(self._subset(lang) if subset is None else subset)
+        return F.linear(states, weight, bias), past
+
+    def _decoder_states(
+        self,
+        decoder_ids: torch.Tensor,
+        encoded: EncodedBatch,
+        decoder_mask: torch.Tensor | None,
+        past: Any,
+        use_cache: bool,
+    ) -> tuple[torch.Tensor, Any]:
+        """``bert2bert``: the output head's transformed states (before the vocabulary projection)."""
         decoder = self.model.decoder
-        hidden = encoded.hidden
-        proj = getattr(self.model, "enc_to_dec_proj", None)
-        if proj is not None:
-            hidden = proj(hidden)
         out = decoder.bert(
             input_ids=decoder_ids,
             attention_mask=decoder_mask,
-            encoder_hidden_states=hidden,
+            encoder_hidden_states=self._to_decoder_width(encoded.hidden),
             encoder_attention_mask=encoded.mask,
-            past_key_values=past,
             use_cache=use_cache,
+            **_cache_argument(decoder.bert, past),
         )
-        head = decoder.cls.predictions
-        states = head.transform(out.last_hidden_state)
-        if subset is None:
-            subset = self._subset(lang)
-        weight = head.decoder.weight.index_select(0, subset)
-        bias = head.bias.index_select(0, subset)
-        return F.linear(states, weight, bias), (out.past_key_values if use_cache else None)
+        states = decoder.cls.predictions.transform(out.last_hidden_state)
+        return states, (_returned_cache(out) if use_cache else None)
+
+    def _to_decoder_width(self, hidden: torch.Tensor) -> torch.Tensor:
+        proj = getattr(self.model, "enc_to_dec_proj", None)
+        return hidden if proj is None else proj(hidden)
+
+    def _output_layer(self, subset: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``bert2bert``: the rows of the output projection (weight, bias) for the columns ``subset``."""
+        head = self.model.decoder.cls.predictions
+        return head.decoder.weight.index_select(0, subset), head.bias.index_select(0, subset)
+
+    def _language_head(self, lang: str) -> Any:
+        """``bert2bert``: the output projection onto ``lang``'s vocabulary subset, as a callable.
+
+        Float: the subset's rows of the tied output layer (sliced once per decoding loop, not per
+        step). After :meth:`quantize_int8`: the same rows as a dynamic int8 linear layer, built once
+        per language (the full tied layer stays float32 for the embeddings).
+        """
+        weight, bias = self._output_layer(self._subset(lang))
+        if not self.int8:
+            return lambda states: F.linear(states, weight, bias)
+        if lang not in self._int8_heads:
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")
+                from torch.ao.quantization import quantize_dynamic
+
+                linear = torch.nn.Linear(weight.shape[1], weight.shape[0])
+                linear.weight.data.copy_(weight)
+                linear.bias.data.copy_(bias)
+                self._int8_heads[lang] = quantize_dynamic(
+                    torch.nn.Sequential(linear), {torch.nn.Linear}, dtype=torch.qint8
+                )
+        return self._int8_heads[lang]
 
     def target_ids(self, texts: Sequence[str], lang: str, max_length: int) -> list[list[int]]:
         """Decoder input ids (excluding the start token) of target texts, ending with end-of-sequence."""
@@ -309,17 +390,15 @@ class QueryGenerator:
         )
 
     # ------------------------------------------------------------------ sampling
-    def _rows_subset(self, row_langs: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The union of the rows' language subsets and a ``(rows, columns)`` mask of each row's own."""
+    def _rows_subset(self, row_langs: Sequence[str]) -> torch.Tensor:
+        """The union of the rows' language subsets (sorted small ids: the logit columns of a mixed batch)."""
         langs = sorted(set(row_langs))
         if len(langs) == 1:
-            return self._subset(langs[0]), None
+            return self._subset(langs[0])
         key = "+".join(langs)
         if key not in self._subsets:
             self._subsets[key] = torch.unique(torch.cat([self._subset(lang) for lang in langs]))
-        union = self._subsets[key]
-        own = {lang: torch.isin(union, self._subset(lang)) for lang in langs}
-        return union, torch.stack([own[lang] for lang in row_langs])
+        return self._subsets[key]
 
     @torch.no_grad()
     def sample(
@@ -336,6 +415,11 @@ class QueryGenerator:
         languages then decode together, each restricted to its own language's vocabulary, so one
         decoding loop serves all languages of a batch (fewer, larger steps).
 
+        For ``bert2bert`` the steps run through :class:`~xqg.generate.bert_decoder.GroupedBertDecoder`:
+        the cross-attention keys and values of each distinct prompt (``encoded.distinct()``) are
+        computed once and read once per step for all the rows that share it, and each language's rows
+        are projected onto that language's vocabulary only.
+
         Each step keeps the ``top_k`` most likely next tokens of a row (after the language subset,
         no-repeat n-gram and minimum-length constraints), renormalises them in float64 and picks one
         with the row's own uniform draw, so a row's output does not depend on the other rows.
@@ -351,7 +435,15 @@ class QueryGenerator:
         first = row_langs[0]
         max_new = max_new_tokens or self.settings.max_new_tokens
         rngs = [np.random.default_rng(int(s)) for s in seeds]
-        subset, own_columns = self._rows_subset(row_langs) if self.vocabulary is not None else (None, None)
+        subset = self._rows_subset(row_langs) if self.vocabulary is not None else None
+        heads: list[tuple[torch.Tensor, Any]] = []  # (columns in the union, projection)
+        if subset is not None:
+            # each language's rows are scored on its own vocabulary only, placed at its columns of the
+            # union (the other columns stay -inf): no work on the other languages' pieces
+            langs = sorted(set(row_langs))
+            for code in langs:
+                heads.append((torch.searchsorted(subset, self._subset(code)), self._language_head(code)))
+            row_head = torch.tensor([langs.index(code) for code in row_langs], dtype=torch.long)
         if subset is not None:
             eos_col = int((subset == self.vocabulary.small_eos).nonzero()[0, 0])
             banned_cols = (subset == self.vocabulary.small_unk).nonzero().flatten()
@@ -364,12 +456,31 @@ class QueryGenerator:
         current = torch.tensor([[self.decoder_start(code)] for code in row_langs], dtype=torch.long)
         enc = encoded
         past = None
+        grouped = None
+        if self.vocabulary is not None and supports_grouped_decoding(self.model):
+            prompts, row_prompt = encoded.distinct()
+            grouped = GroupedBertDecoder(self.model, prompts.hidden, prompts.mask, row_prompt, max_new)
         ngram = self.settings.no_repeat_ngram_size
         for step in range(max_new):
-            logits, past = self.decoder_logits(current, enc, first, past=past, use_cache=True, subset=subset)
-            logits = logits[:, -1, :].float()
-            if own_columns is not None:
-                logits = logits.masked_fill(~own_columns.index_select(0, active), -float("inf"))
+            if subset is None:
+                logits, past = self.decoder_logits(current, enc, first, past=past, use_cache=True)
+                logits = logits[:, -1, :].float()
+            else:
+                if grouped is not None:
+                    states = grouped(current.view(-1))
+                else:
+                    states, past = self._decoder_states(current, enc, None, past, use_cache=True)
+                    states = states[:, -1, :]
+                if len(heads) == 1:
+                    logits = heads[0][1](states).float()
+                else:
+                    logits = torch.full((len(active), len(subset)), -float("inf"))
+                    active_heads = row_head.index_select(0, active)
+                    for h, (columns_h, project) in enumerate(heads):
+                        rows_h = (active_heads == h).nonzero().flatten()
+                        if len(rows_h):
+                            part = project(states.index_select(0, rows_h)).float()
+                            logits[rows_h.unsqueeze(1), columns_h.unsqueeze(0)] = part
             if len(banned_cols):
                 logits[:, banned_cols] = -float("inf")
             if step < self.settings.min_new_tokens:
@@ -405,8 +516,11 @@ class QueryGenerator:
                 break
             if len(keep) < len(active):
                 index = torch.tensor(keep, dtype=torch.long)
-                past.reorder_cache(index)
-                enc = enc.rows(index)
+                if grouped is not None:
+                    grouped.keep(index)
+                else:
+                    past.reorder_cache(index)
+                    enc = enc.rows(index)
                 active = active.index_select(0, index)
                 chosen = chosen[keep]
             next_ids = torch.from_numpy(chosen)
@@ -525,8 +639,9 @@ class QueryGenerator:
         """Quantise the encoder's and the decoder stack's linear layers to int8 (dynamic: int8 weights,
         activations quantised per batch), in place; CPU inference only.
 
-        About 1.6x faster generation on a CPU (``benchmarks/bench_generate.py``); the output layer
-        (tied to the embeddings) stays float32. Outputs are not bit-identical to float32: sampling
+        Faster generation on a CPU (``benchmarks/bench_generate.py``); the tied output layer stays
+        float32 (it is also the embedding table), and each language's slice of it is an int8 layer
+        of its own at sampling. Outputs are not bit-identical to float32: sampling
         follows slightly different probabilities, and the tolerance is measured on the trained
         default generator in docs/performance.md (share of queries in the right language, chrF).
         Uses ``torch.ao.quantization.quantize_dynamic`` (deprecated by PyTorch in favour of

@@ -18,6 +18,7 @@ from typing import Any
 from xqg.data.records import Passage
 from xqg.distributed.plan import ShardSpec
 from xqg.distributed.task import TaskSpec
+from xqg.encode.precision import autocast_context
 from xqg.errors import ConfigError, InputError
 
 QUERIES_FILE = "queries.jsonl"
@@ -72,6 +73,9 @@ class GenerateTask:
         max_input_length: encoder tokens (256).
         int8: dynamic int8 quantisation of the encoder and decoder layers (CPU fast path,
             :meth:`QueryGenerator.quantize_int8`; recorded in the fingerprint).
+        precision: ``"float32"`` or ``"bfloat16"`` (autocast: on CPUs with avx512_bf16/AMX the
+            fastest path, ``benchmarks/bench_generate.py``; outputs differ slightly from float32 and
+            the tolerance is in docs/performance.md; recorded in the fingerprint).
 
     Example:
         >>> import tempfile
@@ -99,9 +103,14 @@ class GenerateTask:
         max_new_tokens: int = 32,
         max_input_length: int = 256,
         int8: bool = False,
+        precision: str = "float32",
     ) -> None:
         if not languages:
             raise ConfigError("generation needs at least one language")
+        if precision not in ("float32", "bfloat16"):
+            raise ConfigError(f"generation precision must be float32 or bfloat16, got {precision!r}")
+        if int8 and precision != "float32":
+            raise ConfigError("int8 and bfloat16 are two alternative fast paths: choose one")
         if n < 1 or top_k < 1 or batch_size < 1 or max_new_tokens < 1:
             raise ConfigError("n, top_k, batch_size and max_new_tokens must be >= 1")
         self.corpus = corpus
@@ -112,6 +121,7 @@ class GenerateTask:
         self.max_new_tokens = max_new_tokens
         self.max_input_length = max_input_length
         self.int8 = int8
+        self.precision = precision
         self._generator: Any = None
         self._in_memory = False
 
@@ -149,6 +159,7 @@ class GenerateTask:
             "max_new_tokens": self.max_new_tokens,
             "max_input_length": self.max_input_length,
             **({"int8": True} if self.int8 else {}),
+            **({"precision": self.precision} if self.precision != "float32" else {}),
             "corpus": str(self.corpus)
             if isinstance(self.corpus, (str, Path))
             else f"list:{len(self.corpus)}",
@@ -174,6 +185,7 @@ class GenerateTask:
                 "max_new_tokens": self.max_new_tokens,
                 "max_input_length": self.max_input_length,
                 "int8": self.int8,
+                "precision": self.precision,
             },
         )
 
@@ -182,7 +194,10 @@ class GenerateTask:
         generator = self.generator
         generator.settings.max_input_length = self.max_input_length
         count = 0
-        with open(Path(workdir) / QUERIES_FILE, "w", encoding="utf-8") as handle:
+        with (
+            open(Path(workdir) / QUERIES_FILE, "w", encoding="utf-8") as handle,
+            autocast_context(str(generator.model.device), self.precision),
+        ):
             for docid, lang, slot, text in generator.generate(
                 passages,
                 self.languages,
