@@ -5,10 +5,11 @@ default encoder, 4 decoder layers, language start tokens, per-language output vo
 Hugging Face ``EncoderDecoderModel``, so the same weights run through:
 
 * **xqg** — :meth:`QueryGenerator.generate`: one encoder pass per passage shared by all languages,
-  one decoding loop for the rows of every language (each row restricted to its own language's
-  vocabulary subset), KV cache, finished rows dropped;
-* **xqg, one decoding loop per language** — the same, called once per language (the loop before
-  languages were decoded together);
+  one decoding loop for the rows of every language (each language's rows projected on its own
+  vocabulary subset only), cross-attention grouped by passage (:mod:`xqg.generate.bert_decoder`:
+  keys and values computed and read once per passage for its n x languages rows), preallocated
+  self-attention cache, finished rows dropped;
+* **xqg, one decoding loop per language** — the same, called once per language;
 * **xqg bf16 autocast** — the same under ``torch.autocast("cpu", bfloat16)`` (CPUs with avx512_bf16/AMX);
 * **xqg int8 dynamic** — the same after :meth:`QueryGenerator.quantize_int8` (``xqg generate --int8``);
 * **HF generate** — ``model.generate(input_ids, decoder_input_ids=<language token>, do_sample=True,

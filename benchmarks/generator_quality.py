@@ -11,6 +11,7 @@ Usage (results in docs/generator.md):
     python benchmarks/generator_quality.py --out runs/gen-default
     python benchmarks/generator_quality.py --out runs/gen-union --no-language-vocabulary
     python benchmarks/generator_quality.py --out runs/gen-probe --no-language-vocabulary --no-language-tokens
+    python benchmarks/generator_quality.py --out runs/gen-translate --translation-pairs
     # score an already trained generator (e.g. the one `xqg run` cached for the demo: 4 folds, fold 0)
     python benchmarks/generator_quality.py --out runs/gen-demo --model DIR --num-folds 4
 """
@@ -28,6 +29,7 @@ import torch
 from xqg.data.atomic import atomic_write_json
 from xqg.data.folds import split_by_articles, xquad_folds
 from xqg.data.xquad import load_xquad
+from xqg.encode.precision import autocast_context
 from xqg.generate.generator import GeneratorSettings
 from xqg.generate.prompt import PAPER_PROMPT, PASSAGE_ONLY_PROMPT
 from xqg.generate.quality import LanguageIdentifier, distinct_n, repetition_rate, script_share, sentence_chrf
@@ -50,6 +52,12 @@ def main() -> None:
     parser.add_argument("--no-language-tokens", action="store_true")
     parser.add_argument("--no-language-vocabulary", action="store_true")
     parser.add_argument("--no-repeat-ngram", type=int, default=3)
+    parser.add_argument(
+        "--translation-pairs",
+        action="store_true",
+        help="also train on (English sentence -> sentence in L) pairs from the training paragraphs' "
+        "XQuAD translations (xqg.generate.parallel)",
+    )
     parser.add_argument("--n", type=int, default=2, help="outputs per paragraph and language")
     parser.add_argument(
         "--passages", type=int, default=0, help="evaluate on the first N held-out paragraphs (0: all)"
@@ -65,6 +73,12 @@ def main() -> None:
         "--int8",
         action="store_true",
         help="score the generator after dynamic int8 quantisation (xqg generate --int8)",
+    )
+    parser.add_argument(
+        "--generate-precision",
+        choices=("float32", "bfloat16"),
+        default="float32",
+        help="score generation under bfloat16 autocast (xqg generate --precision bfloat16)",
     )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -90,8 +104,18 @@ def main() -> None:
         Path(args.out).mkdir(parents=True, exist_ok=True)
         generator = load_generator(args.model)
     else:
+        training: object = train_ds
+        if args.translation_pairs:
+            from xqg.data.xquad import load_xquad_contexts
+            from xqg.generate.parallel import translation_examples
+
+            pairs = translation_examples(
+                load_xquad_contexts(), [p.id for p in train_ds.corpus], sorted(train_ds.queries)
+            )
+            print(f"{len(train)} question triples + {len(pairs)} translation pairs")
+            training = train + pairs
         generator = train_default_generator(
-            train_ds,
+            training,
             args.out,
             recipe=args.recipe,
             encoder_dir=args.encoder_dir,
@@ -113,9 +137,10 @@ def main() -> None:
             for docid in test_ds.qrels[q.id]:
                 refs.setdefault((docid, lang), []).append(q.text)
     started = time.monotonic()
-    outputs = list(
-        generator.generate(passages, languages, n=args.n, seed=0, batch_size=8, show_progress=True)
-    )
+    with autocast_context("cpu", args.generate_precision):
+        outputs = list(
+            generator.generate(passages, languages, n=args.n, seed=0, batch_size=8, show_progress=True)
+        )
     gen_seconds = time.monotonic() - started
     with open(Path(args.out) / "heldout_generations.jsonl", "w", encoding="utf-8") as f:
         for docid, lang, slot, text in outputs:

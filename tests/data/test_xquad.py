@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from xqg.data.xquad import load_xquad
+from xqg.data.xquad import load_xquad, load_xquad_contexts
 from xqg.errors import InputError
 
 XQUAD_LANGS = ["ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh"]
@@ -151,3 +151,26 @@ def test_found_through_the_mirror(fixtures: Path, tmp_path: Path, monkeypatch: p
     _copy(fixtures, tmp_path)
     monkeypatch.setenv("XQG_DATA_MIRROR", str(tmp_path))
     assert len(load_xquad(["de"], verify=False).corpus) == 3
+
+
+def test_real_xquad_contexts_are_parallel(xquad, xquad_dir: Path) -> None:
+    contexts = load_xquad_contexts(["de", "zh"], root=xquad_dir)
+    assert set(contexts) == {p.id for p in xquad.corpus}
+    assert all(set(texts) == {"de", "en", "zh"} for texts in contexts.values())
+    english = {p.id: p.text for p in xquad.corpus}
+    assert all(contexts[pid]["en"] == text for pid, text in english.items())
+    assert contexts["0-0"]["de"] != contexts["0-0"]["en"]
+    # the translations keep the paragraph's numbers: a sign that the same paragraph is paired
+    assert "308" in contexts["0-0"]["de"] and "308" in contexts["0-0"]["zh"]
+
+
+def test_misaligned_contexts_name_the_file(fixtures: Path, tmp_path: Path) -> None:
+    root = _copy(fixtures, tmp_path)
+    german = json.loads((root / "xquad.de.json").read_text(encoding="utf-8"))
+    german["data"][0]["paragraphs"].pop()
+    (root / "xquad.de.json").write_text(json.dumps(german), encoding="utf-8")
+    with pytest.raises(InputError, match="do not line up") as info:
+        load_xquad_contexts(["de"], root=root, verify=False)
+    assert info.value.path == str(root / "xquad.de.json")
+    with pytest.raises(InputError, match="no 'fr' file"):
+        load_xquad_contexts(["fr"], root=root, verify=False)

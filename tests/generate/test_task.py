@@ -144,6 +144,23 @@ def test_int8_generation_from_a_folder_is_deterministic_and_recorded(tmp_path):
         run("a", False)
 
 
+def test_cli_train_generator_with_translation_pairs(tmp_path, capsys):
+    model_dir = tmp_path / "base"
+    cached_tiny_generator("seq2seq").save(model_dir)
+    args = ["train-generator", "--model", str(model_dir), "--xquad", "--num-folds", "4", "--languages", "de"]
+    args += ["--translation-pairs", "--output", str(tmp_path / "gen"), "--steps", "1", "--batch-size", "2"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    questions, pairs = (int(part.split()[0]) for part in out.splitlines()[0].split(" + "))
+    assert questions > 500 and pairs > 200  # 3 of 4 folds' German questions and sentence pairs
+    assert (tmp_path / "gen" / "xqg_generator.json").exists()
+    jsonl = tmp_path / "t.jsonl"
+    jsonl.write_text(json.dumps({"passage": "p", "lang": "de", "query": "q?"}) + "\n")
+    bad = ["train-generator", "--model", str(model_dir), "--train", str(jsonl), "--translation-pairs"]
+    assert main([*bad, "--output", str(tmp_path / "g2")]) != 0
+    assert "--translation-pairs needs --xquad" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
 def test_generation_precision_is_deterministic_recorded_and_checked(tmp_path, precision):
     from xqg.distributed import FingerprintMismatchError

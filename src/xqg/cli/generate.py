@@ -40,6 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     data = train.add_mutually_exclusive_group(required=True)
     data.add_argument("--train", help="JSONL of triples {passage, lang, query[, title, docid]}")
     data.add_argument("--xquad", action="store_true", help="train on the training articles of an XQuAD fold")
+    train.add_argument(
+        "--translation-pairs",
+        action="store_true",
+        help="--xquad: also train on (English sentence -> sentence in L) pairs from the training "
+        "paragraphs' XQuAD translations (docs/generator.md)",
+    )
     train.add_argument("--eval", help="JSONL of held-out triples for the evaluation loss")
     train.add_argument("--fold", type=int, default=0, help="XQuAD fold (0-based; default 0)")
     train.add_argument("--num-folds", type=int, default=5, help="XQuAD folds (default 5)")
@@ -132,7 +138,19 @@ def _train(args: argparse.Namespace) -> int:
 
         dataset = load_xquad(languages)
         train_articles, _ = xquad_folds(args.num_folds, seed=args.fold_seed)[args.fold]
-        examples = examples_from_dataset(split_by_articles(dataset, train_articles), languages)
+        train_split = split_by_articles(dataset, train_articles)
+        examples = examples_from_dataset(train_split, languages)
+        if args.translation_pairs:
+            from xqg.data.xquad import load_xquad_contexts
+            from xqg.generate.parallel import translation_examples
+
+            pairs = translation_examples(
+                load_xquad_contexts(languages), [p.id for p in train_split.corpus], dataset.languages
+            )
+            print(f"{len(examples)} question triples + {len(pairs)} translation pairs")
+            examples += pairs
+    elif args.translation_pairs:
+        raise ConfigError("--translation-pairs needs --xquad (parallel paragraphs)")
     else:
         examples = read_examples_jsonl(args.train)
         if languages:

@@ -221,3 +221,54 @@ def load_xquad(
             "num_articles": len(english),
         },
     )
+
+
+def load_xquad_contexts(
+    languages: Iterable[str] | None = None, root: str | Path | None = None, *, verify: bool = True
+) -> dict[str, dict[str, str]]:
+    """The paragraphs of XQuAD in several languages: ``{paragraph id: {lang: context}}``.
+
+    XQuAD's paragraphs are professional translations of the English ones, in the same positions,
+    so a paragraph id (``"{article}-{paragraph}"``, as in :func:`load_xquad`'s corpus) names one
+    paragraph in every language: parallel text (used to teach the default generator to translate,
+    :mod:`xqg.generate.parallel`).
+
+    Args:
+        languages: languages to read (default: all 11); English is always included.
+        root: folder with ``xquad.{lang}.json`` (default: ``$XQG_DATA_MIRROR/xquad`` or the cache).
+        verify: check each file against its pinned SHA-256.
+
+    Raises:
+        InputError: a missing or malformed file, an unknown language, or a file whose articles and
+            paragraphs do not line up with the English file's.
+
+    Example:
+        >>> contexts = load_xquad_contexts(["de"])  # doctest: +SKIP
+        >>> contexts["0-0"]["de"][:30]  # doctest: +SKIP
+        'Die Verteidigung der Panthers '
+    """
+    langs = sorted({*(XQUAD_LANGUAGES if languages is None else languages), "en"})
+    for lang in langs:
+        get_language(lang)
+        if lang not in XQUAD_LANGUAGES:
+            raise InputError(f"XQuAD has no {lang!r} file (languages: {', '.join(XQUAD_LANGUAGES)})")
+    files = [f"xquad.{lang}.json" for lang in langs]
+    folder = locate("xquad", files, root)
+    if verify:
+        source = get_source("xquad")
+        for name in files:
+            verify_file(source, source.file(name), folder / name)
+    out: dict[str, dict[str, str]] = {}
+    shape: list[int] | None = None
+    for lang in ["en", *[code for code in langs if code != "en"]]:
+        path = folder / f"xquad.{lang}.json"
+        articles = _read_squad(path)
+        layout = [len(article["paragraphs"]) for article in articles]
+        if shape is None:
+            shape = layout
+        elif layout != shape:
+            raise InputError("articles and paragraphs do not line up with xquad.en.json", path=path)
+        for a, article in enumerate(articles):
+            for p, paragraph in enumerate(article["paragraphs"]):
+                out.setdefault(f"{a}-{p}", {})[lang] = paragraph["context"]
+    return out
