@@ -327,6 +327,52 @@ def test_xqg_fuses_the_generated_queries(tmp_path, models, xquad_dir, monkeypatc
             assert value == pytest.approx(1.0 / rank if rank <= 10 else 0.0, abs=1e-6), qid
 
 
+def test_translation_pairs_come_from_the_generator_training_paragraphs_only(
+    tmp_path, models, xquad_dir, monkeypatch
+):
+    """[generator] translation_pairs: the generator trains on questions plus sentence pairs of its own
+    training articles' paragraphs; none from the dev articles (α selection) or the evaluated fold."""
+    from xqg.generate import recipes
+    from xqg.generate.testing import tiny_generator
+
+    seen: list = []
+
+    def fake_training(train, out, **kw):
+        seen.append(train)
+        return tiny_generator(seed=1).save(out)
+
+    monkeypatch.setenv("XQG_DATA_MIRROR", str(xquad_dir.parent))
+    monkeypatch.setattr(recipes, "train_default_generator", fake_training)
+    config = parse_config(
+        {
+            "experiment": {"name": "tp", "seed": 3, "output": str(tmp_path / "report")},
+            "data": {
+                "dataset": "xquad",
+                "languages": ["de", "ru"],
+                "num_folds": 4,
+                "eval_folds": [1],
+                "max_queries_per_language": 5,
+            },
+            "encoder": {"model": str(models[0])},
+            "generator": {"queries_per_language": 1, "max_new_tokens": 4, "translation_pairs": True},
+            "fusion": {"alpha_sweep": [0.0, 0.5]},
+            "typos": {"protocols": []},
+            "systems": {"names": ["zero-shot", "zero-shot+xqg"], "baseline": "zero-shot"},
+            "metrics": {"names": ["MRR@10"], "primary": "MRR@10"},
+        },
+        where="tp.toml",
+    )
+    summary = run_experiment(config, cache_dir=tmp_path / "cache")
+    articles = json.loads(summary.results_json.read_text(encoding="utf-8"))["fold1"]["articles"]
+    (examples,) = seen
+    pairs = [ex for ex in examples if "#s" in ex.passage.id]
+    questions = [ex for ex in examples if "#s" not in ex.passage.id]
+    assert pairs and questions and {ex.lang for ex in pairs} == {"de", "ru"}
+    used = {ex.passage.id.split("#")[0].split("-")[0] for ex in examples}
+    assert used <= set(articles["train"])
+    assert not used & (set(articles["dev"]) | set(articles["test"]))
+
+
 def test_locomo_path_may_be_the_file_or_its_folder(tmp_path, models):
     from xqg.experiment.pipeline import ExperimentPipeline
 

@@ -172,7 +172,11 @@ class TrainingSection:
 
 @dataclass(frozen=True)
 class GeneratorSection:
-    """``[generator]``: the query generator and how many queries it writes (``steps`` 0 = the recipe's)."""
+    """``[generator]``: the query generator and how many queries it writes (``steps`` 0 = the recipe's).
+
+    ``translation_pairs`` (XQuAD only): the default generator also trains on (English sentence ->
+    sentence in L) pairs from its training paragraphs' XQuAD translations (:mod:`xqg.generate.parallel`).
+    """
 
     model: str = "default"
     recipe: str = "fast"
@@ -181,6 +185,7 @@ class GeneratorSection:
     top_k: int = 10
     max_new_tokens: int = 32
     steps: int = 0
+    translation_pairs: bool = False
 
 
 @dataclass(frozen=True)
@@ -358,6 +363,11 @@ def _validate(config: ExperimentConfig, where: str) -> None:
         raise ConfigError(f"{where}: [generator] recipe must be 'fast' or 'long', not {g.recipe!r}")
     if g.steps < 0:
         raise ConfigError(f"{where}: [generator] steps must be >= 0 (0 = the recipe's)")
+    if g.translation_pairs and (d.dataset != "xquad" or d.level != "paragraph" or g.model != "default"):
+        raise ConfigError(
+            f"{where}: [generator] translation_pairs needs the default generator on XQuAD paragraphs "
+            "(the parallel text is XQuAD's translated paragraphs)"
+        )
     if f.mode not in ("sum", "mean"):
         raise ConfigError(f"{where}: [fusion] mode must be 'sum' or 'mean', not {f.mode!r}")
     if not 0.0 < f.dev_fraction < 1.0:

@@ -355,6 +355,7 @@ class ExperimentPipeline:
             "seed": self.seed,
             "data": self.config.section_dict("data"),
             "train_questions": _hash_texts([(q.id, q.text) for q in train.all_queries()]),
+            **({"translation_pairs": True} if g.translation_pairs else {}),
         }
 
         def build_generator(out: Path) -> None:
@@ -365,8 +366,20 @@ class ExperimentPipeline:
                     "xqg run trains the embedded default generator; for another model train it "
                     "with `xqg train-generator` and generate with `xqg generate`"
                 )
+            training: RetrievalDataset | list = train
+            if g.translation_pairs:
+                from xqg.data.xquad import load_xquad_contexts
+                from xqg.generate.parallel import translation_examples
+                from xqg.generate.training import examples_from_dataset
+
+                # only the generator's training paragraphs: never the evaluated or the dev articles'
+                pairs = translation_examples(
+                    load_xquad_contexts(), [p.id for p in train.corpus], list(gen_languages)
+                )
+                logger.info("generator: %d translation pairs from the training paragraphs", len(pairs))
+                training = examples_from_dataset(train, gen_languages) + pairs
             train_default_generator(
-                train,
+                training,
                 out / "generator",
                 recipe=g.recipe,
                 languages=gen_languages,
