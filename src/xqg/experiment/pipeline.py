@@ -388,7 +388,8 @@ class ExperimentPipeline:
                 **({"steps": g.steps} if g.steps else {}),
             )
 
-        gen_key, gen_path = self._stage("train-generator", gen_settings, build_generator)
+        # resumable: an interrupted run continues from the generator's last checkpoint
+        gen_key, gen_path = self._stage("train-generator", gen_settings, build_generator, resumable=True)
         settings = {
             "n": g.queries_per_language,
             "top_k": g.top_k,
