@@ -333,7 +333,8 @@ class QueryGenerator:
         weight, bias = self._output_layer(self._subset(lang))
         if not self.int8:
             return lambda states: F.linear(states, weight, bias)
-        if lang not in self._int8_heads:
+        key = lang if self.settings.language_vocabulary else "*"  # the subset's key, as in _subset
+        if key not in self._int8_heads:
             import warnings
 
             with warnings.catch_warnings():
@@ -344,10 +345,10 @@ class QueryGenerator:
                 linear = torch.nn.Linear(weight.shape[1], weight.shape[0])
                 linear.weight.data.copy_(weight)
                 linear.bias.data.copy_(bias)
-                self._int8_heads[lang] = quantize_dynamic(
+                self._int8_heads[key] = quantize_dynamic(
                     torch.nn.Sequential(linear), {torch.nn.Linear}, dtype=torch.qint8
                 )
-        return self._int8_heads[lang]
+        return self._int8_heads[key]
 
     def target_ids(self, texts: Sequence[str], lang: str, max_length: int) -> list[list[int]]:
         """Decoder input ids (excluding the start token) of target texts, ending with end-of-sequence."""
@@ -444,7 +445,6 @@ class QueryGenerator:
             for code in langs:
                 heads.append((torch.searchsorted(subset, self._subset(code)), self._language_head(code)))
             row_head = torch.tensor([langs.index(code) for code in row_langs], dtype=torch.long)
-        if subset is not None:
             eos_col = int((subset == self.vocabulary.small_eos).nonzero()[0, 0])
             banned_cols = (subset == self.vocabulary.small_unk).nonzero().flatten()
         else:
