@@ -101,7 +101,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen.add_argument(
         "--int8",
         action="store_true",
-        help="CPU fast path: dynamic int8 quantisation of the generator's layers (~1.6x; outputs differ "
+        help="CPU fast path: dynamic int8 quantisation of the generator's layers (~1.5x over float32; outputs differ "
         "slightly from float32, see docs/performance.md)",
     )
     gen.add_argument(
