@@ -261,6 +261,43 @@ def test_per_language_oracle_uses_only_the_query_languages_questions(
             assert got[q.id] == pytest.approx(expected, abs=1e-6), q.id
 
 
+def _xqg_experiment(tmp_path, models, xquad_dir, monkeypatch, name, *, max_queries, generator, fusion):
+    """A zero-shot vs zero-shot+xqg experiment on XQuAD (de, ru; fold 1 of 4; clean questions only)
+    whose generator training is replaced by a saved tiny generator; returns the config and the list of
+    training inputs the generator was given."""
+    from xqg.generate import recipes
+    from xqg.generate.testing import tiny_generator
+
+    seen: list = []
+
+    def fake_training(train, out, **kw):
+        seen.append(train)
+        return tiny_generator(seed=1).save(out)
+
+    monkeypatch.setenv("XQG_DATA_MIRROR", str(xquad_dir.parent))
+    monkeypatch.setattr(recipes, "train_default_generator", fake_training)
+    config = parse_config(
+        {
+            "experiment": {"name": name, "seed": 3, "output": str(tmp_path / "report")},
+            "data": {
+                "dataset": "xquad",
+                "languages": ["de", "ru"],
+                "num_folds": 4,
+                "eval_folds": [1],
+                "max_queries_per_language": max_queries,
+            },
+            "encoder": {"model": str(models[0])},
+            "generator": generator,
+            "fusion": fusion,
+            "typos": {"protocols": []},
+            "systems": {"names": ["zero-shot", "zero-shot+xqg"], "baseline": "zero-shot"},
+            "metrics": {"names": ["MRR@10"], "primary": "MRR@10"},
+        },
+        where=f"{name}.toml",
+    )
+    return config, seen
+
+
 @pytest.mark.parametrize("per_language", [False, True])
 def test_xqg_fuses_the_generated_queries(tmp_path, models, xquad_dir, monkeypatch, per_language):
     """+xqg with a tiny generator: passages fused with the mean of their generated queries' vectors
@@ -269,31 +306,16 @@ def test_xqg_fuses_the_generated_queries(tmp_path, models, xquad_dir, monkeypatc
 
     from xqg.data.xquad import load_xquad
     from xqg.encode import load_encoder
-    from xqg.generate import recipes
-    from xqg.generate.testing import tiny_generator
 
-    monkeypatch.setenv("XQG_DATA_MIRROR", str(xquad_dir.parent))
-    monkeypatch.setattr(
-        recipes, "train_default_generator", lambda train, out, **kw: tiny_generator(seed=1).save(out)
-    )
-    config = parse_config(
-        {
-            "experiment": {"name": "xqg", "seed": 3, "output": str(tmp_path / "report")},
-            "data": {
-                "dataset": "xquad",
-                "languages": ["de", "ru"],
-                "num_folds": 4,
-                "eval_folds": [1],
-                "max_queries_per_language": 10,
-            },
-            "encoder": {"model": str(models[0])},
-            "generator": {"queries_per_language": 2, "max_new_tokens": 6},
-            "fusion": {"alpha": 0.5, "mode": "mean", "per_language": per_language},
-            "typos": {"protocols": []},
-            "systems": {"names": ["zero-shot", "zero-shot+xqg"], "baseline": "zero-shot"},
-            "metrics": {"names": ["MRR@10"], "primary": "MRR@10"},
-        },
-        where="xqg.toml",
+    config, _ = _xqg_experiment(
+        tmp_path,
+        models,
+        xquad_dir,
+        monkeypatch,
+        "xqg",
+        max_queries=10,
+        generator={"queries_per_language": 2, "max_new_tokens": 6},
+        fusion={"alpha": 0.5, "mode": "mean", "per_language": per_language},
     )
     summary = run_experiment(config, cache_dir=tmp_path / "cache")
     results = json.loads(summary.results_json.read_text(encoding="utf-8"))
@@ -332,35 +354,15 @@ def test_translation_pairs_come_from_the_generator_training_paragraphs_only(
 ):
     """[generator] translation_pairs: the generator trains on questions plus sentence pairs of its own
     training articles' paragraphs; none from the dev articles (α selection) or the evaluated fold."""
-    from xqg.generate import recipes
-    from xqg.generate.testing import tiny_generator
-
-    seen: list = []
-
-    def fake_training(train, out, **kw):
-        seen.append(train)
-        return tiny_generator(seed=1).save(out)
-
-    monkeypatch.setenv("XQG_DATA_MIRROR", str(xquad_dir.parent))
-    monkeypatch.setattr(recipes, "train_default_generator", fake_training)
-    config = parse_config(
-        {
-            "experiment": {"name": "tp", "seed": 3, "output": str(tmp_path / "report")},
-            "data": {
-                "dataset": "xquad",
-                "languages": ["de", "ru"],
-                "num_folds": 4,
-                "eval_folds": [1],
-                "max_queries_per_language": 5,
-            },
-            "encoder": {"model": str(models[0])},
-            "generator": {"queries_per_language": 1, "max_new_tokens": 4, "translation_pairs": True},
-            "fusion": {"alpha_sweep": [0.0, 0.5]},
-            "typos": {"protocols": []},
-            "systems": {"names": ["zero-shot", "zero-shot+xqg"], "baseline": "zero-shot"},
-            "metrics": {"names": ["MRR@10"], "primary": "MRR@10"},
-        },
-        where="tp.toml",
+    config, seen = _xqg_experiment(
+        tmp_path,
+        models,
+        xquad_dir,
+        monkeypatch,
+        "tp",
+        max_queries=5,
+        generator={"queries_per_language": 1, "max_new_tokens": 4, "translation_pairs": True},
+        fusion={"alpha_sweep": [0.0, 0.5]},
     )
     summary = run_experiment(config, cache_dir=tmp_path / "cache")
     articles = json.loads(summary.results_json.read_text(encoding="utf-8"))["fold1"]["articles"]

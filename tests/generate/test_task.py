@@ -75,10 +75,7 @@ def test_cli_train_generator_and_generate(tmp_path, capsys):
         )
         == 0
     )
-    corpus = tmp_path / "corpus.jsonl"
-    corpus.write_text(
-        "".join(json.dumps({"_id": p.id, "title": p.title, "text": p.text}) + "\n" for p in PASSAGES)
-    )
+    corpus = _corpus_file(tmp_path / "corpus.jsonl")
     args = [
         "generate",
         str(corpus),
@@ -116,32 +113,48 @@ def test_cli_train_generator_and_generate(tmp_path, capsys):
         )
 
 
-def test_int8_generation_from_a_folder_is_deterministic_and_recorded(tmp_path):
-    from xqg.distributed import FingerprintMismatchError
-    from xqg.generate.quality import script_share
+def _corpus_file(path):
+    path.write_text(
+        "".join(json.dumps({"_id": p.id, "title": p.title, "text": p.text}) + "\n" for p in PASSAGES)
+    )
+    return path
+
+
+def _folder_runner(tmp_path):
+    """A corpus file and ``run(name, **options)``: a sharded GenerateTask (ru, zh; tiny generator saved
+    to a folder, so it is loaded as a real job would) into ``tmp_path/name``, returning its rows."""
     from xqg.generate.testing import tiny_generator
 
     folder = tiny_generator(seed=4).save(tmp_path / "gen")
-    corpus = tmp_path / "c.jsonl"
-    corpus.write_text(
-        "".join(json.dumps({"_id": p.id, "title": p.title, "text": p.text}) + "\n" for p in PASSAGES)
-    )
+    corpus = _corpus_file(tmp_path / "c.jsonl")
 
-    def run(name, int8):
+    def run(name, **options):
         task = GenerateTask(
-            str(corpus), ["ru", "zh"], generator=str(folder), n=2, seed=1, max_new_tokens=6, int8=int8
+            str(corpus), ["ru", "zh"], generator=str(folder), n=2, seed=1, max_new_tokens=6, **options
         )
         run_sharded(task, len(PASSAGES), tmp_path / name, shard_size=2, show_progress=False)
         return list(read_generated(tmp_path / name))
 
-    a, b = run("a", True), run("b", True)
+    return corpus, run
+
+
+def _assert_same_rows_in_the_right_script(a, b):
+    from xqg.generate.quality import script_share
+
     assert a == b and len(a) == len(PASSAGES) * 2 * 2
     for row in a:
         assert not row["query"] or script_share(row["query"], row["lang"]) == 1.0
+
+
+def test_int8_generation_from_a_folder_is_deterministic_and_recorded(tmp_path):
+    from xqg.distributed import FingerprintMismatchError
+
+    _, run = _folder_runner(tmp_path)
+    _assert_same_rows_in_the_right_script(run("a", int8=True), run("b", int8=True))
     manifest = json.loads((tmp_path / "a" / "manifest.json").read_text(encoding="utf-8"))
     assert '"int8": true' in json.dumps(manifest)
     with pytest.raises(FingerprintMismatchError):  # a float32 run does not resume an int8 folder
-        run("a", False)
+        run("a", int8=False)
 
 
 def test_cli_train_generator_with_translation_pairs(tmp_path, capsys):
@@ -164,37 +177,14 @@ def test_cli_train_generator_with_translation_pairs(tmp_path, capsys):
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
 def test_generation_precision_is_deterministic_recorded_and_checked(tmp_path, precision):
     from xqg.distributed import FingerprintMismatchError
-    from xqg.generate.quality import script_share
-    from xqg.generate.testing import tiny_generator
 
-    folder = tiny_generator(seed=4).save(tmp_path / "gen")
-    corpus = tmp_path / "c.jsonl"
-    corpus.write_text(
-        "".join(json.dumps({"_id": p.id, "title": p.title, "text": p.text}) + "\n" for p in PASSAGES)
-    )
-
-    def run(name, precision):
-        task = GenerateTask(
-            str(corpus),
-            ["ru", "zh"],
-            generator=str(folder),
-            n=2,
-            seed=1,
-            max_new_tokens=6,
-            precision=precision,
-        )
-        run_sharded(task, len(PASSAGES), tmp_path / name, shard_size=2, show_progress=False)
-        return list(read_generated(tmp_path / name))
-
-    a, b = run("a", precision), run("b", precision)
-    assert a == b and len(a) == len(PASSAGES) * 2 * 2
-    for row in a:
-        assert not row["query"] or script_share(row["query"], row["lang"]) == 1.0
+    corpus, run = _folder_runner(tmp_path)
+    _assert_same_rows_in_the_right_script(run("a", precision=precision), run("b", precision=precision))
     manifest = json.dumps(json.loads((tmp_path / "a" / "manifest.json").read_text(encoding="utf-8")))
     assert ('"precision": "bfloat16"' in manifest) == (precision == "bfloat16")
     other = "float32" if precision == "bfloat16" else "bfloat16"
     with pytest.raises(FingerprintMismatchError):  # another precision does not resume this folder
-        run("a", other)
+        run("a", precision=other)
     with pytest.raises(ConfigError, match="choose one"):
         GenerateTask(str(corpus), ["ru"], int8=True, precision="bfloat16")
     with pytest.raises(ConfigError, match="float32 or bfloat16"):
