@@ -106,12 +106,9 @@ def main() -> None:
     else:
         training: object = train_ds
         if args.translation_pairs:
-            from xqg.data.xquad import load_xquad_contexts
-            from xqg.generate.parallel import translation_examples
+            from xqg.generate.parallel import xquad_translation_examples
 
-            pairs = translation_examples(
-                load_xquad_contexts(), [p.id for p in train_ds.corpus], sorted(train_ds.queries)
-            )
+            pairs = xquad_translation_examples(train_ds, sorted(train_ds.queries))
             print(f"{len(train)} question triples + {len(pairs)} translation pairs")
             training = train + pairs
         generator = train_default_generator(

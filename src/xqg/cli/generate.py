@@ -141,12 +141,9 @@ def _train(args: argparse.Namespace) -> int:
         train_split = split_by_articles(dataset, train_articles)
         examples = examples_from_dataset(train_split, languages)
         if args.translation_pairs:
-            from xqg.data.xquad import load_xquad_contexts
-            from xqg.generate.parallel import translation_examples
+            from xqg.generate.parallel import xquad_translation_examples
 
-            pairs = translation_examples(
-                load_xquad_contexts(languages), [p.id for p in train_split.corpus], dataset.languages
-            )
+            pairs = xquad_translation_examples(train_split, dataset.languages)
             print(f"{len(examples)} question triples + {len(pairs)} translation pairs")
             examples += pairs
     elif args.translation_pairs:

@@ -368,14 +368,11 @@ class ExperimentPipeline:
                 )
             training: RetrievalDataset | list = train
             if g.translation_pairs:
-                from xqg.data.xquad import load_xquad_contexts
-                from xqg.generate.parallel import translation_examples
+                from xqg.generate.parallel import xquad_translation_examples
                 from xqg.generate.training import examples_from_dataset
 
                 # only the generator's training paragraphs: never the evaluated or the dev articles'
-                pairs = translation_examples(
-                    load_xquad_contexts(), [p.id for p in train.corpus], list(gen_languages)
-                )
+                pairs = xquad_translation_examples(train, list(gen_languages))
                 logger.info("generator: %d translation pairs from the training paragraphs", len(pairs))
                 training = examples_from_dataset(train, gen_languages) + pairs
             train_default_generator(

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from xqg.data.records import Passage
+from xqg.data.records import Passage, RetrievalDataset
 from xqg.generate.training import GeneratorExample
 
 #: A sentence ends at . ! ? followed by white space, or at a CJK/Devanagari/Arabic end mark.
@@ -81,3 +81,19 @@ def translation_examples(
                 if len(src) >= min_chars:
                     out.append(GeneratorExample(Passage(f"{pid}#s{i}", src), lang, tgt))
     return out
+
+
+def xquad_translation_examples(train: RetrievalDataset, languages: Sequence[str]) -> list[GeneratorExample]:
+    """:func:`translation_examples` of an XQuAD training split: its own paragraphs only (``train.corpus``:
+    a split by articles holds only its articles' paragraphs), from the XQuAD files' translations.
+
+    Example:
+        >>> from xqg.data import load_xquad, split_by_articles  # doctest: +SKIP
+        >>> train = split_by_articles(load_xquad(["de"]), ["0", "1"])  # doctest: +SKIP
+        >>> len(xquad_translation_examples(train, ["de"])) > 0  # doctest: +SKIP
+        True
+    """
+    from xqg.data.xquad import load_xquad_contexts
+
+    contexts = load_xquad_contexts([lang for lang in languages if lang != "en"])
+    return translation_examples(contexts, [p.id for p in train.corpus], languages)
