@@ -151,3 +151,13 @@ def test_fingerprint_changes_with_weights_and_settings() -> None:
     assert tiny_encoder(1).fingerprint() == tiny_encoder(1).fingerprint()
     assert tiny_encoder(1).fingerprint() != tiny_encoder(2).fingerprint()
     assert tiny_encoder(1).fingerprint() != tiny_encoder(1, pooling="cls").fingerprint()
+
+
+def test_encoding_creates_its_tensors_on_the_model_device():
+    # inside torch.device("meta"), a tensor made without an explicit device is a meta tensor and
+    # cannot meet the CPU model: equal vectors mean every input goes to the model's device (a GPU's)
+    encoder = tiny_encoder(5)
+    expected = encoder.encode_queries(["where is Rome?", "a longer question about Berlin"])
+    with torch.device("meta"):
+        placed = encoder.encode_queries(["where is Rome?", "a longer question about Berlin"])
+    np.testing.assert_array_equal(placed, expected)

@@ -76,6 +76,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--decoder-layers", type=int, help="--default: decoder depth (default 4)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    train.add_argument(
+        "--device",
+        default="auto",
+        help="auto (a CUDA GPU when there is one, else the CPU), cpu, cuda, cuda:N",
+    )
     train.set_defaults(func=_train)
 
     gen = subparsers.add_parser(
@@ -110,6 +115,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="float32",
         help="bfloat16: autocast, the fastest path on CPUs with avx512_bf16/AMX (outputs differ slightly "
         "from float32, see docs/performance.md)",
+    )
+    gen.add_argument(
+        "--device",
+        default="auto",
+        help="auto (a CUDA GPU when there is one, else the CPU; always the CPU with --int8), cpu, cuda, cuda:N",
     )
     add_shard_arguments(gen, default_shard_size=10_000)
     gen.set_defaults(func=_generate)
@@ -155,7 +165,16 @@ def _train(args: argparse.Namespace) -> int:
     eval_examples = read_examples_jsonl(args.eval) if args.eval else []
     overrides = {
         key: getattr(args, key)
-        for key in ("steps", "batch_size", "lr", "precision", "max_input_length", "freeze_encoder", "threads")
+        for key in (
+            "steps",
+            "batch_size",
+            "lr",
+            "precision",
+            "max_input_length",
+            "freeze_encoder",
+            "threads",
+            "device",
+        )
         if getattr(args, key) is not None
     }
     overrides["seed"] = args.seed
@@ -209,6 +228,7 @@ def _generate(args: argparse.Namespace) -> int:
         max_input_length=args.max_input_length,
         int8=args.int8,
         precision=args.precision,
+        device=args.device,
     )
     shards = run_sharded(task, num_rows, args.output, **sharding_options(args))
     print(f"{len(shards)} shard(s) of generated queries in {args.output}")

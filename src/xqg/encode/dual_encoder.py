@@ -467,8 +467,8 @@ def load_encoder(
         query_model, tokenizer = _load_hf(source)
         passage_model = None
     encoder = DualEncoder(query_model, tokenizer, settings, passage_model=passage_model, name=name)
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    encoder.to(device)
+    from xqg.devices import resolve_device
+
+    encoder.to(resolve_device(device))
     encoder.eval()
     return encoder

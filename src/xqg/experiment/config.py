@@ -102,12 +102,16 @@ def parse_system(name: str) -> SystemSpec:
 
 @dataclass(frozen=True)
 class ExperimentSection:
-    """``[experiment]``: name, seed, output folder (default ``runs/<name>``)."""
+    """``[experiment]``: name, seed, output folder (default ``runs/<name>``), and ``device``: where
+    encoders, retriever training and the generator run (``"auto"``: a CUDA GPU when there is one,
+    else the CPU; ``"cpu"``, ``"cuda"``, ``"cuda:N"``). Cached stages are reused whatever the
+    device they were computed on."""
 
     name: str = "experiment"
     seed: int = 13
     output: str = ""
     description: str = ""
+    device: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -345,6 +349,9 @@ def _validate(config: ExperimentConfig, where: str) -> None:
         config.metrics,
         config.training,
     )
+    device = config.experiment.device
+    if device not in ("auto", "cpu", "cuda") and not (device.startswith("cuda:") and device[5:].isdigit()):
+        raise ConfigError(f"{where}: [experiment] device must be auto, cpu, cuda or cuda:N, not {device!r}")
     if d.dataset not in DATASETS:
         raise ConfigError(f"{where}: [data] dataset {d.dataset!r} is not one of {', '.join(DATASETS)}")
     for code in (*d.languages, *g.languages):

@@ -189,7 +189,7 @@ class CorpusBenchmarkRun:
         if not spec.trained:
             return self.p._base_model(spec)
         train, key = self.training_set()
-        return self.p._encoder_model(spec, -1, train, train.corpus, extra={"training_files": key})
+        return self.p.encoder_model(spec, -1, train, train.corpus, extra={"training_files": key})
 
     def _corpus_index(self, enc_key: str, enc_path: str | None) -> Path:
         """Stage ``encode-corpus-shards``: the corpus encoded into a sharded vector folder."""
@@ -212,7 +212,7 @@ class CorpusBenchmarkRun:
                 model=enc_path,
                 batch_size=enc.batch_size,
                 precision=enc.precision,
-                device=None,
+                device=None if self.p.device == "auto" else self.p.device,
                 shard_size=enc.shard_size,
                 engine=self._engine(),
             )
@@ -297,7 +297,9 @@ class CorpusBenchmarkRun:
         for condition, protocol, variant in query_conditions(self.cfg):
             queries = test if condition == CLEAN else self.p._typo_queries(test, protocol, variant)
             stage = "encode-questions" if condition == CLEAN else "encode-typos"
-            vectors = self.p._encode(stage, enc_key, enc_path, [(q.id, q.text) for q in queries], "query")
+            vectors = self.p.encode_cached(
+                stage, enc_key, enc_path, [(q.id, q.text) for q in queries], "query"
+            )
             per_condition[condition] = (queries, vectors.matrix)
         # every condition's questions in one pass over the index, shard by shard (bounded memory)
         keys = [(cond, q.id) for cond, (queries, _) in per_condition.items() for q in queries]

@@ -89,7 +89,7 @@ class GroupedBertDecoder:
         order = torch.argsort(row_prompt, stable=True)
         rank = torch.empty_like(row_prompt)
         starts = torch.cumsum(counts, 0) - counts
-        rank[order] = torch.arange(len(row_prompt)) - starts[row_prompt[order]]
+        rank[order] = torch.arange(len(row_prompt), device=row_prompt.device) - starts[row_prompt[order]]
         self.slots = row_prompt * self.group + rank
         self.prompts = prompts
         self.max_steps = max_steps
@@ -108,7 +108,7 @@ class GroupedBertDecoder:
             raise ValueError(f"more than the {self.max_steps} steps this decoder was prepared for")
         rows = input_ids.shape[0]
         embeddings = self.bert.embeddings
-        position = torch.full((rows,), self.step, dtype=torch.long)
+        position = torch.full((rows,), self.step, dtype=torch.long, device=input_ids.device)
         x = embeddings.word_embeddings(input_ids) + embeddings.token_type_embeddings(
             torch.zeros_like(input_ids)
         )
@@ -131,8 +131,8 @@ class GroupedBertDecoder:
         value = self._split(module.value(x), rows)
         if len(self.self_keys) <= i:
             shape = (rows, self.heads, self.max_steps, self.head_dim)
-            self.self_keys.append(torch.zeros(shape, dtype=key.dtype))
-            self.self_values.append(torch.zeros(shape, dtype=value.dtype))
+            self.self_keys.append(key.new_zeros(shape))
+            self.self_values.append(value.new_zeros(shape))
         keys, values = self.self_keys[i], self.self_values[i]
         keys[:, :, t] = key
         values[:, :, t] = value

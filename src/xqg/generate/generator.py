@@ -112,7 +112,7 @@ class EncodedBatch:
     def distinct(self) -> tuple[EncodedBatch, torch.Tensor]:
         """The distinct prompts and, for each row, its index among them."""
         if self.source is None:
-            return self, torch.arange(self.hidden.shape[0])
+            return self, torch.arange(self.hidden.shape[0], device=self.hidden.device)
         return self.source, self.source_rows
 
 
@@ -194,11 +194,34 @@ class QueryGenerator:
         )
         if self.pad_id is None or self.eos_id is None:
             raise ConfigError("the tokenizer/model defines no pad or end-of-sequence token")
-        self._subsets: dict[str, torch.Tensor] = {}
+        self._subsets: dict[tuple[str, torch.device], torch.Tensor] = {}
         self._int8_heads: dict[str, torch.nn.Module] = {}
         self.int8 = False
 
     # ------------------------------------------------------------------ basic properties
+    @property
+    def device(self) -> torch.device:
+        """Where the model's weights are (generation and training run there)."""
+        return next(self.model.parameters()).device
+
+    def to(self, device: str | torch.device) -> QueryGenerator:
+        """Move the model to ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:1"`` ...), in place.
+
+        Generation then runs there: the encoder, every decoding step and the vocabulary projections;
+        only the top-k candidates of each step (rows × k numbers) come back to the CPU, where each row
+        draws from its own seeded generator, so a row's sample does not depend on the device beyond
+        float rounding of the logits.
+
+        Example:
+            >>> from xqg.generate.testing import tiny_generator
+            >>> tiny_generator().to("cpu").device.type
+            'cpu'
+        """
+        if self.int8 and torch.device(device).type != "cpu":
+            raise ConfigError("an int8-quantised generator runs on the CPU only")
+        self.model.to(device)
+        return self
+
     @property
     def languages(self) -> list[str]:
         """Languages the generator knows (``bert2bert``: those with a start token)."""
@@ -234,25 +257,38 @@ class QueryGenerator:
             padding=True,
             return_tensors="pt",
         )
-        hidden = self.model.get_encoder()(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])[0]
-        return EncodedBatch(hidden, enc["attention_mask"])
+        device = self.device
+        input_ids, mask = enc["input_ids"].to(device), enc["attention_mask"].to(device)
+        hidden = self.model.get_encoder()(input_ids=input_ids, attention_mask=mask)[0]
+        return EncodedBatch(hidden, mask)
 
     def prompts(self, passages: Sequence[Passage], lang: str) -> list[str]:
         return [build_prompt(p, lang, self.settings.prompt) for p in passages]
 
     # ------------------------------------------------------------------ decoder
     def _subset(self, lang: str) -> torch.Tensor | None:
+        """Sorted small ids of ``lang``'s vocabulary subset, on the model's device."""
         if self.vocabulary is None:
             return None
         key = lang if self.settings.language_vocabulary else "*"
-        if key not in self._subsets:
-            if self.settings.language_vocabulary:
-                ids = self.vocabulary.allowed(lang)
-            else:
-                self.vocabulary.start_id(lang)
-                ids = [i for i in range(self.vocabulary.num_tokens) if i != self.vocabulary.small_pad]
-            self._subsets[key] = torch.tensor(ids, dtype=torch.long)
-        return self._subsets[key]
+        return self._on_device(key, lambda: self._subset_ids(lang))
+
+    def _on_device(self, key: str, build: Any) -> torch.Tensor:
+        """A cached index tensor, built on the CPU once and kept per device."""
+        device = self.device
+        if (key, device) not in self._subsets:
+            if (key, torch.device("cpu")) not in self._subsets:
+                self._subsets[(key, torch.device("cpu"))] = build()
+            self._subsets[(key, device)] = self._subsets[(key, torch.device("cpu"))].to(device)
+        return self._subsets[(key, device)]
+
+    def _subset_ids(self, lang: str) -> torch.Tensor:
+        if self.settings.language_vocabulary:
+            ids = self.vocabulary.allowed(lang)
+        else:
+            self.vocabulary.start_id(lang)
+            ids = [i for i in range(self.vocabulary.num_tokens) if i != self.vocabulary.small_pad]
+        return torch.tensor(ids, dtype=torch.long, device="cpu")
 
     def decoder_start(self, lang: str) -> int:
         """The decoder's first input id for ``lang`` (a language token for ``bert2bert``)."""
@@ -368,22 +404,26 @@ class QueryGenerator:
         width = max(len(r) for r in rows)
         start = self.decoder_start(lang)
         pad_in = self.vocabulary.small_pad if self.vocabulary is not None else self.pad_id
-        dec_in = torch.full((len(rows), width), pad_in, dtype=torch.long)
-        labels = torch.full((len(rows), width), -100, dtype=torch.long)
+        # built on the CPU row by row, moved to the model's device once
+        cpu = torch.device("cpu")
+        dec_in = torch.full((len(rows), width), pad_in, dtype=torch.long, device=cpu)
+        labels = torch.full((len(rows), width), -100, dtype=torch.long, device=cpu)
         subset = self._subset(lang)
         position = None
         if subset is not None:
-            position = torch.full((self.vocabulary.size,), -1, dtype=torch.long)
-            position[subset] = torch.arange(len(subset))
+            position = torch.full((self.vocabulary.size,), -1, dtype=torch.long, device=cpu)
+            position[subset.cpu()] = torch.arange(len(subset), device=cpu)
             unk_position = int(position[self.vocabulary.small_unk])
         for i, r in enumerate(rows):
             dec_in[i, 0] = start
-            dec_in[i, 1 : len(r)] = torch.tensor(r[:-1], dtype=torch.long)
-            target = torch.tensor(r, dtype=torch.long)
+            dec_in[i, 1 : len(r)] = torch.tensor(r[:-1], dtype=torch.long, device=cpu)
+            target = torch.tensor(r, dtype=torch.long, device=cpu)
             if position is not None:
                 target = position[target]
                 target[target < 0] = unk_position
             labels[i, : len(r)] = target
+        device = encoded.hidden.device
+        dec_in, labels = dec_in.to(device), labels.to(device)
         dec_mask = (labels != -100).long()
         logits, _ = self.decoder_logits(dec_in, encoded, lang, decoder_mask=dec_mask)
         return F.cross_entropy(
@@ -396,10 +436,9 @@ class QueryGenerator:
         langs = sorted(set(row_langs))
         if len(langs) == 1:
             return self._subset(langs[0])
-        key = "+".join(langs)
-        if key not in self._subsets:
-            self._subsets[key] = torch.unique(torch.cat([self._subset(lang) for lang in langs]))
-        return self._subsets[key]
+        return self._on_device(
+            "+".join(langs), lambda: torch.unique(torch.cat([self._subset(lang).cpu() for lang in langs]))
+        )
 
     @torch.no_grad()
     def sample(
@@ -436,6 +475,7 @@ class QueryGenerator:
         first = row_langs[0]
         max_new = max_new_tokens or self.settings.max_new_tokens
         rngs = [np.random.default_rng(int(s)) for s in seeds]
+        device = encoded.hidden.device
         subset = self._rows_subset(row_langs) if self.vocabulary is not None else None
         heads: list[tuple[torch.Tensor, Any]] = []  # (columns in the union, projection)
         if subset is not None:
@@ -444,16 +484,21 @@ class QueryGenerator:
             langs = sorted(set(row_langs))
             for code in langs:
                 heads.append((torch.searchsorted(subset, self._subset(code)), self._language_head(code)))
-            row_head = torch.tensor([langs.index(code) for code in row_langs], dtype=torch.long)
+            row_head = torch.tensor(
+                [langs.index(code) for code in row_langs], dtype=torch.long, device=device
+            )
             eos_col = int((subset == self.vocabulary.small_eos).nonzero()[0, 0])
             banned_cols = (subset == self.vocabulary.small_unk).nonzero().flatten()
         else:
             eos_col = self.eos_id
             banned = {self.pad_id, self.start_id} - {self.eos_id}
-            banned_cols = torch.tensor(sorted(banned), dtype=torch.long)
+            banned_cols = torch.tensor(sorted(banned), dtype=torch.long, device=device)
         generated: list[list[int]] = [[] for _ in range(rows)]  # logit columns
-        active = torch.arange(rows)
-        current = torch.tensor([[self.decoder_start(code)] for code in row_langs], dtype=torch.long)
+        active = torch.arange(rows, device=device)
+        active_rows = list(range(rows))  # the same rows on the host: no device sync to read them
+        current = torch.tensor(
+            [[self.decoder_start(code)] for code in row_langs], dtype=torch.long, device=device
+        )
         enc = encoded
         past = None
         grouped = None
@@ -474,7 +519,7 @@ class QueryGenerator:
                 if len(heads) == 1:
                     logits = heads[0][1](states).float()
                 else:
-                    logits = torch.full((len(active), len(subset)), -float("inf"))
+                    logits = torch.full((len(active), len(subset)), -float("inf"), device=device)
                     active_heads = row_head.index_select(0, active)
                     for h, (columns_h, project) in enumerate(heads):
                         rows_h = (active_heads == h).nonzero().flatten()
@@ -486,48 +531,54 @@ class QueryGenerator:
             if step < self.settings.min_new_tokens:
                 logits[:, eos_col] = -float("inf")
             if ngram > 0:
-                for j, row in enumerate(active.tolist()):
+                blocked_rows: list[int] = []
+                blocked_cols: list[int] = []
+                for j, row in enumerate(active_rows):
                     seq = generated[row]
                     if len(seq) >= ngram - 1:
                         prefix = tuple(seq[len(seq) - ngram + 1 :]) if ngram > 1 else ()
-                        blocked = [
-                            seq[i + ngram - 1]
-                            for i in range(len(seq) - ngram + 1)
-                            if tuple(seq[i : i + ngram - 1]) == prefix
-                        ]
-                        if blocked:
-                            logits[j, blocked] = -float("inf")
+                        for i in range(len(seq) - ngram + 1):
+                            if tuple(seq[i : i + ngram - 1]) == prefix:
+                                blocked_rows.append(j)
+                                blocked_cols.append(seq[i + ngram - 1])
+                if blocked_rows:  # one indexed write for every row (one kernel on a GPU)
+                    logits[
+                        torch.tensor(blocked_rows, device=device), torch.tensor(blocked_cols, device=device)
+                    ] = -float("inf")
             k = min(top_k, logits.shape[-1])
             values, columns = logits.topk(k, dim=-1)
-            probs = torch.softmax(values.double(), dim=-1).numpy()
-            columns = columns.numpy()
-            chosen = np.empty(len(active), dtype=np.int64)
-            for j, row in enumerate(active.tolist()):
+            # only the top-k candidates leave the device; each row draws on the CPU from its own seed
+            probs = torch.softmax(values.double(), dim=-1).cpu().numpy()
+            columns = columns.cpu().numpy()
+            chosen = np.empty(len(active_rows), dtype=np.int64)
+            for j, row in enumerate(active_rows):
                 cdf = np.cumsum(probs[j])
                 pick = int(np.searchsorted(cdf, rngs[row].random() * cdf[-1], side="right"))
                 chosen[j] = columns[j, min(pick, k - 1)]
             keep = []
-            for j, row in enumerate(active.tolist()):
+            for j, row in enumerate(active_rows):
                 if chosen[j] == eos_col:
                     continue
                 generated[row].append(int(chosen[j]))
                 keep.append(j)
             if not keep or step == max_new - 1:
                 break
-            if len(keep) < len(active):
-                index = torch.tensor(keep, dtype=torch.long)
+            if len(keep) < len(active_rows):
+                index = torch.tensor(keep, dtype=torch.long, device=device)
                 if grouped is not None:
                     grouped.keep(index)
                 else:
                     past.reorder_cache(index)
                     enc = enc.rows(index)
                 active = active.index_select(0, index)
+                active_rows = [active_rows[j] for j in keep]
                 chosen = chosen[keep]
-            next_ids = torch.from_numpy(chosen)
+            next_ids = torch.from_numpy(chosen).to(device)
             if subset is not None:
                 next_ids = subset.index_select(0, next_ids)
             current = next_ids.view(-1, 1)
-        return [self._decode_columns(seq, subset) for seq in generated]
+        subset_cpu = subset.cpu() if subset is not None else None
+        return [self._decode_columns(seq, subset_cpu) for seq in generated]
 
     def decode(self, columns: Sequence[int], lang: str) -> str:
         """Text of a sampled sequence of logit columns of ``lang``'s subset."""
@@ -536,7 +587,13 @@ class QueryGenerator:
     def _decode_columns(self, columns: Sequence[int], subset: torch.Tensor | None) -> str:
         ids = list(columns)
         if subset is not None:
-            ids = self.vocabulary.to_full(subset[torch.tensor(ids, dtype=torch.long)].tolist()) if ids else []
+            ids = (
+                self.vocabulary.to_full(
+                    subset.cpu()[torch.tensor(ids, dtype=torch.long, device="cpu")].tolist()
+                )
+                if ids
+                else []
+            )
         return self.tokenizer.decode(ids, skip_special_tokens=True).strip()
 
     def generate(
@@ -588,7 +645,7 @@ class QueryGenerator:
             progress = tqdm(total=len(passages), desc="generate", unit="passage")
         for start in range(0, len(passages), batch_size):
             batch = list(passages[start : start + batch_size])
-            repeat = torch.arange(len(batch)).repeat_interleave(n)
+            repeat = torch.arange(len(batch), device=self.device).repeat_interleave(n)
             results: dict[tuple[int, str], list[str]] = {}
             with torch.no_grad():
                 shared = (

@@ -76,6 +76,11 @@ class GenerateTask:
         precision: ``"float32"`` or ``"bfloat16"`` (autocast: on CPUs with avx512_bf16/AMX the
             fastest path, ``benchmarks/bench_generate.py``; outputs differ slightly from float32 and
             the tolerance is in docs/performance.md; recorded in the fingerprint).
+        device: where the generator runs when this task loads it: ``"auto"`` (a CUDA GPU when there is
+            one, else the CPU; always the CPU with ``int8``), ``"cpu"``, ``"cuda"``, ``"cuda:N"``. A
+            generator given with :meth:`use` stays where it is. Recorded in each shard's stats, not in
+            the fingerprint: a run may resume on another device (outputs agree up to float rounding
+            of the logits before sampling).
 
     Example:
         >>> import tempfile
@@ -104,6 +109,7 @@ class GenerateTask:
         max_input_length: int = 256,
         int8: bool = False,
         precision: str = "float32",
+        device: str = "auto",
     ) -> None:
         if not languages:
             raise ConfigError("generation needs at least one language")
@@ -111,6 +117,8 @@ class GenerateTask:
             raise ConfigError(f"generation precision must be float32 or bfloat16, got {precision!r}")
         if int8 and precision != "float32":
             raise ConfigError("int8 and bfloat16 are two alternative fast paths: choose one")
+        if int8 and device not in ("auto", "cpu"):
+            raise ConfigError("int8 generation is a CPU path; on a GPU use --precision bfloat16")
         if n < 1 or top_k < 1 or batch_size < 1 or max_new_tokens < 1:
             raise ConfigError("n, top_k, batch_size and max_new_tokens must be >= 1")
         self.corpus = corpus
@@ -122,6 +130,7 @@ class GenerateTask:
         self.max_input_length = max_input_length
         self.int8 = int8
         self.precision = precision
+        self.device = device
         self._generator: Any = None
         self._in_memory = False
 
@@ -141,6 +150,10 @@ class GenerateTask:
             self._generator = load_generator(self.generator_name)
             if self.int8:
                 self._generator.quantize_int8()
+            else:
+                from xqg.devices import resolve_device
+
+                self._generator.to(resolve_device(self.device))
         return self._generator
 
     def fingerprint(self) -> dict[str, Any]:
@@ -186,6 +199,7 @@ class GenerateTask:
                 "max_input_length": self.max_input_length,
                 "int8": self.int8,
                 "precision": self.precision,
+                "device": self.device,
             },
         )
 
@@ -214,7 +228,7 @@ class GenerateTask:
                     + "\n"
                 )
                 count += 1
-        return {"rows": len(passages), "queries": count}
+        return {"rows": len(passages), "queries": count, "device": str(generator.device)}
 
 
 def read_generated(out_dir: str | Path, verify: str = "sha256") -> Iterator[dict[str, Any]]:

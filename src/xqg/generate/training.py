@@ -27,6 +27,7 @@ from xqg.data.atomic import atomic_write_json
 from xqg.data.jsonl import iter_jsonl
 from xqg.data.languages import get_language
 from xqg.data.records import Passage, RetrievalDataset
+from xqg.devices import resolve_device
 from xqg.errors import ConfigError, InputError
 from xqg.generate.generator import EncodedBatch, QueryGenerator
 from xqg.seeding import derive_seed
@@ -112,6 +113,8 @@ class TrainingConfig:
         max_grad_norm: gradient clipping.
         seed: seed of initial RNG state and batch order.
         threads: torch CPU threads (0: leave as is).
+        device: ``"auto"`` (a CUDA GPU when there is one), ``"cpu"``, ``"cuda"``, ``"cuda:N"``; not
+            part of the resume identity (a run may resume on another device).
     """
 
     steps: int = 600
@@ -128,6 +131,7 @@ class TrainingConfig:
     max_grad_norm: float = 1.0
     seed: int = 0
     threads: int = 0
+    device: str = "auto"
 
     def __post_init__(self) -> None:
         if self.precision == "fp16":
@@ -140,9 +144,9 @@ class TrainingConfig:
             raise ConfigError("steps, batch_size and lr must be positive")
 
     def identity(self) -> dict[str, Any]:
-        """The settings that must match to resume (everything but checkpoint/eval cadence and threads)."""
+        """The settings that must match to resume (all but checkpoint/eval cadence, threads and device)."""
         data = asdict(self)
-        for key in ("eval_every", "save_every", "threads"):
+        for key in ("eval_every", "save_every", "threads", "device"):
             data.pop(key)
         return data
 
@@ -191,7 +195,7 @@ class _EncoderCache:
         states = [self.cache[p] for p in prompts]
         width = max(s.shape[0] for s in states)
         hidden = states[0].new_zeros((len(states), width, states[0].shape[1]))
-        mask = torch.zeros((len(states), width), dtype=torch.long)
+        mask = torch.zeros((len(states), width), dtype=torch.long, device=hidden.device)
         for i, s in enumerate(states):
             hidden[i, : s.shape[0]] = s
             mask[i, : s.shape[0]] = 1
@@ -239,7 +243,7 @@ def _batch_loss(
 ) -> torch.Tensor:
     lang = batch[0].lang
     prompts = [generator.prompts([ex.passage], ex.lang)[0] for ex in batch]
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.precision == "bf16"):
+    with torch.autocast(generator.device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):
         encoded = cache.batch(prompts)
         return generator.loss(encoded, [ex.query for ex in batch], lang, config.max_target_length)
 
@@ -293,20 +297,23 @@ def save_checkpoint(
     from safetensors.torch import save_file
 
     folder.mkdir(parents=True, exist_ok=True)
-    params = {name: p.detach().contiguous() for name, p in _trainable(generator).items()}
+    params = {name: p.detach().cpu().contiguous() for name, p in _trainable(generator).items()}
     state = optimizer.state_dict()
     tensors = {}
     scalars: dict[str, dict[str, float]] = {}
     for index, slot in state["state"].items():
         for key, value in slot.items():
             if torch.is_tensor(value) and value.dim() > 0:
-                tensors[f"{index}.{key}"] = value.contiguous()
+                tensors[f"{index}.{key}"] = value.cpu().contiguous()
             else:
                 scalars.setdefault(str(index), {})[key] = float(value)
     tmp_params, tmp_opt = folder / "trainable.safetensors.tmp", folder / "optimizer.safetensors.tmp"
     save_file(params, str(tmp_params))
     save_file(tensors, str(tmp_opt))
-    save_file({"torch": torch.get_rng_state()}, str(folder / "rng.safetensors.tmp"))
+    rng = {"torch": torch.get_rng_state()}
+    if generator.device.type == "cuda":  # dropout on a GPU draws from the CUDA generator
+        rng["cuda"] = torch.cuda.get_rng_state(generator.device)
+    save_file(rng, str(folder / "rng.safetensors.tmp"))
     tmp_params.replace(folder / "trainable.safetensors")
     tmp_opt.replace(folder / "optimizer.safetensors")
     (folder / "rng.safetensors.tmp").replace(folder / "rng.safetensors")
@@ -357,7 +364,10 @@ def _load_checkpoint(
     for group, saved in zip(groups, state["param_groups"], strict=False):
         group.update(saved)
     optimizer.load_state_dict({"state": opt_state, "param_groups": groups})
-    torch.set_rng_state(load_file(str(folder / "rng.safetensors"))["torch"])
+    rng = load_file(str(folder / "rng.safetensors"))
+    torch.set_rng_state(rng["torch"])
+    if "cuda" in rng and generator.device.type == "cuda":
+        torch.cuda.set_rng_state(rng["cuda"], generator.device)
     result.train_loss = list(state["train_loss"])
     result.eval_loss = [tuple(x) for x in state["eval_loss"]]
     return int(state["step"])
@@ -404,10 +414,14 @@ def train_generator(
         torch.set_num_threads(config.threads)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(config.device)
+    if generator.device != device:
+        generator.to(device)
+    logger.info("training the generator on %s", device)
     model = generator.model
     if config.freeze_encoder:
         model.get_encoder().requires_grad_(False)
-    torch.manual_seed(derive_seed(config.seed, "generator-training") % (2**63))
+    torch.manual_seed(derive_seed(config.seed, "generator-training") % (2**63))  # CPU and CUDA
     params = list(_trainable(generator).values())
     decay = [p for p in params if p.dim() > 1]
     no_decay = [p for p in params if p.dim() <= 1]

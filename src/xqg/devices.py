@@ -1,0 +1,46 @@
+"""Where torch work runs: ``"auto"`` (a CUDA GPU when there is one, else the CPU), or a named device.
+
+Example:
+    >>> resolve_device("cpu").type
+    'cpu'
+    >>> resolve_device("auto").type in ("cpu", "cuda")
+    True
+"""
+
+from __future__ import annotations
+
+import torch
+
+from xqg.errors import ConfigError
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+"""What the command lines and experiment files accept (``"cuda:N"`` is accepted too)."""
+
+
+def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
+    """The torch device for ``spec``.
+
+    Args:
+        spec: ``"auto"`` or ``None`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``,
+            ``"cuda:N"``, or a ``torch.device``.
+
+    Raises:
+        ConfigError: an unknown device, or CUDA asked for on a machine without a usable GPU.
+    """
+    if isinstance(spec, torch.device):
+        device = spec
+    elif spec is None or spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        try:
+            device = torch.device(str(spec))
+        except (RuntimeError, ValueError):
+            raise ConfigError(f"unknown device {spec!r}; use auto, cpu, cuda or cuda:N") from None
+    if device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"unsupported device {spec!r}; use auto, cpu, cuda or cuda:N")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device {spec!r} was asked for, but torch sees no CUDA GPU on this machine")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(f"device {spec!r}: this machine has {torch.cuda.device_count()} CUDA GPU(s)")
+    return device
