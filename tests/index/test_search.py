@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xqg.distributed import VectorPartWriter, run_sharded
-from xqg.errors import InputError
+from xqg.errors import ConfigError, InputError
 from xqg.index import search, search_to_trec
 
 
@@ -164,3 +164,40 @@ def test_the_gpu_matrix_product_path_ranks_like_faiss(tmp_path, monkeypatch) -> 
         exact_search, "_shard_topk_faiss", lambda q, v, k: exact_search._shard_topk_torch(q, v, k, "cpu")
     )
     assert search(queries, ["a", "b", "c", "d"], docs, k=6) == expected
+
+
+@pytest.mark.parametrize("precision", ["float16", "bfloat16"])
+def test_reduced_precision_gpu_path_rescores_to_the_float32_run(tmp_path, monkeypatch, precision) -> None:
+    """The float16/bfloat16 torch path behind ``--search-device cuda`` (run here on the CPU) shortlists
+    in low precision and re-scores in float32: on near-twin vectors, whose order the low-precision
+    product alone gets wrong, the run and its scores equal FAISS's float32 run."""
+    import torch
+
+    from xqg.index import exact_search
+
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(300, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors[1::2] = vectors[::2] + rng.normal(scale=1e-4, size=(150, 16)).astype(np.float32)  # near-twins
+    ids = [f"d{i:03d}" for i in range(300)]
+    docs = _write(tmp_path, "docs", ids, vectors, 70)
+    queries = vectors[:6] + rng.normal(scale=0.05, size=(6, 16)).astype(np.float32)
+    qids = [f"q{i}" for i in range(6)]
+    expected = search(queries, qids, docs, k=10)
+    dtype = getattr(torch, precision)
+    raw = torch.topk(torch.from_numpy(queries).to(dtype) @ torch.from_numpy(vectors).to(dtype).T, 10).indices
+    assert any([ids[j] for j in row] != list(expected[q]) for row, q in zip(raw.tolist(), qids, strict=True))
+
+    with pytest.raises(ConfigError, match="GPU path"):
+        search(queries, qids, docs, k=10, precision=precision)  # FAISS is float32 only
+    monkeypatch.setattr(exact_search, "SHORTLIST_MIN", 12)  # a shortlist barely deeper than k
+    on_gpu = exact_search._shard_topk_torch
+    monkeypatch.setattr(  # what --search-device cuda runs, on the CPU
+        exact_search,
+        "_shard_topk_torch",
+        lambda q, v, k, device, precision="float32": on_gpu(q, v, k, "cpu", precision=precision),
+    )
+    low = search(queries, qids, docs, k=10, device="cuda", precision=precision)
+    assert [list(low[q]) for q in qids] == [list(expected[q]) for q in qids]
+    for q in qids:
+        np.testing.assert_allclose(list(low[q].values()), list(expected[q].values()), rtol=1e-6)

@@ -25,10 +25,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=int, default=64, help="query encoding batch size")
     parser.add_argument("--search-device", default="cpu", help="cpu (FAISS) or a torch device such as cuda")
     parser.add_argument(
+        "--search-precision",
+        choices=("float32", "float16", "bfloat16"),
+        default="float32",
+        help="with --search-device cuda: hold and multiply the shards in float16/bfloat16 (half the memory "
+        "and traffic), then re-score a shortlist in float32 (scores written are float32)",
+    )
+    parser.add_argument(
         "--in-memory",
         action="store_true",
         help="load every shard once (checksums verified) and search it in blocks: the fastest CPU path "
         "when the vectors fit in memory (docs/performance.md); same rankings as the per-shard search",
+    )
+    parser.add_argument(
+        "--per-language",
+        action="store_true",
+        help="--index is an `xqg fuse --per-language --output` folder (one fused index per language, "
+        "INDEX/<lang>): each query is searched in its own language's index; one run for all",
     )
     parser.add_argument(
         "--mmap",
@@ -48,6 +61,9 @@ def _search(args: argparse.Namespace) -> int:
     from xqg.index.exact_search import search_to_trec
 
     queries = Path(args.queries)
+    query_langs: list[str] = []
+    if args.per_language and queries.is_dir():
+        raise ConfigError("--per-language needs a queries file (each query's language), not encoded vectors")
     if queries.is_dir():
         from xqg.distributed import load_vectors
 
@@ -63,10 +79,13 @@ def _search(args: argparse.Namespace) -> int:
             [q.text for q in records], batch_size=args.batch_size, show_progress=True
         )
         query_ids = [q.id for q in records]
+        query_langs = [q.lang for q in records]
+    if args.per_language:
+        return _search_per_language(args, np.asarray(vectors, dtype=np.float32), query_ids, query_langs)
     if args.mmap and not args.in_memory:
         raise ConfigError("--mmap applies to --in-memory search only")
     if args.in_memory:
-        if args.search_device != "cpu":
+        if args.search_device != "cpu" or args.search_precision != "float32":
             raise ConfigError("--in-memory is the CPU path; use --search-device alone for a GPU")
         from xqg.data.trec import write_run
         from xqg.index.loaded_index import LoadedIndex
@@ -77,7 +96,52 @@ def _search(args: argparse.Namespace) -> int:
         write_run(args.output, run, tag=args.tag)
     else:
         run = search_to_trec(
-            vectors, query_ids, args.index, args.output, k=args.k, tag=args.tag, device=args.search_device
+            vectors,
+            query_ids,
+            args.index,
+            args.output,
+            k=args.k,
+            tag=args.tag,
+            device=args.search_device,
+            precision=args.search_precision,
         )
     print(f"{args.output}: {len(run)} queries, top {args.k}")
+    return 0
+
+
+def _search_per_language(args: argparse.Namespace, vectors, query_ids: list[str], langs: list[str]) -> int:
+    """Each language's queries against INDEX/<lang>; one TREC run for all."""
+    from pathlib import Path
+
+    from xqg.data.trec import write_run
+    from xqg.errors import ConfigError, InputError
+    from xqg.index.exact_search import search
+
+    if len(args.index) != 1 or args.in_memory:
+        raise ConfigError(
+            "--per-language takes one --index folder (of per-language indexes), without --in-memory"
+        )
+    root = Path(args.index[0])
+    run = {}
+    for lang in sorted(set(langs)):
+        folder = root / lang
+        if not folder.is_dir():
+            held = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+            raise InputError(
+                f"no fused index for {lang!r} queries (per-language indexes here: {', '.join(held) or 'none'})",
+                path=folder,
+            )
+        rows = [i for i, code in enumerate(langs) if code == lang]
+        run.update(
+            search(
+                vectors[rows],
+                [query_ids[i] for i in rows],
+                folder,
+                k=args.k,
+                device=args.search_device,
+                precision=args.search_precision,
+            )
+        )
+    write_run(args.output, run, tag=args.tag)
+    print(f"{args.output}: {len(run)} queries in {len(set(langs))} languages, top {args.k}")
     return 0

@@ -6,6 +6,12 @@ candidates are merged into a running top-k. Memory is bounded by the largest sha
 ``queries × k`` candidates. Rankings are deterministic: equal scores are ordered by doc id, and each
 shard contributes ``k + tie_margin`` candidates so that ties at the cut-off are resolved the same way
 however the corpus is sharded.
+
+On a GPU the shard can be held and multiplied in ``float16`` or ``bfloat16`` (``precision``): half the
+memory and memory traffic of float32. The reduced-precision product only shortlists candidates
+(:data:`SHORTLIST_FACTOR` × the kept depth, at least :data:`SHORTLIST_MIN`); their scores are then
+recomputed in float32 from the shard's own vectors, so the scores written are the float32 ones and
+the ranking differs from float32 search only if a true top-k document falls outside the shortlist.
 """
 
 from __future__ import annotations
@@ -27,19 +33,41 @@ def _shard_topk_faiss(queries: np.ndarray, vectors: np.ndarray, k: int) -> tuple
     return index.search(queries, k)
 
 
+SEARCH_PRECISIONS = ("float32", "float16", "bfloat16")
+SHORTLIST_FACTOR = 2
+SHORTLIST_MIN = 64
+
+
 def _shard_topk_torch(
-    queries: np.ndarray, vectors: np.ndarray, k: int, device: str, query_batch: int = 1024
+    queries: np.ndarray,
+    vectors: np.ndarray,
+    k: int,
+    device: str,
+    query_batch: int = 1024,
+    precision: str = "float32",
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` by a torch matrix product on ``device``; below float32, a shortlist re-scored in float32."""
     import torch
 
-    docs = torch.from_numpy(vectors).to(device)
+    dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[precision]
+    docs = torch.from_numpy(vectors).to(device=device, dtype=dtype)
+    shortlist = k if precision == "float32" else min(len(vectors), max(SHORTLIST_FACTOR * k, SHORTLIST_MIN))
     scores_out = np.empty((queries.shape[0], k), dtype=np.float32)
     index_out = np.empty((queries.shape[0], k), dtype=np.int64)
     for start in range(0, queries.shape[0], query_batch):
-        q = torch.from_numpy(queries[start : start + query_batch]).to(device)
-        scores, indices = torch.topk(q @ docs.T, k, dim=1)
-        scores_out[start : start + len(q)] = scores.cpu().numpy()
-        index_out[start : start + len(q)] = indices.cpu().numpy()
+        block = queries[start : start + query_batch]
+        q = torch.from_numpy(block).to(device=device, dtype=dtype)
+        scores, indices = torch.topk(q @ docs.T, shortlist, dim=1)
+        if precision == "float32":
+            scores_out[start : start + len(q)] = scores.cpu().numpy()
+            index_out[start : start + len(q)] = indices.cpu().numpy()
+            continue
+        candidates = indices.cpu().numpy()
+        exact = np.einsum("qd,qcd->qc", block, vectors[candidates])  # float32, as FAISS computes it
+        # best first, and among equal float32 scores the lower row first (as torch.topk/FAISS on ties)
+        order = np.lexsort((candidates, -exact), axis=1)[:, :k]
+        scores_out[start : start + len(q)] = np.take_along_axis(exact, order, axis=1)
+        index_out[start : start + len(q)] = np.take_along_axis(candidates, order, axis=1)
     return scores_out, index_out
 
 
@@ -57,6 +85,7 @@ def search(
     device: str = "cpu",
     tie_margin: int = 8,
     show_progress: bool = False,
+    precision: str = "float32",
 ) -> Run:
     """Exact inner-product top-``k`` of every query over one or more sharded vector folders.
 
@@ -68,6 +97,8 @@ def search(
         device: ``"cpu"`` (FAISS ``IndexFlatIP``) or a torch device such as ``"cuda"`` (matrix product).
         tie_margin: extra candidates taken per shard so that ties at rank ``k`` are broken by doc id.
         show_progress: tqdm bar over shards.
+        precision: the torch path's matrix product, ``"float32"``, ``"float16"`` or ``"bfloat16"``
+            (GPU; a shortlist re-scored in float32, see the module docstring). FAISS is float32 only.
 
     Returns:
         ``{query_id: {doc_id: score}}`` with at most ``k`` documents per query.
@@ -93,6 +124,14 @@ def search(
 
     if k < 1:
         raise ConfigError(f"k must be >= 1, got {k}")
+    if precision not in SEARCH_PRECISIONS:
+        raise ConfigError(
+            f"search precision must be one of {', '.join(SEARCH_PRECISIONS)}, not {precision!r}"
+        )
+    if device == "cpu" and precision != "float32":
+        raise ConfigError(
+            f"{precision} search is the GPU path (--search-device cuda); the CPU path (FAISS) is float32"
+        )
     queries = np.ascontiguousarray(np.asarray(query_vectors, dtype=np.float32))
     if queries.ndim != 2 or queries.shape[0] != len(query_ids):
         raise InputError(f"{len(query_ids)} query ids for query vectors of shape {queries.shape}")
@@ -123,7 +162,7 @@ def search(
             if device == "cpu":
                 scores, indices = _shard_topk_faiss(queries, vectors, take)
             else:
-                scores, indices = _shard_topk_torch(queries, vectors, take, device)
+                scores, indices = _shard_topk_torch(queries, vectors, take, device, precision=precision)
             id_array = np.asarray(ids, dtype=object)
             best_scores = np.concatenate([best_scores, scores.astype(np.float32)], axis=1)
             best_ids = np.concatenate([best_ids, id_array[indices]], axis=1)
@@ -157,6 +196,7 @@ def search_to_trec(
     k: int = 100,
     tag: str = "xqg",
     device: str = "cpu",
+    precision: str = "float32",
 ) -> Run:
     """:func:`search` and write the run as a TREC file (atomically); returns the run.
 
@@ -165,6 +205,6 @@ def search_to_trec(
     """
     from xqg.data.trec import write_run
 
-    run = search(query_vectors, query_ids, shard_dir_or_dirs, k=k, device=device)
+    run = search(query_vectors, query_ids, shard_dir_or_dirs, k=k, device=device, precision=precision)
     write_run(output, run, tag=tag)
     return run
