@@ -382,7 +382,7 @@ def test_locomo_path_may_be_the_file_or_its_folder(tmp_path, models):
     for where in (data_path, tmp_path):
         dataset, languages = ExperimentPipeline(
             _locomo_config(tmp_path, models[0], where), tmp_path / "c"
-        )._load_dataset()
+        ).load_dataset()
         assert languages == ["en"] and len(dataset.corpus) == 40
         assert {p.meta["article"] for p in dataset.corpus} == {f"conv-{c}" for c in range(4)}
 

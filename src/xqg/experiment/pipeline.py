@@ -77,7 +77,11 @@ class _FoldResult:
 
 
 @dataclass
-class _FoldContext:
+class FoldContext:
+    """One fold as its systems see it (:meth:`ExperimentPipeline.fold_context`): the training split,
+    the generator's training split (the training articles minus the dev articles on which α is
+    chosen), the corpus, and the test, training and dev queries of the evaluated languages."""
+
     fold: int
     dataset: RetrievalDataset
     train: RetrievalDataset
@@ -135,6 +139,7 @@ class ExperimentPipeline:
         )
         self.cache = StageCache(root / "stages" if not cache_dir else root)
         self.seed = config.experiment.seed
+        self.device = config.experiment.device
         self._encoders: dict[str, Any] = {}
         self.timings: dict[str, float] = {}
 
@@ -156,7 +161,7 @@ class ExperimentPipeline:
         print(f"[xqg run] {name:<18} {state}", flush=True)
         return result.key, result.path
 
-    def _load_dataset(self) -> tuple[RetrievalDataset, list[str]]:
+    def load_dataset(self) -> tuple[RetrievalDataset, list[str]]:
         """The configured dataset with ``meta["article"]`` on every passage (the unit of the folds),
         and the evaluated query languages."""
         data = self.config.data
@@ -201,7 +206,7 @@ class ExperimentPipeline:
             from xqg.encode import load_encoder
 
             self._encoders.clear()  # one model in memory at a time
-            self._encoders[key] = load_encoder(path, device="cpu")
+            self._encoders[key] = load_encoder(path, device=self.device)
         return self._encoders[key]
 
     # ------------------------------------------------------------ encoders
@@ -217,7 +222,7 @@ class ExperimentPipeline:
             return self._base_model(spec)
         return None
 
-    def _encoder_model(
+    def encoder_model(
         self,
         spec: SystemSpec,
         fold: int,
@@ -259,12 +264,12 @@ class ExperimentPipeline:
                 # in the softmax, the test articles' paragraphs would be negatives of every training
                 # question and the model would learn to rank them low (measured: -7.6 Success@1 on
                 # XQuAD fold 0). Built only when the model is trained, not when it is cached.
-                vectors = self._encode(
+                vectors = self.encode_cached(
                     "encode-corpus", base_key, base, [(p.id, _passage_text(p)) for p in corpus], "passage"
                 )
                 ids = [p.id for p in train.corpus]
                 bank = PassageBank(ids, torch.from_numpy(np.ascontiguousarray(vectors.rows(ids))))
-            encoder = load_encoder(base, device="cpu")
+            encoder = load_encoder(base, device=self.device)
             languages = list(tr.languages) or None
             negatives = 0 if query_only else 1
             mined = None
@@ -296,9 +301,11 @@ class ExperimentPipeline:
         return key, str(path / "model")
 
     # ------------------------------------------------------------- vectors
-    def _encode(
+    def encode_cached(
         self, stage: str, enc_key: str, enc_path: str | None, items: Sequence[tuple[str, str]], kind: str
     ) -> _Vectors:
+        """Vectors of ``items`` (``(id, text)``) by the encoder ``enc_key`` (at ``enc_path``) as
+        ``kind`` (``"query"`` or ``"passage"``), cached as the stage ``stage``."""
         settings = {
             "encoder": enc_key,
             "kind": kind,
@@ -333,7 +340,7 @@ class ExperimentPipeline:
         return sorted(ranked[:count])
 
     # ---------------------------------------------------------- generation
-    def _generated_sums(
+    def generated_queries(
         self,
         fold: int,
         train: RetrievalDataset,
@@ -341,10 +348,10 @@ class ExperimentPipeline:
         enc_key: str,
         enc_path: str | None,
         gen_languages: Sequence[str],
-        result: _FoldResult,
-    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Per language, per-slot cumulative sums ``(n, N, d)`` of the generated queries' embeddings
-        and counts ``(n, N)`` (slot ``j`` holds the sums over slots ``0..j``)."""
+    ) -> tuple[Path, list[dict[str, Any]], np.ndarray]:
+        """The fold's generator folder (trained on ``train``), its generated rows
+        ``{docid, lang, slot, text}`` for ``corpus``, and their query vectors (one row each); every
+        step cached as a stage."""
         g = self.config.generator
         gen_settings = {
             "fold": fold,
@@ -382,6 +389,7 @@ class ExperimentPipeline:
                 languages=gen_languages,
                 seed=self.seed,
                 show_progress=True,
+                device=self.device,
                 **({"steps": g.steps} if g.steps else {}),
             )
 
@@ -396,9 +404,10 @@ class ExperimentPipeline:
         }
 
         def build_queries(out: Path) -> None:
+            from xqg.devices import resolve_device
             from xqg.generate.generator import QueryGenerator
 
-            generator = QueryGenerator.load(gen_path / "generator")
+            generator = QueryGenerator.load(gen_path / "generator").to(resolve_device(self.device))
             with open(out / "generated.jsonl", "w", encoding="utf-8") as handle:
                 for docid, lang, slot, text in generator.generate(
                     list(corpus),
@@ -420,15 +429,31 @@ class ExperimentPipeline:
         rows = [
             json.loads(line) for line in (q_path / "generated.jsonl").read_text(encoding="utf-8").splitlines()
         ]
-        result.generated_samples = rows[: 3 * len(gen_languages) * g.queries_per_language]
         items = [(f"{r['docid']}|{r['lang']}|{r['slot']}", r["text"]) for r in rows]
-        vectors = self._encode("encode-generated", enc_key, enc_path, items, "query")
+        vectors = self.encode_cached("encode-generated", enc_key, enc_path, items, "query")
+        return gen_path / "generator", rows, vectors.matrix
+
+    def _generated_sums(
+        self,
+        fold: int,
+        train: RetrievalDataset,
+        corpus: Sequence[Passage],
+        enc_key: str,
+        enc_path: str | None,
+        gen_languages: Sequence[str],
+        result: _FoldResult,
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per language, per-slot cumulative sums ``(n, N, d)`` of the generated queries' embeddings
+        and counts ``(n, N)`` (slot ``j`` holds the sums over slots ``0..j``)."""
+        g = self.config.generator
+        _, rows, matrix = self.generated_queries(fold, train, corpus, enc_key, enc_path, gen_languages)
+        result.generated_samples = rows[: 3 * len(gen_languages) * g.queries_per_language]
         index = {p.id: i for i, p in enumerate(corpus)}
         n_slots = g.queries_per_language
-        dim = vectors.matrix.shape[1]
+        dim = matrix.shape[1]
         sums = {lang: np.zeros((n_slots, len(corpus), dim), dtype=np.float64) for lang in gen_languages}
         counts = {lang: np.zeros((n_slots, len(corpus)), dtype=np.int64) for lang in gen_languages}
-        for row, vec in zip(rows, vectors.matrix, strict=True):
+        for row, vec in zip(rows, matrix, strict=True):
             sums[row["lang"]][row["slot"], index[row["docid"]]] += vec
             counts[row["lang"]][row["slot"], index[row["docid"]]] += 1
         return {
@@ -438,6 +463,14 @@ class ExperimentPipeline:
     # ---------------------------------------------------------------- fold
     def run_fold(self, fold: int, dataset: RetrievalDataset, languages: Sequence[str]) -> _FoldResult:
         """Run every system and condition on one fold."""
+        ctx = self.fold_context(fold, dataset, languages)
+        for name, spec in self.config.system_specs.items():
+            self._run_system(ctx, name, spec)
+        return ctx.result
+
+    def fold_context(self, fold: int, dataset: RetrievalDataset, languages: Sequence[str]) -> FoldContext:
+        """The splits, queries and settings of one fold (training, generator-training, dev and test
+        articles; the evaluated queries in ``languages``), as every system of the fold sees them."""
         from xqg.data.folds import fold_split, split_by_articles
 
         cfg = self.config
@@ -485,7 +518,7 @@ class ExperimentPipeline:
             "test": [labels[a] for a in test_articles],
         }
 
-        ctx = _FoldContext(
+        return FoldContext(
             fold,
             dataset,
             train,
@@ -503,11 +536,8 @@ class ExperimentPipeline:
             gen_languages,
             result,
         )
-        for name, spec in cfg.system_specs.items():
-            self._run_system(ctx, name, spec)
-        return result
 
-    def _run_system(self, ctx: _FoldContext, name: str, spec: SystemSpec) -> None:
+    def _run_system(self, ctx: FoldContext, name: str, spec: SystemSpec) -> None:
         """Evaluate one system under every condition of a fold, writing into ``ctx.result``."""
         from xqg.evaluate.evaluator import evaluate
         from xqg.fuse.fusion import fuse_vectors
@@ -535,12 +565,12 @@ class ExperimentPipeline:
             qrels = {q.id: dataset.qrels[q.id] for q in queries}
             return evaluate(metrics, run=run, qrels=qrels)
 
-        enc_key, enc_path = self._encoder_model(spec, fold, train, corpus)
+        enc_key, enc_path = self.encoder_model(spec, fold, train, corpus)
         passage_key, passage_path = self._passage_model(spec) or (enc_key, enc_path)
-        passages = self._encode(
+        passages = self.encode_cached(
             "encode-corpus", passage_key, passage_path, [(p.id, _passage_text(p)) for p in corpus], "passage"
         ).matrix
-        questions = self._encode(
+        questions = self.encode_cached(
             "encode-questions", enc_key, enc_path, [(q.id, q.text) for q in all_questions], "query"
         )
         # the passage representation of this system: one matrix, or one per query language
@@ -662,7 +692,7 @@ class ExperimentPipeline:
                 vecs = questions.rows([q.id for q in queries])
             else:
                 queries = self._typo_queries(test_queries, protocol, variant)
-                vecs = self._encode(
+                vecs = self.encode_cached(
                     "encode-typos", enc_key, enc_path, [(q.id, q.text) for q in queries], "query"
                 ).matrix
             if spec.passages == "oracle":
@@ -1034,7 +1064,7 @@ def run_experiment(config: ExperimentConfig, cache_dir: str | Path | None = None
         return _build_report(
             config, languages, dataset, {0: result}, pipeline.timings, seconds, protocol=protocol
         )
-    dataset, languages = pipeline._load_dataset()
+    dataset, languages = pipeline.load_dataset()
     print(
         f"[xqg run] {config.experiment.name}: {len(dataset.corpus)} passages, languages {', '.join(languages)}, "
         f"systems {', '.join(config.systems.names)}",
