@@ -51,3 +51,9 @@ def passages() -> list[Passage]:
 def queries_per_doc(passages) -> dict[str, list[str]]:
     """Three queries per passage (equal counts, as fusion with mode='sum' requires)."""
     return {p.id: [f"question {j} on {p.id}" for j in range(3)] for p in passages}
+
+
+@pytest.fixture
+def wide_encoder() -> HashEncoder:
+    """64-d random directions: far enough apart that a text's own vector always ranks it first."""
+    return HashEncoder(dim=64)

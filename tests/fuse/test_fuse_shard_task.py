@@ -178,9 +178,9 @@ def test_generated_file_is_read_once_per_shard_not_per_batch(
     _write_generated(tmp_path / "gen.jsonl", rows)
     source = GeneratedQueriesFile(tmp_path / "gen.jsonl")
     reads = []
-    original = GeneratedQueriesFile.texts_for
+    original = GeneratedQueriesFile.keyed_queries  # the one method that reads the file(s)
     monkeypatch.setattr(
-        GeneratedQueriesFile, "texts_for", lambda self, ps: reads.append(len(ps)) or original(self, ps)
+        GeneratedQueriesFile, "keyed_queries", lambda self, ps: reads.append(len(ps)) or original(self, ps)
     )
     task = FuseShardTask(passages, source, encoder, "hash", batch_size=2)
     run_sharded(task, len(passages), tmp_path / "out", shard_size=5, show_progress=False)

@@ -65,6 +65,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--dev-qrels", help="dev qrels (TREC) for --alpha-sweep")
     parser.add_argument("--metric", default="MRR@10", help="selection metric of the sweep (default MRR@10)")
     parser.add_argument("--output", help="write fused vectors here (sharded like the store)")
+    parser.add_argument(
+        "--per-language",
+        action="store_true",
+        help="one fused passage matrix per query language: the store keeps each language's query sums "
+        "(with --corpus; needs --languages), the sweep searches each dev query in its language's matrix, "
+        "and --output gets one folder per language (OUTPUT/<lang>; search a language's queries there)",
+    )
     add_shard_arguments(parser, default_shard_size=100_000)
     parser.set_defaults(func=_fuse)
 
@@ -126,16 +133,29 @@ def _fuse(args: argparse.Namespace) -> int:
         from xqg.data.corpus import iter_corpus
 
         num_rows = sum(1 for _ in iter_corpus(args.corpus, check_duplicates=False))
+        if args.per_language and not langs:
+            raise ConfigError("--per-language needs --languages: the languages that get a matrix each")
         task = FuseShardTask(
             str(Path(args.corpus).resolve()),
             source,
             encoder=args.encoder or "default",
             batch_size=args.batch_size,
+            languages=langs if args.per_language else None,
         )
         run_sharded(task, num_rows, args.store, **sharding_options(args))
         print(f"fusion store: {args.store} ({num_rows} passages)")
 
     alpha = args.alpha
+    per_language: list[str] = []
+    if args.per_language:
+        from xqg.fuse.store import store_languages
+
+        per_language = store_languages(args.store)
+        if not per_language:
+            raise ConfigError(
+                f"{args.store} holds one mixed query sum per passage: rebuild it with --corpus "
+                "--per-language --languages ... for per-language matrices"
+            )
     if args.alpha_sweep:
         if not (args.dev_queries and args.dev_qrels):
             raise ConfigError("--alpha-sweep needs --dev-queries and --dev-qrels")
@@ -145,7 +165,11 @@ def _fuse(args: argparse.Namespace) -> int:
         from xqg.fuse.store import load_fusion_store
         from xqg.fuse.sweep import alpha_sweep
 
-        store = load_fusion_store(args.store)
+        store = (
+            {lang: load_fusion_store(args.store, language=lang) for lang in per_language}
+            if per_language
+            else load_fusion_store(args.store)
+        )
         queries = read_queries(args.dev_queries)
         qrels = read_qrels(args.dev_qrels)
         encoder_name = args.encoder
@@ -174,15 +198,20 @@ def _fuse(args: argparse.Namespace) -> int:
     if args.output:
         from xqg.fuse.store import refuse
 
-        refuse(
-            args.store,
-            args.output,
-            alpha=alpha,
-            mode=args.mode,
-            allow_unequal_counts=args.allow_unequal_counts,
-            show_progress=True,
-        )
-        print(f"fused vectors (alpha={alpha:g}, {args.mode}): {args.output}")
+        for lang in per_language or [None]:
+            out = Path(args.output) / lang if lang else Path(args.output)
+            refuse(
+                args.store,
+                out,
+                alpha=alpha,
+                mode=args.mode,
+                allow_unequal_counts=args.allow_unequal_counts,
+                show_progress=True,
+                language=lang,
+            )
+            print(
+                f"fused vectors (alpha={alpha:g}, {args.mode}{', ' + lang + ' queries' if lang else ''}): {out}"
+            )
     return 0
 
 

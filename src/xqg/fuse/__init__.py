@@ -26,7 +26,7 @@ from xqg.fuse.query_sources import (
     QuerySource,
     encode_and_accumulate,
 )
-from xqg.fuse.store import RefuseShardTask, load_fusion_store, refuse
+from xqg.fuse.store import RefuseShardTask, load_fusion_store, refuse, store_languages
 from xqg.fuse.sweep import AlphaSweep, alpha_sweep, dense_top_k
 from xqg.fuse.task import FuseShardTask, build_source
 
@@ -52,4 +52,5 @@ __all__ = [
     "fuse_vectors",
     "load_fusion_store",
     "refuse",
+    "store_languages",
 ]

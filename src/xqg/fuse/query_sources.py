@@ -5,6 +5,11 @@ counts. Text sources (a generated-queries JSONL, an in-process generator, a fixe
 to :func:`encode_and_accumulate`, which encodes them through the *query* path and adds them to a
 running sum; the query vectors are dropped right away, never written to disk. The text-free source
 (:class:`PredictedQuerySource`) predicts the vectors directly from the passage vectors.
+
+Sources that know each query's language (the generated-queries file, the in-process generator, the
+predictor) also give the sums per language (:meth:`query_sums_by_language`), for one fused passage
+matrix per query language (``xqg fuse --per-language``; each query is searched in its own language's
+matrix). A query is encoded once whichever way it is summed.
 """
 
 from __future__ import annotations
@@ -48,6 +53,59 @@ class QuerySource(Protocol):
     ) -> tuple[np.ndarray, np.ndarray]:
         """``(sums (n, d) float32, counts (n,) int64)`` for ``passages``."""
         ...
+
+
+LanguageSums = dict[str, tuple[np.ndarray, np.ndarray]]
+"""``{lang: (sums (n, d) float32, counts (n,) int64)}``: the sums of each language's queries."""
+
+KeyedQueries = list[dict[tuple[str, int], str]]
+"""For each passage, its query texts keyed by ``(language, slot)``."""
+
+
+def encode_and_accumulate_by_language(
+    keyed: KeyedQueries, languages: Sequence[str], dim: int, encoder: QueryEncoder, batch_size: int = 64
+) -> LanguageSums:
+    """Encode each passage's queries once and sum them per passage and language.
+
+    Args:
+        keyed: for passage ``i``, its texts keyed by ``(language, slot)``.
+        languages: the languages to sum; a query in another language is an error (it would be
+            silently dropped from every per-language sum).
+        dim: vector dimension.
+        encoder: anything with ``encode_queries(texts, batch_size=...)``.
+        batch_size: texts per encoder call.
+
+    Example:
+        >>> import numpy as np
+        >>> class Enc:
+        ...     def encode_queries(self, texts, batch_size=64, show_progress=False):
+        ...         return np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
+        >>> sums = encode_and_accumulate_by_language([{("de", 0): "ab", ("ru", 0): "c"}], ["de", "ru"], 2, Enc())
+        >>> {lang: (s.tolist(), c.tolist()) for lang, (s, c) in sums.items()}
+        {'de': ([[2.0, 1.0]], [1]), 'ru': ([[1.0, 1.0]], [1])}
+    """
+    position = {lang: i for i, lang in enumerate(languages)}
+    sums = np.zeros((len(languages), len(keyed), dim), dtype=np.float32)
+    counts = np.zeros((len(languages), len(keyed)), dtype=np.int64)
+    flat: list[tuple[int, int, str]] = []  # (language position, passage row, text)
+    for row, queries in enumerate(keyed):
+        for (lang, _slot), text in sorted(queries.items()):
+            if lang not in position:
+                raise InputError(
+                    f"a query in {lang!r}, not one of the fused languages {', '.join(languages)}: "
+                    "list it, or filter the queries by language"
+                )
+            flat.append((position[lang], row, text))
+    for start in range(0, len(flat), batch_size):
+        chunk = flat[start : start + batch_size]
+        vectors = np.asarray(
+            encoder.encode_queries([t for _, _, t in chunk], batch_size=batch_size), np.float32
+        )
+        lang_rows = np.array([li for li, _, _ in chunk], dtype=np.int64)
+        passage_rows = np.array([r for _, r, _ in chunk], dtype=np.int64)
+        np.add.at(sums, (lang_rows, passage_rows), vectors)
+        np.add.at(counts, (lang_rows, passage_rows), 1)
+    return {lang: (sums[i], counts[i]) for i, lang in enumerate(languages)}
 
 
 def encode_and_accumulate(
@@ -154,7 +212,7 @@ class GeneratedQueriesFile:
             raise InputError("generated-queries file not found", path=self.path)
         self.languages = None if languages is None else sorted(languages)
         self.per_language = per_language
-        self._prepared: dict[str, list[str]] = {}
+        self._prepared: dict[str, dict[tuple[str, int], str]] = {}
 
     def files(self) -> list[Path]:
         """The JSONL files read, in order."""
@@ -178,6 +236,10 @@ class GeneratedQueriesFile:
 
     def texts_for(self, passages: Sequence[Passage]) -> list[list[str]]:
         """Each passage's query texts, ordered by (language, slot)."""
+        return [[slots[k] for k in sorted(slots)] for slots in self.keyed_queries(passages)]
+
+    def keyed_queries(self, passages: Sequence[Passage]) -> KeyedQueries:
+        """Each passage's query texts keyed by ``(language, slot)``."""
         from xqg.data.jsonl import iter_jsonl
 
         wanted = {p.id: i for i, p in enumerate(passages)}
@@ -215,20 +277,36 @@ class GeneratedQueriesFile:
                             f"expected {self.per_language}",
                             path=self.path,
                         )
-        return [[slots[k] for k in sorted(slots)] for slots in found]
+        return found
 
     def prepare(self, passages: Sequence[Passage]) -> None:
         """Read the queries of a whole shard in one pass over the file(s) (called by the worker per shard)."""
-        self._prepared = dict(zip((p.id for p in passages), self.texts_for(passages), strict=True))
+        self._prepared = dict(zip((p.id for p in passages), self.keyed_queries(passages), strict=True))
+
+    def _keyed(self, passages: Sequence[Passage]) -> KeyedQueries:
+        if all(p.id in self._prepared for p in passages):
+            return [self._prepared[p.id] for p in passages]
+        return self.keyed_queries(passages)
 
     def query_sums(
         self, passages: Sequence[Passage], passage_vectors: np.ndarray, encoder: QueryEncoder, batch_size: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        if all(p.id in self._prepared for p in passages):
-            texts = [self._prepared[p.id] for p in passages]
-        else:
-            texts = self.texts_for(passages)
+        texts = [[slots[k] for k in sorted(slots)] for slots in self._keyed(passages)]
         return encode_and_accumulate(texts, passage_vectors.shape[1], encoder, batch_size)
+
+    def query_sums_by_language(
+        self,
+        passages: Sequence[Passage],
+        passage_vectors: np.ndarray,
+        encoder: QueryEncoder,
+        batch_size: int,
+        languages: Sequence[str],
+    ) -> LanguageSums:
+        """The sums of each language's queries (see :func:`encode_and_accumulate_by_language`)."""
+        keyed = self._keyed(passages)
+        return encode_and_accumulate_by_language(
+            keyed, languages, passage_vectors.shape[1], encoder, batch_size
+        )
 
 
 class GeneratorQuerySource:
@@ -274,15 +352,33 @@ class GeneratorQuerySource:
 
     def texts_for(self, passages: Sequence[Passage]) -> list[list[str]]:
         """Generate and return each passage's query texts, ordered by (language, slot)."""
+        return [[slots[k] for k in sorted(slots)] for slots in self.keyed_queries(passages)]
+
+    def keyed_queries(self, passages: Sequence[Passage]) -> KeyedQueries:
+        """Generate each passage's query texts, keyed by ``(language, slot)``."""
         out = self.generator.generate(
             list(passages), languages=self.languages, n=self.n, seed=self.seed, top_k=self.top_k
         )
-        return texts_from_generator_output(out, passages)
+        return keyed_queries_from_generator_output(out, passages)
 
     def query_sums(
         self, passages: Sequence[Passage], passage_vectors: np.ndarray, encoder: QueryEncoder, batch_size: int
     ) -> tuple[np.ndarray, np.ndarray]:
         return encode_and_accumulate(self.texts_for(passages), passage_vectors.shape[1], encoder, batch_size)
+
+    def query_sums_by_language(
+        self,
+        passages: Sequence[Passage],
+        passage_vectors: np.ndarray,
+        encoder: QueryEncoder,
+        batch_size: int,
+        languages: Sequence[str],
+    ) -> LanguageSums:
+        """The sums of each language's queries (see :func:`encode_and_accumulate_by_language`)."""
+        keyed = self.keyed_queries(passages)
+        return encode_and_accumulate_by_language(
+            keyed, languages, passage_vectors.shape[1], encoder, batch_size
+        )
 
 
 def _get(record: Any, *names: str) -> Any:
@@ -306,6 +402,19 @@ def texts_from_generator_output(output: Any, passages: Sequence[Passage]) -> lis
         >>> texts_from_generator_output({"d": {"fr": ["b", "c"], "de": ["a"]}}, [Passage("d", "x")])
         [['a', 'b', 'c']]
     """
+    return [
+        [slots[k] for k in sorted(slots)] for slots in keyed_queries_from_generator_output(output, passages)
+    ]
+
+
+def keyed_queries_from_generator_output(output: Any, passages: Sequence[Passage]) -> KeyedQueries:
+    """A generator's output as each passage's texts keyed by ``(language, slot)`` (formats as in
+    :func:`texts_from_generator_output`).
+
+    Example:
+        >>> keyed_queries_from_generator_output([("d", "de", 0, "a")], [Passage("d", "x")])
+        [{('de', 0): 'a'}]
+    """
     by_doc: dict[str, dict[tuple[str, int], str]] = {p.id: {} for p in passages}
     if isinstance(output, Mapping):
         for docid, langs in output.items():
@@ -327,7 +436,7 @@ def texts_from_generator_output(output: Any, passages: Sequence[Passage]) -> lis
         raise InputError(
             f"generator returned queries for docids it was not given, e.g. {sorted(unknown)[0]!r}"
         )
-    return [[by_doc[p.id][k] for k in sorted(by_doc[p.id])] for p in passages]
+    return [by_doc[p.id] for p in passages]
 
 
 class PredictedQuerySource:
@@ -364,3 +473,23 @@ class PredictedQuerySource:
             total += self.predictor.predict(passage_vectors, lang)
         counts = np.full(len(passages), self.n * len(self.languages), dtype=np.int64)
         return (self.n * total).astype(np.float32), counts
+
+    def query_sums_by_language(
+        self,
+        passages: Sequence[Passage],
+        passage_vectors: np.ndarray,
+        encoder: QueryEncoder,
+        batch_size: int,
+        languages: Sequence[str],
+    ) -> LanguageSums:
+        """Per language ``n · f_l(E(p))`` with count ``n``."""
+        unknown = sorted(set(languages) - set(self.predictor.languages))
+        if unknown:
+            raise InputError(
+                f"the predictor knows no {', '.join(unknown)} (it has {self.predictor.languages})"
+            )
+        counts = np.full(len(passages), self.n, dtype=np.int64)
+        return {
+            lang: ((self.n * self.predictor.predict(passage_vectors, lang)).astype(np.float32), counts.copy())
+            for lang in languages
+        }

@@ -5,6 +5,10 @@
 shard. :class:`RefuseShardTask` turns it, shard by shard, into fused vectors in the ordinary vector
 layout (``vectors.npy`` + ``ids.txt``) that :func:`xqg.index.search` and
 :func:`xqg.distributed.load_vectors` read, so trying another α costs one pass over the stored arrays.
+
+A store written with per-language sums (``FuseShardTask(languages=...)``, ``xqg fuse --per-language``)
+gives, for each of its languages, a store of that language's queries only (``language=``): fused into
+one passage matrix per query language, each query searched in its own language's matrix.
 """
 
 from __future__ import annotations
@@ -21,16 +25,37 @@ from xqg.distributed.task import TaskSpec
 from xqg.distributed.vectors import IDS_FILE, VectorPartWriter, read_ids
 from xqg.errors import ConfigError, InputError
 from xqg.fuse.fusion import FusionStore, check_equal_counts, fuse_vectors
-from xqg.fuse.task import QCOUNT_FILE, QSUM_NAME
+from xqg.fuse.task import QCOUNT_FILE, QSUM_NAME, language_count_file, language_sum_name
+
+
+def store_languages(out_dir: str | Path) -> list[str]:
+    """The languages a fusion output holds separate sums for (empty: one mixed sum only)."""
+    plan = read_job_plan(out_dir)
+    if plan.task != "fuse":
+        raise InputError(f"not a fusion output (task {plan.task!r})", path=out_dir)
+    return list(plan.fingerprint.get("languages") or [])
+
+
+def _check_language(out_dir: str | Path, language: str | None) -> None:
+    if language is None:
+        return
+    held = store_languages(out_dir)
+    if language not in held:
+        raise ConfigError(
+            f"the fusion output holds no per-language sums for {language!r} "
+            + (f"(it has {', '.join(held)})" if held else "(it was built without --per-language)"),
+        )
 
 
 def _shard_arrays(
-    shard_path: Path, manifest_files: dict[str, Any]
+    shard_path: Path, manifest_files: dict[str, Any], language: str | None = None
 ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
     ids = read_ids(shard_path / IDS_FILE)
     vectors = np.load(shard_path / "vectors.npy", allow_pickle=False)
-    sums = np.load(shard_path / f"{QSUM_NAME}.npy", allow_pickle=False)
-    counts = np.load(shard_path / QCOUNT_FILE, allow_pickle=False)
+    sum_name = QSUM_NAME if language is None else language_sum_name(language)
+    count_file = QCOUNT_FILE if language is None else language_count_file(language)
+    sums = np.load(shard_path / f"{sum_name}.npy", allow_pickle=False)
+    counts = np.load(shard_path / count_file, allow_pickle=False)
     if not (len(ids) == vectors.shape[0] == sums.shape[0] == counts.shape[0]):
         raise InputError(
             f"misaligned fusion shard: {len(ids)} ids, {vectors.shape[0]} vectors, {sums.shape[0]} sums, "
@@ -40,23 +65,28 @@ def _shard_arrays(
     return ids, vectors, sums, counts
 
 
-def load_fusion_store(out_dir: str | Path, verify: str = "sha256") -> FusionStore:
+def load_fusion_store(
+    out_dir: str | Path, verify: str = "sha256", language: str | None = None
+) -> FusionStore:
     """All shards of a fusion output as one :class:`FusionStore` (docid order).
 
     Args:
         out_dir: folder written by ``xqg fuse`` / ``run_sharded(FuseShardTask(...))``.
         verify: ``"sha256"``, ``"size"`` or ``"none"`` (see :func:`xqg.distributed.iter_finished_shards`).
+        language: the sums of this language's queries only (a store built with per-language sums).
 
     Raises:
         InputError: the folder is not a fusion output, or a shard's arrays disagree in length.
+        ConfigError: ``language`` has no sums of its own in this output.
     """
     plan = read_job_plan(out_dir)
     if plan.task != "fuse":
         raise InputError(f"not a fusion output (task {plan.task!r})", path=out_dir)
+    _check_language(out_dir, language)
     ids: list[str] = []
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for shard in iter_finished_shards(out_dir, verify=verify):
-        s_ids, vec, sums, counts = _shard_arrays(shard.path, shard.manifest["files"])
+        s_ids, vec, sums, counts = _shard_arrays(shard.path, shard.manifest["files"], language)
         ids.extend(s_ids)
         parts.append((vec, sums, counts))
     if not parts:
@@ -69,11 +99,14 @@ def load_fusion_store(out_dir: str | Path, verify: str = "sha256") -> FusionStor
     )
 
 
-def count_range(out_dir: str | Path) -> tuple[int, int]:
-    """(min, max) number of queries per passage over a whole fusion output (reads only the counts)."""
+def count_range(out_dir: str | Path, language: str | None = None) -> tuple[int, int]:
+    """(min, max) number of queries per passage over a whole fusion output (reads only the counts),
+    or of one language's queries."""
+    _check_language(out_dir, language)
+    count_file = QCOUNT_FILE if language is None else language_count_file(language)
     lo, hi = None, None
     for shard in iter_finished_shards(out_dir, verify="size"):
-        counts = np.load(shard.path / QCOUNT_FILE, allow_pickle=False)
+        counts = np.load(shard.path / count_file, allow_pickle=False)
         if counts.size:
             lo = int(counts.min()) if lo is None else min(lo, int(counts.min()))
             hi = int(counts.max()) if hi is None else max(hi, int(counts.max()))
@@ -93,6 +126,7 @@ class RefuseShardTask:
         alpha: weight of the query term.
         mode: ``"sum"`` or ``"mean"``.
         allow_unequal_counts: see :func:`xqg.fuse.fusion.fuse_vectors`.
+        language: fuse this language's queries only (a store with per-language sums).
     """
 
     name = "fused-vectors"
@@ -103,6 +137,7 @@ class RefuseShardTask:
         alpha: float = 0.01,
         mode: str = "sum",
         allow_unequal_counts: bool = False,
+        language: str | None = None,
     ) -> None:
         self.store_dir = Path(store_dir)
         self.alpha = float(alpha)
@@ -111,6 +146,8 @@ class RefuseShardTask:
         plan = read_job_plan(self.store_dir)
         if plan.task != "fuse":
             raise InputError(f"not a fusion output (task {plan.task!r})", path=self.store_dir)
+        _check_language(self.store_dir, language)
+        self.language = language
         self._plan = plan
 
     def fingerprint(self) -> dict[str, Any]:
@@ -120,6 +157,7 @@ class RefuseShardTask:
             "store_fingerprint": self._plan.fingerprint,
             "alpha": self.alpha,
             "mode": self.mode,
+            **({"language": self.language} if self.language is not None else {}),
         }
 
     def to_spec(self) -> TaskSpec:
@@ -130,6 +168,7 @@ class RefuseShardTask:
                 "alpha": self.alpha,
                 "mode": self.mode,
                 "allow_unequal_counts": self.allow_unequal_counts,
+                "language": self.language,
             },
         )
 
@@ -141,12 +180,15 @@ class RefuseShardTask:
                 f"shard {shard.index} (rows {shard.start}-{shard.stop}) does not match the fusion output's "
                 "plan: re-fuse with the same shard size as the fusion run"
             )
-        ids, vectors, sums, counts = _shard_arrays(source, {})
+        ids, vectors, sums, counts = _shard_arrays(source, {}, self.language)
         # The equal-count check is global and done by refuse(); per shard it would miss differences.
         fused = fuse_vectors(vectors, sums, counts, self.alpha, self.mode, allow_unequal_counts=True)
         with VectorPartWriter(workdir, len(ids), fused.shape[1]) as writer:
             writer.write(fused, ids=ids)
-        return writer.close() | {"alpha": self.alpha, "mode": self.mode}
+        extras = {"alpha": self.alpha, "mode": self.mode}
+        if self.language is not None:
+            extras["language"] = self.language
+        return writer.close() | extras
 
 
 def refuse(
@@ -156,11 +198,13 @@ def refuse(
     mode: str = "sum",
     allow_unequal_counts: bool = False,
     show_progress: bool = False,
+    language: str | None = None,
 ) -> list[Path]:
     """Write fused vectors for a whole fusion output into ``out_dir`` (sharded like the input).
 
     Checks first, over all shards, that every passage has the same number of queries when
-    ``mode="sum"`` (see :func:`xqg.fuse.fusion.check_equal_counts`).
+    ``mode="sum"`` (see :func:`xqg.fuse.fusion.check_equal_counts`). With ``language``, the passages
+    are fused with that language's queries only (the matrix that language's queries are searched in).
 
     Example:
         >>> import numpy as np, tempfile
@@ -185,8 +229,8 @@ def refuse(
 
     plan = read_job_plan(store_dir)
     if mode == "sum" and not allow_unequal_counts:
-        lo, hi = count_range(store_dir)
+        lo, hi = count_range(store_dir, language)
         if lo != hi:
             check_equal_counts(np.array([lo, hi]))
-    task = RefuseShardTask(store_dir, alpha, mode, allow_unequal_counts)
+    task = RefuseShardTask(store_dir, alpha, mode, allow_unequal_counts, language)
     return run_sharded(task, plan.num_rows, out_dir, shard_size=plan.shard_size, show_progress=show_progress)

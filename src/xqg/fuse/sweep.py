@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from xqg.data.records import Qrels, Run
-from xqg.errors import InputError
+from xqg.errors import ConfigError, InputError
 from xqg.fuse.fusion import FusionStore
 
 
@@ -82,7 +82,7 @@ class AlphaSweep:
 
 
 def alpha_sweep(
-    store: FusionStore,
+    store: FusionStore | Mapping[str, FusionStore],
     query_vectors: np.ndarray,
     query_ids: Sequence[str],
     qrels: Qrels,
@@ -97,7 +97,9 @@ def alpha_sweep(
     """Evaluate each α on a dev split and pick the best by the macro average of ``metric``.
 
     Args:
-        store: passage vectors, query sums and counts of the dev corpus.
+        store: passage vectors, query sums and counts of the dev corpus; or ``{lang: store}`` (one
+            per query language, :func:`xqg.fuse.store.load_fusion_store` with ``language=``): each
+            query is then searched in its own language's fused matrix (needs ``query_lang``).
         query_vectors: ``(m, d)`` dev query vectors (query path); ``query_ids`` their ids.
         qrels: dev judgements.
         alphas: the values to try (include 0 for the retriever alone).
@@ -121,11 +123,28 @@ def alpha_sweep(
 
     metrics = list(dict.fromkeys([*metrics, metric]))
     langs = dict(query_lang) if query_lang is not None else {qid: "all" for qid in query_ids}
+    groups: dict[str, list[int]] = {}
+    if isinstance(store, FusionStore):
+        groups = {"": list(range(len(query_ids)))}
+    else:
+        if query_lang is None:
+            raise ConfigError("per-language fusion stores need the language of every dev query")
+        for row, qid in enumerate(query_ids):
+            lang = langs.get(qid)
+            if lang not in store:
+                raise ConfigError(
+                    f"dev query {qid!r} is in {lang!r}, which has no fused matrix (stores: {', '.join(store)})"
+                )
+            groups.setdefault(lang, []).append(row)
+    vectors = np.asarray(query_vectors, dtype=np.float32)
     sweep = AlphaSweep(metric=metric, mode=mode)
     best = None
     for alpha in alphas:
-        fused = store.fuse(alpha, mode, allow_unequal_counts)
-        run = dense_top_k(query_vectors, query_ids, fused, store.ids, k=k)
+        run: dict[str, dict[str, float]] = {}
+        for lang, rows in groups.items():
+            part = store if isinstance(store, FusionStore) else store[lang]
+            fused = part.fuse(alpha, mode, allow_unequal_counts)
+            run.update(dense_top_k(vectors[rows], [query_ids[r] for r in rows], fused, part.ids, k=k))
         judged = {qid: qrels[qid] for qid in query_ids if qid in qrels}
         per_query = evaluate_run(run, judged, metrics)
         row = aggregate(per_query, langs)

@@ -4,7 +4,10 @@ For each shard of the corpus (docid order), :class:`FuseShardTask` writes
 
 * ``vectors.npy`` + ``ids.txt``: E(p) through the passage path, one row per passage;
 * ``qsum.npy``: Σ_j E(q_j) over the passage's generated (or predicted) queries, query path;
-* ``qcount.npy``: how many queries went into each sum (int64).
+* ``qcount.npy``: how many queries went into each sum (int64);
+* with ``languages`` (``xqg fuse --per-language``), also ``qsum-<lang>.npy`` and ``qcount-<lang>.npy``
+  per language: the same sums restricted to that language's queries (``qsum.npy`` is their total),
+  for one fused passage matrix per query language.
 
 Query vectors are added to the running sum batch by batch and dropped, never written. The arrays are
 aligned by the ids in ``ids.txt``, and :func:`xqg.fuse.store.load_fusion_store` checks that, so a
@@ -35,6 +38,16 @@ from xqg.fuse.query_sources import (
 
 QSUM_NAME = "qsum"
 QCOUNT_FILE = "qcount.npy"
+
+
+def language_sum_name(lang: str) -> str:
+    """Array name of one language's query sums in a fusion shard (``qsum-<lang>``)."""
+    return f"{QSUM_NAME}-{lang}"
+
+
+def language_count_file(lang: str) -> str:
+    """File of one language's query counts in a fusion shard (``qcount-<lang>.npy``)."""
+    return f"qcount-{lang}.npy"
 
 
 def build_source(spec: dict[str, Any]) -> QuerySource:
@@ -106,6 +119,9 @@ class FuseShardTask:
             first use.
         encoder_id: name recorded in the fingerprint when ``encoder`` is an object.
         batch_size: passages per batch (their queries are encoded in batches of this size too).
+        languages: store the sums of each of these languages' queries too (one fused matrix per query
+            language later); the source must know its queries' languages (not a fixed mapping), and
+            a query in another language is an error.
 
     Example:
         >>> import numpy as np, tempfile, pathlib
@@ -131,7 +147,18 @@ class FuseShardTask:
         encoder: Any = None,
         encoder_id: str | None = None,
         batch_size: int = 64,
+        languages: Sequence[str] | None = None,
     ) -> None:
+        if languages is not None:
+            from xqg.data.languages import get_language
+
+            if not languages:
+                raise ConfigError("per-language fusion needs at least one language")
+            for code in languages:
+                get_language(code)
+            if isinstance(source, dict) and source.get("kind") == "fixed":
+                raise ConfigError("a fixed query mapping has no languages: per-language sums need them")
+        self.languages = sorted(languages) if languages is not None else None
         self.corpus = corpus
         self._source_spec = source if isinstance(source, dict) else None
         self._source = None if isinstance(source, dict) else source
@@ -169,7 +196,13 @@ class FuseShardTask:
         if source.get("kind") in ("fixed", "file"):
             # cheap to build: fingerprint the content (text checksum; file sizes and times), not the path
             source = build_source(source).fingerprint()
-        return {"task": self.name, "corpus": corpus, "encoder": self.encoder_id, "source": source}
+        return {
+            "task": self.name,
+            "corpus": corpus,
+            "encoder": self.encoder_id,
+            "source": source,
+            **({"languages": self.languages} if self.languages is not None else {}),
+        }
 
     def to_spec(self) -> TaskSpec:
         """Spec for remote workers (needs a corpus path, a source description and an encoder name)."""
@@ -190,6 +223,7 @@ class FuseShardTask:
                 "encoder": self._encoder_name,
                 "encoder_id": self.encoder_id,
                 "batch_size": self.batch_size,
+                "languages": self.languages,
             },
         )
 
@@ -199,29 +233,56 @@ class FuseShardTask:
         if prepare is not None:
             prepare(passages)
         counts = np.zeros(len(passages), dtype=np.int64)
+        languages = self.languages or []
+        by_language = getattr(self.source, "query_sums_by_language", None)
+        if languages and by_language is None:
+            raise ConfigError(
+                f"the query source {type(self.source).__name__} gives no per-language sums "
+                "(use generated queries, a generator or a predictor)"
+            )
+        lang_counts = {lang: np.zeros(len(passages), dtype=np.int64) for lang in languages}
         writers: tuple[VectorPartWriter, VectorPartWriter] | None = None
+        lang_writers: dict[str, VectorPartWriter] = {}
         total_queries = 0
         for offset in range(0, len(passages), self.batch_size):
             batch = passages[offset : offset + self.batch_size]
             p_vec = np.asarray(
                 self.encoder.encode_passages(batch, batch_size=self.batch_size), dtype=np.float32
             )
-            sums, batch_counts = self.source.query_sums(batch, p_vec, self.encoder, self.batch_size)
+            if languages:
+                per_lang = by_language(batch, p_vec, self.encoder, self.batch_size, languages)
+                sums = np.sum([per_lang[lang][0] for lang in languages], axis=0, dtype=np.float32)
+                batch_counts = np.sum([per_lang[lang][1] for lang in languages], axis=0)
+            else:
+                sums, batch_counts = self.source.query_sums(batch, p_vec, self.encoder, self.batch_size)
             if writers is None:
                 dim = p_vec.shape[1]
                 writers = (
                     VectorPartWriter(workdir, len(passages), dim),
                     VectorPartWriter(workdir, len(passages), dim, name=QSUM_NAME, ids_file=None),
                 )
+                lang_writers = {
+                    lang: VectorPartWriter(
+                        workdir, len(passages), dim, name=language_sum_name(lang), ids_file=None
+                    )
+                    for lang in languages
+                }
             writers[0].write(p_vec, ids=[p.id for p in batch])
             writers[1].write(sums)
+            for lang in languages:
+                lang_writers[lang].write(per_lang[lang][0])
+                lang_counts[lang][offset : offset + len(batch)] = per_lang[lang][1]
             counts[offset : offset + len(batch)] = batch_counts
             total_queries += int(batch_counts.sum())
         if writers is None:
             raise InputError(f"shard {shard.index} has no passages")
         extras = writers[0].close()
         writers[1].close()
+        for writer in lang_writers.values():
+            writer.close()
         np.save(workdir / QCOUNT_FILE, counts)
+        for lang in languages:
+            np.save(workdir / language_count_file(lang), lang_counts[lang])
         extras.update(
             {
                 "queries": total_queries,
