@@ -68,6 +68,11 @@ def main() -> None:
         help="evaluate this trained generator folder instead of training one "
         "(it must have been trained on the same fold's training articles)",
     )
+    parser.add_argument(
+        "--question-pairs",
+        action="store_true",
+        help="also train on (English question -> the same question in L) pairs of the training articles",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
         "--int8",
@@ -111,6 +116,12 @@ def main() -> None:
             pairs = xquad_translation_examples(train_ds, sorted(train_ds.queries))
             print(f"{len(train)} question triples + {len(pairs)} translation pairs")
             training = train + pairs
+        if args.question_pairs:
+            from xqg.generate.parallel import question_translation_examples
+
+            pairs = question_translation_examples(train_ds, sorted(train_ds.queries))
+            print(f"+ {len(pairs)} question translation pairs (English question -> the same question in L)")
+            training = list(training if isinstance(training, list) else train) + pairs
         generator = train_default_generator(
             training,
             args.out,

@@ -161,17 +161,19 @@ def test_cli_train_generator_with_translation_pairs(tmp_path, capsys):
     model_dir = tmp_path / "base"
     cached_tiny_generator("seq2seq").save(model_dir)
     args = ["train-generator", "--model", str(model_dir), "--xquad", "--num-folds", "4", "--languages", "de"]
-    args += ["--translation-pairs", "--output", str(tmp_path / "gen"), "--steps", "1", "--batch-size", "2"]
-    assert main(args) == 0
-    out = capsys.readouterr().out
-    questions, pairs = (int(part.split()[0]) for part in out.splitlines()[0].split(" + "))
+    args += ["--translation-pairs", "--question-pairs", "--output", str(tmp_path / "gen"), "--steps", "1"]
+    assert main([*args, "--batch-size", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    questions, pairs = (int(part.split()[0]) for part in out[0].split(" + "))
     assert questions > 500 and pairs > 200  # 3 of 4 folds' German questions and sentence pairs
+    # English questions are the source side although --languages is de: one pair per German question
+    assert out[1] == f"+ {questions} question translation pairs"
     assert (tmp_path / "gen" / "xqg_generator.json").exists()
     jsonl = tmp_path / "t.jsonl"
     jsonl.write_text(json.dumps({"passage": "p", "lang": "de", "query": "q?"}) + "\n")
     bad = ["train-generator", "--model", str(model_dir), "--train", str(jsonl), "--translation-pairs"]
     assert main([*bad, "--output", str(tmp_path / "g2")]) != 0
-    assert "--translation-pairs needs --xquad" in capsys.readouterr().err
+    assert "--translation-pairs and --question-pairs need --xquad" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])

@@ -46,6 +46,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="--xquad: also train on (English sentence -> sentence in L) pairs from the training "
         "paragraphs' XQuAD translations (docs/generator.md)",
     )
+    train.add_argument(
+        "--question-pairs",
+        action="store_true",
+        help="with --xquad: also train on (English question -> the same question in L) pairs of the training "
+        "articles (XQuAD's questions are translations; measured in docs/generator.md)",
+    )
     train.add_argument("--eval", help="JSONL of held-out triples for the evaluation loss")
     train.add_argument("--fold", type=int, default=0, help="XQuAD fold (0-based; default 0)")
     train.add_argument("--num-folds", type=int, default=5, help="XQuAD folds (default 5)")
@@ -146,7 +152,8 @@ def _train(args: argparse.Namespace) -> int:
     if args.xquad:
         from xqg.data import load_xquad, split_by_articles, xquad_folds
 
-        dataset = load_xquad(languages)
+        # English questions are the source side of --question-pairs, whatever --languages says
+        dataset = load_xquad(sorted(set(languages) | {"en"}) if languages else None)
         train_articles, _ = xquad_folds(args.num_folds, seed=args.fold_seed)[args.fold]
         train_split = split_by_articles(dataset, train_articles)
         examples = examples_from_dataset(train_split, languages)
@@ -156,8 +163,14 @@ def _train(args: argparse.Namespace) -> int:
             pairs = xquad_translation_examples(train_split, dataset.languages)
             print(f"{len(examples)} question triples + {len(pairs)} translation pairs")
             examples += pairs
-    elif args.translation_pairs:
-        raise ConfigError("--translation-pairs needs --xquad (parallel paragraphs)")
+        if args.question_pairs:
+            from xqg.generate.parallel import question_translation_examples
+
+            pairs = question_translation_examples(train_split, languages or dataset.languages)
+            print(f"+ {len(pairs)} question translation pairs")
+            examples += pairs
+    elif args.translation_pairs or args.question_pairs:
+        raise ConfigError("--translation-pairs and --question-pairs need --xquad (parallel text)")
     else:
         examples = read_examples_jsonl(args.train)
         if languages:

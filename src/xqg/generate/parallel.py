@@ -97,3 +97,32 @@ def xquad_translation_examples(train: RetrievalDataset, languages: Sequence[str]
 
     contexts = load_xquad_contexts([lang for lang in languages if lang != "en"])
     return translation_examples(contexts, [p.id for p in train.corpus], languages)
+
+
+def question_translation_examples(
+    train: RetrievalDataset, languages: Sequence[str], source_language: str = "en"
+) -> list[GeneratorExample]:
+    """``(question in the source language -> the same question in L)`` triples of a training split.
+
+    Where a dataset's questions are translations of each other (XQuAD: ids ``{question}/{lang}``),
+    each training question gives parallel text in exactly the generator's output form: the source
+    language's question as input, its translation as the target. Only ``train``'s own questions are
+    used (a split by articles holds only its articles' questions).
+
+    Example:
+        >>> from xqg.data.records import Query
+        >>> qs = {"en": [Query("q1/en", "Who?", "en")], "de": [Query("q1/de", "Wer?", "de")]}
+        >>> ds = RetrievalDataset("xquad", [Passage("p", "x")], qs, {"q1/en": {"p": 1}, "q1/de": {"p": 1}})
+        >>> [(ex.passage.text, ex.lang, ex.query) for ex in question_translation_examples(ds, ["de"])]
+        [('Who?', 'de', 'Wer?')]
+    """
+    source = {q.id.split("/")[0]: q for q in train.queries.get(source_language, [])}
+    out: list[GeneratorExample] = []
+    for lang in languages:
+        if lang == source_language:
+            continue
+        for query in train.queries.get(lang, []):
+            group = query.id.split("/")[0]
+            if group in source:
+                out.append(GeneratorExample(Passage(f"{group}#q", source[group].text), lang, query.text))
+    return out
