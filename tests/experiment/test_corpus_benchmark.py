@@ -141,6 +141,38 @@ def test_zero_shot_and_xqg_over_a_sharded_corpus(tmp_path, assets) -> None:
     assert len(new) == 1 and next(iter(new)).startswith("fused-vectors")
 
 
+def test_one_fused_index_per_generated_language(tmp_path, assets) -> None:
+    """[fusion] per_language: ru questions meet the ru-fused index; fi and ja (not generated) the plain one."""
+    from xqg.distributed import load_vectors
+    from xqg.fuse.store import load_fusion_store
+
+    cache = tmp_path / "cache"
+    config = _config(tmp_path, assets, ["zero-shot", "zero-shot+xqg"], fusion={"per_language": True})
+    run_experiment(config, cache_dir=cache)
+    store_dir = next(cache.glob("fuse-store-*")) / "store"
+    fused = next(cache.glob("fused-vectors-*")) / "vectors"
+    assert sorted(p.name for p in fused.iterdir() if p.is_dir()) == ["de", "ru"]
+    for lang in ("de", "ru"):
+        store = load_fusion_store(store_dir, language=lang)
+        assert set(store.query_counts.tolist()) == {2}  # 2 queries of that language per passage
+        _, vectors = load_vectors(fused / lang)
+        np.testing.assert_allclose(vectors, store.fuse(0.5, "mean"), rtol=1e-5, atol=1e-6)
+    base, fused_run = _per_query(tmp_path, "zero-shot"), _per_query(tmp_path, "zero-shot+xqg")
+    for metric in ("R@2kt", "AnswerRecall@5"):
+        for qid, value in base[metric].items():
+            if not qid.startswith("ru-"):  # no ru-fused help, no harm: the plain index
+                assert fused_run[metric][qid] == value
+    # the two languages' indexes differ, and the mixed store is their total
+    total = load_fusion_store(store_dir)
+    np.testing.assert_allclose(
+        total.query_sums,
+        load_fusion_store(store_dir, language="de").query_sums
+        + load_fusion_store(store_dir, language="ru").query_sums,
+        rtol=1e-5,
+        atol=1e-5,
+    )
+
+
 def test_fine_tuned_from_training_files(tmp_path, assets) -> None:
     train = assets["train"]
     config = _config(

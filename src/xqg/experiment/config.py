@@ -458,10 +458,6 @@ def _validate_corpus_experiment(config: ExperimentConfig, where: str) -> None:
                 f"{where}: [metrics] {name!r} needs passage qrels, which {d.dataset} does not have; "
                 "use answer metrics (R@2kt, R@5kt, AnswerRecall@20, AnswerRecall@100)"
             )
-    if f.per_language:
-        raise ConfigError(
-            f"{where}: [fusion] per_language is not available for {d.dataset} (one index per corpus)"
-        )
     for name, spec in config.system_specs.items():
         if spec.passages in ("oracle", "predicted"):
             raise ConfigError(

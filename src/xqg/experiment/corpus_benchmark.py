@@ -10,6 +10,8 @@ the sharded, resumable stages of the command-line tools, every one a cached stag
 2. ``+xqg``: ``fuse-store`` (:class:`xqg.fuse.task.FuseShardTask`: per shard, the generator's
    queries for every passage and language are generated, encoded through the query path and summed;
    never written) and ``fused-vectors`` (:func:`xqg.fuse.store.refuse` at ``[fusion] alpha``);
+   with ``[fusion] per_language``, the store keeps each language's sums and there is one fused
+   index per generated language, each question searched in its own language's index;
 3. the questions (clean and misspelled) encoded in memory and searched exactly, all conditions in
    one pass over the index, shard by shard (:func:`xqg.index.search`, bounded memory), top 100;
 4. the retrieved passages' texts collected in one pass over the corpus and scored with the
@@ -220,10 +222,12 @@ class CorpusBenchmarkRun:
         _, path = self.p._stage("encode-corpus-shards", settings, build, resumable=True)
         return path / "vectors"
 
-    def _fused_index(self, enc_key: str, enc_path: str | None) -> Path:
-        """Stages ``fuse-store`` and ``fused-vectors``: generated queries summed per passage, fused at α."""
+    def _fused_index(self, enc_key: str, enc_path: str | None) -> Path | dict[str, Path]:
+        """Stages ``fuse-store`` and ``fused-vectors``: generated queries summed per passage, fused at α;
+        with ``[fusion] per_language``, one fused index per generated language (``{lang: folder}``)."""
         g, f, enc = self.cfg.generator, self.cfg.fusion, self.cfg.encoder
         languages = list(g.languages) or self.languages
+        per_language = sorted(languages) if f.per_language else None
         source = {
             "kind": "generator",
             "generator": None if g.model == "default" else g.model,
@@ -239,6 +243,7 @@ class CorpusBenchmarkRun:
             "generator_files": _generator_key(g.model),
             "batch_size": enc.batch_size,
             "shard_size": enc.shard_size,
+            **({"per_language": per_language} if per_language else {}),
         }
 
         def build_store(out: Path) -> None:
@@ -248,7 +253,11 @@ class CorpusBenchmarkRun:
 
             num_rows = sum(1 for _ in iter_corpus(self.corpus_path, check_duplicates=False))
             task = FuseShardTask(
-                str(self.corpus_path), source, encoder=enc_path or "default", batch_size=enc.batch_size
+                str(self.corpus_path),
+                source,
+                encoder=enc_path or "default",
+                batch_size=enc.batch_size,
+                languages=per_language,
             )
             run_sharded(
                 task,
@@ -264,11 +273,14 @@ class CorpusBenchmarkRun:
         def build_vectors(out: Path) -> None:
             from xqg.fuse.store import refuse
 
-            refuse(store / "store", out / "vectors", alpha=f.alpha, mode=f.mode, show_progress=True)
+            for lang in per_language or [None]:
+                target = out / "vectors" / lang if lang else out / "vectors"
+                refuse(store / "store", target, alpha=f.alpha, mode=f.mode, show_progress=True, language=lang)
 
-        _, path = self.p._stage(
-            "fused-vectors", {"alpha": f.alpha, "mode": f.mode}, build_vectors, {"store": store_key}
-        )
+        settings = {"alpha": f.alpha, "mode": f.mode, **({"per_language": True} if per_language else {})}
+        _, path = self.p._stage("fused-vectors", settings, build_vectors, {"store": store_key})
+        if per_language:
+            return {lang: path / "vectors" / lang for lang in per_language}
         return path / "vectors"
 
     # ------------------------------------------------------------------ systems
@@ -301,16 +313,27 @@ class CorpusBenchmarkRun:
                 stage, enc_key, enc_path, [(q.id, q.text) for q in queries], "query"
             )
             per_condition[condition] = (queries, vectors.matrix)
-        # every condition's questions in one pass over the index, shard by shard (bounded memory)
-        keys = [(cond, q.id) for cond, (queries, _) in per_condition.items() for q in queries]
-        combined = search(
-            np.concatenate([vecs for _, vecs in per_condition.values()]).astype(np.float32),
-            [f"{cond}\x1f{qid}" for cond, qid in keys],
-            index_dir,
-            k=SEARCH_DEPTH,
-        )
+        # every condition's questions in one pass over the index, shard by shard (bounded memory);
+        # with one fused index per language, each language's questions in its own (a language the
+        # generator does not write meets the plain passage vectors)
+        keys = [(cond, q.id, q.lang) for cond, (queries, _) in per_condition.items() for q in queries]
+        all_vectors = np.concatenate([vecs for _, vecs in per_condition.values()]).astype(np.float32)
+        if isinstance(index_dir, dict):
+            by_lang: dict[str, list[int]] = {}
+            for i, (_, _, lang) in enumerate(keys):
+                by_lang.setdefault(lang, []).append(i)
+            targets = [
+                (rows, index_dir.get(lang) or self._corpus_index(passage_key, passage_path))
+                for lang, rows in sorted(by_lang.items())
+            ]
+        else:
+            targets = [(list(range(len(keys))), index_dir)]
+        combined: dict[str, dict[str, float]] = {}
+        for rows, folder in targets:
+            labels = [f"{keys[i][0]}\x1f{keys[i][1]}" for i in rows]
+            combined.update(search(all_vectors[rows], labels, folder, k=SEARCH_DEPTH))
         runs: dict[str, dict[str, dict[str, float]]] = {cond: {} for cond in per_condition}
-        for cond, qid in keys:
+        for cond, qid, _ in keys:
             runs[cond][qid] = combined[f"{cond}\x1f{qid}"]
         texts = collect_texts(
             self.corpus_path, {d for run in runs.values() for docs in run.values() for d in docs}
