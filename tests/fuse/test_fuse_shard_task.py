@@ -186,3 +186,14 @@ def test_generated_file_is_read_once_per_shard_not_per_batch(
     run_sharded(task, len(passages), tmp_path / "out", shard_size=5, show_progress=False)
     assert reads == [5, 5, 1]
     np.testing.assert_array_equal(load_fusion_store(tmp_path / "out").query_counts, [3] * len(passages))
+
+
+def test_where_the_generator_runs_is_not_part_of_the_fingerprint(tmp_path, passages):
+    from xqg.generate.testing import tiny_generator
+
+    folder = tiny_generator().save(tmp_path / "generator")
+    spec = {"kind": "generator", "generator": str(folder), "languages": ["de"], "n": 1, "seed": 0, "top_k": 5}
+    on_cpu = FuseShardTask(passages, {**spec, "device": "cpu"}, "default")
+    anywhere = FuseShardTask(passages, {**spec, "device": "auto"}, "default")
+    assert on_cpu.fingerprint() == anywhere.fingerprint()  # a store may resume on another device
+    assert on_cpu.source.generator.device.type == "cpu"

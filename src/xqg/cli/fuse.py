@@ -42,6 +42,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="generation seed (default 0)")
     parser.add_argument("--top-k", type=int, default=10, help="top-k sampling of the generator (default 10)")
     parser.add_argument(
+        "--device",
+        default="auto",
+        help="where --generator runs: auto (a CUDA GPU when there is one), cpu, cuda, cuda:N",
+    )
+    parser.add_argument(
         "--encoder", default=None, help="encoder name or path (default: multilingual-e5-small)"
     )
     parser.add_argument("--batch-size", type=int, default=64)
@@ -120,6 +125,7 @@ def _fuse(args: argparse.Namespace) -> int:
                 "n": args.n,
                 "seed": args.seed,
                 "top_k": args.top_k,
+                "device": args.device,
             }
         elif args.predictor:
             source = {

@@ -254,7 +254,7 @@ class CorpusBenchmarkRun:
             num_rows = sum(1 for _ in iter_corpus(self.corpus_path, check_duplicates=False))
             task = FuseShardTask(
                 str(self.corpus_path),
-                source,
+                {**source, "device": self.p.device},  # where it runs: not in the stage key
                 encoder=enc_path or "default",
                 batch_size=enc.batch_size,
                 languages=per_language,

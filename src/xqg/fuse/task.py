@@ -54,7 +54,8 @@ def build_source(spec: dict[str, Any]) -> QuerySource:
     """Build a query source from a JSON-able description (what remote workers receive).
 
     ``{"kind": "file", "path": ..., "languages": [...], "per_language": 5}``,
-    ``{"kind": "generator", "generator": <name or path>, "languages": [...], "n": 5, "seed": 0, "top_k": 10}``,
+    ``{"kind": "generator", "generator": <name or path>, "languages": [...], "n": 5, "seed": 0, "top_k": 10,
+    "device": "auto"}`` (the device is not part of the fingerprint: a store may resume on another one),
     ``{"kind": "predicted", "path": <predictor folder>, "languages": [...], "n": 5}`` or
     ``{"kind": "fixed", "queries": {docid: [text, ...]}}``.
 
@@ -69,7 +70,7 @@ def build_source(spec: dict[str, Any]) -> QuerySource:
         from xqg.generate import load_generator  # the generator stage; imported only when used
 
         return GeneratorQuerySource(
-            load_generator(spec.get("generator")),
+            load_generator(spec.get("generator"), device=spec.get("device", "auto")),
             spec["languages"],
             n=int(spec.get("n", 5)),
             seed=int(spec.get("seed", 0)),
@@ -193,6 +194,7 @@ class FuseShardTask:
             str(self.corpus) if isinstance(self.corpus, (str, Path)) else f"<{len(self.corpus)} passages>"
         )
         source = self._source_spec if self._source_spec is not None else self.source.fingerprint()
+        source = {k: v for k, v in source.items() if k != "device"}  # where it runs, not what it computes
         if source.get("kind") in ("fixed", "file"):
             # cheap to build: fingerprint the content (text checksum; file sizes and times), not the path
             source = build_source(source).fingerprint()

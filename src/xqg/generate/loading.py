@@ -21,7 +21,9 @@ def default_generator_dir() -> Path:
 
 
 def load_generator(
-    name_or_path: str | Path | None = None, settings: GeneratorSettings | None = None
+    name_or_path: str | Path | None = None,
+    settings: GeneratorSettings | None = None,
+    device: str | None = None,
 ) -> QueryGenerator:
     """Load a generator for :meth:`QueryGenerator.generate`.
 
@@ -30,6 +32,8 @@ def load_generator(
             seq2seq model folder or locally cached hub id (prompted with the paper's prompt), or
             ``None`` for the default generator trained into :func:`default_generator_dir`.
         settings: settings for a plain HF model (ignored when the folder has ``xqg_generator.json``).
+        device: where to put it: ``"auto"`` (a CUDA GPU when there is one), ``"cpu"``, ``"cuda"``,
+            ``"cuda:N"``; ``None`` leaves it on the CPU, where it is loaded.
 
     Example:
         >>> gen = load_generator("runs/generator")  # doctest: +SKIP
@@ -42,5 +46,11 @@ def load_generator(
                 f"no default generator in {folder}: train one with `xqg train-generator --default "
                 "--xquad` (or pass a generator folder)"
             )
-        return QueryGenerator.load(folder)
-    return QueryGenerator.load(name_or_path, settings=settings)
+        generator = QueryGenerator.load(folder)
+    else:
+        generator = QueryGenerator.load(name_or_path, settings=settings)
+    if device is not None:
+        from xqg.devices import resolve_device
+
+        generator.to(resolve_device(device))
+    return generator
