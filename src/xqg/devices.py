@@ -9,12 +9,29 @@ Example:
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
 from xqg.errors import ConfigError
 
+if TYPE_CHECKING:
+    import torch
+
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 """What the command lines and experiment files accept (``"cuda:N"`` is accepted too)."""
+
+
+def check_device_name(spec: str) -> str:
+    """``spec`` if it names a device xqg runs on (``auto``, ``cpu``, ``cuda``, ``cuda:N``), else a
+    :class:`ConfigError`. Only the name is checked: whether this machine has the GPU is for
+    :func:`resolve_device`, where the work runs (a job's driver may have none).
+
+    Example:
+        >>> check_device_name("cuda:1")
+        'cuda:1'
+    """
+    if spec in DEVICE_CHOICES or (spec.startswith("cuda:") and spec[5:].isdigit()):
+        return spec
+    raise ConfigError(f"unknown device {spec!r}; use auto, cpu, cuda or cuda:N")
 
 
 def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
@@ -27,6 +44,8 @@ def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
     Raises:
         ConfigError: an unknown device, or CUDA asked for on a machine without a usable GPU.
     """
+    import torch  # here, not at import: naming a device must not import torch
+
     if isinstance(spec, torch.device):
         device = spec
     elif spec is None or spec == "auto":

@@ -36,6 +36,7 @@ def test_defaults_are_valid() -> None:
         ({"metrics": {"primary": "nDCG@10"}}, "primary 'nDCG@10'"),
         ({"training": {"towers": "passage"}}, "towers must be 'both' or 'query'"),
         ({"training": {"typo_variants": 0}}, "typo_variants and adversarial_candidates >= 1"),
+        ({"experiment": {"device": "gpu"}}, "[experiment] device: unknown device 'gpu'"),
         (
             {"data": {"level": "sentence"}, "generator": {"translation_pairs": True}},
             "translation_pairs needs",

@@ -94,3 +94,22 @@ def test_cuda_training_resumes_like_an_uninterrupted_run(tmp_path):
     resumed = train_generator(tiny_generator(), examples, tmp_path / "part", config, show_progress=False)
     assert resumed.resumed_from == 2
     assert resumed.train_loss == pytest.approx(whole.train_loss, rel=1e-4)
+
+
+def test_cli_refuses_an_unknown_device(tmp_path, capsys):
+    from xqg.cli.main import main
+
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text('{"_id": "a", "text": "Paris"}\n', encoding="utf-8")
+    args = ["generate", str(corpus), "--languages", "de", "-o", str(tmp_path / "out"), "--device", "gpu0"]
+    assert main(args) == 2
+    assert "unknown device 'gpu0'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").glob("shard-*"))
+
+
+def test_device_helpers_docstrings():
+    import doctest
+
+    import xqg.devices
+
+    assert doctest.testmod(xqg.devices).failed == 0

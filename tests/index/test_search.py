@@ -122,6 +122,12 @@ def test_trec_run_round_trip_and_cli(tmp_path) -> None:
         == 0
     )
     assert read_run(tmp_path / "cli.trec") == run
+    # half precision is the GPU path; the CPU path (FAISS) says so instead of silently searching in fp32
+    args = ["search", "--queries", str(queries), "--index", str(docs), "-o", str(tmp_path / "h.trec")]
+    assert main([*args, "--search-precision", "float16"]) == 2
+    assert not (tmp_path / "h.trec").exists()
+    # encoded query vectors carry no language: one index per language needs a queries file
+    assert main([*args, "--per-language"]) == 2
 
 
 @pytest.mark.parametrize("flags", [["--in-memory"], ["--in-memory", "--mmap"]])

@@ -349,9 +349,12 @@ def _validate(config: ExperimentConfig, where: str) -> None:
         config.metrics,
         config.training,
     )
-    device = config.experiment.device
-    if device not in ("auto", "cpu", "cuda") and not (device.startswith("cuda:") and device[5:].isdigit()):
-        raise ConfigError(f"{where}: [experiment] device must be auto, cpu, cuda or cuda:N, not {device!r}")
+    from xqg.devices import check_device_name
+
+    try:
+        check_device_name(config.experiment.device)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: [experiment] device: {exc}") from None
     if d.dataset not in DATASETS:
         raise ConfigError(f"{where}: [data] dataset {d.dataset!r} is not one of {', '.join(DATASETS)}")
     for code in (*d.languages, *g.languages):

@@ -117,6 +117,9 @@ class GenerateTask:
             raise ConfigError(f"generation precision must be float32 or bfloat16, got {precision!r}")
         if int8 and precision != "float32":
             raise ConfigError("int8 and bfloat16 are two alternative fast paths: choose one")
+        from xqg.devices import check_device_name
+
+        check_device_name(device)
         if int8 and device not in ("auto", "cpu"):
             raise ConfigError("int8 generation is a CPU path; on a GPU use --precision bfloat16")
         if n < 1 or top_k < 1 or batch_size < 1 or max_new_tokens < 1:

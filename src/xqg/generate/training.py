@@ -27,7 +27,7 @@ from xqg.data.atomic import atomic_write_json
 from xqg.data.jsonl import iter_jsonl
 from xqg.data.languages import get_language
 from xqg.data.records import Passage, RetrievalDataset
-from xqg.devices import resolve_device
+from xqg.devices import check_device_name, resolve_device
 from xqg.errors import ConfigError, InputError
 from xqg.generate.generator import EncodedBatch, QueryGenerator
 from xqg.seeding import derive_seed
@@ -140,6 +140,7 @@ class TrainingConfig:
             )
         if self.precision not in ("fp32", "bf16"):
             raise ConfigError(f"precision must be fp32 or bf16, got {self.precision!r}")
+        check_device_name(self.device)
         if self.steps < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ConfigError("steps, batch_size and lr must be positive")
 
