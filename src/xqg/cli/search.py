@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -109,7 +113,9 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _search_per_language(args: argparse.Namespace, vectors, query_ids: list[str], langs: list[str]) -> int:
+def _search_per_language(
+    args: argparse.Namespace, vectors: np.ndarray, query_ids: list[str], langs: list[str]
+) -> int:
     """Each language's queries against INDEX/<lang>; one TREC run for all."""
     from pathlib import Path
 
