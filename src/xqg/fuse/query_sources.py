@@ -184,7 +184,49 @@ def _field(row: dict[str, Any], names: tuple[str, ...], path: Path, line: int) -
     raise InputError(f"missing field {names[0]!r} (or {', '.join(names[1:])})", path=path, line=line)
 
 
-class GeneratedQueriesFile:
+def ordered_texts(keyed: KeyedQueries) -> list[list[str]]:
+    """Each passage's texts in (language, slot) order.
+
+    Example:
+        >>> ordered_texts([{("ru", 0): "b", ("de", 1): "c", ("de", 0): "a"}])
+        [['a', 'c', 'b']]
+    """
+    return [[slots[key] for key in sorted(slots)] for slots in keyed]
+
+
+class KeyedTextSource:
+    """A text source that knows each query's language and slot: a subclass gives :meth:`_keyed`
+    (the queries of a batch of passages), and the texts, the sums and the per-language sums all
+    come from it (each query encoded once)."""
+
+    def _keyed(self, passages: Sequence[Passage]) -> KeyedQueries:
+        raise NotImplementedError
+
+    def texts_for(self, passages: Sequence[Passage]) -> list[list[str]]:
+        """Each passage's query texts, ordered by (language, slot)."""
+        return ordered_texts(self._keyed(passages))
+
+    def query_sums(
+        self, passages: Sequence[Passage], passage_vectors: np.ndarray, encoder: QueryEncoder, batch_size: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return encode_and_accumulate(self.texts_for(passages), passage_vectors.shape[1], encoder, batch_size)
+
+    def query_sums_by_language(
+        self,
+        passages: Sequence[Passage],
+        passage_vectors: np.ndarray,
+        encoder: QueryEncoder,
+        batch_size: int,
+        languages: Sequence[str],
+    ) -> LanguageSums:
+        """The sums of each language's queries (see :func:`encode_and_accumulate_by_language`)."""
+        keyed = self._keyed(passages)
+        return encode_and_accumulate_by_language(
+            keyed, languages, passage_vectors.shape[1], encoder, batch_size
+        )
+
+
+class GeneratedQueriesFile(KeyedTextSource):
     """Generated queries from JSONL rows ``{"docid", "lang", "slot", "query"}`` (output of ``xqg generate``).
 
     ``id``/``doc_id`` are accepted for ``docid`` and ``text`` for ``query``. A folder is read as all its
@@ -234,12 +276,8 @@ class GeneratedQueriesFile:
             "per_language": self.per_language,
         }
 
-    def texts_for(self, passages: Sequence[Passage]) -> list[list[str]]:
-        """Each passage's query texts, ordered by (language, slot)."""
-        return [[slots[k] for k in sorted(slots)] for slots in self.keyed_queries(passages)]
-
     def keyed_queries(self, passages: Sequence[Passage]) -> KeyedQueries:
-        """Each passage's query texts keyed by ``(language, slot)``."""
+        """Each passage's query texts keyed by ``(language, slot)``, read from the file(s)."""
         from xqg.data.jsonl import iter_jsonl
 
         wanted = {p.id: i for i, p in enumerate(passages)}
@@ -284,32 +322,13 @@ class GeneratedQueriesFile:
         self._prepared = dict(zip((p.id for p in passages), self.keyed_queries(passages), strict=True))
 
     def _keyed(self, passages: Sequence[Passage]) -> KeyedQueries:
+        # the shard's queries when prepare() read them, else a pass over the file(s)
         if all(p.id in self._prepared for p in passages):
             return [self._prepared[p.id] for p in passages]
         return self.keyed_queries(passages)
 
-    def query_sums(
-        self, passages: Sequence[Passage], passage_vectors: np.ndarray, encoder: QueryEncoder, batch_size: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        texts = [[slots[k] for k in sorted(slots)] for slots in self._keyed(passages)]
-        return encode_and_accumulate(texts, passage_vectors.shape[1], encoder, batch_size)
 
-    def query_sums_by_language(
-        self,
-        passages: Sequence[Passage],
-        passage_vectors: np.ndarray,
-        encoder: QueryEncoder,
-        batch_size: int,
-        languages: Sequence[str],
-    ) -> LanguageSums:
-        """The sums of each language's queries (see :func:`encode_and_accumulate_by_language`)."""
-        keyed = self._keyed(passages)
-        return encode_and_accumulate_by_language(
-            keyed, languages, passage_vectors.shape[1], encoder, batch_size
-        )
-
-
-class GeneratorQuerySource:
+class GeneratorQuerySource(KeyedTextSource):
     """Generate queries in-process (``generator.generate(passages, languages, n, seed, top_k)``).
 
     The generator's output is accepted as ``{docid: {lang: [text, ...]}}`` or as an iterable of records
@@ -350,10 +369,6 @@ class GeneratorQuerySource:
             "top_k": self.top_k,
         }
 
-    def texts_for(self, passages: Sequence[Passage]) -> list[list[str]]:
-        """Generate and return each passage's query texts, ordered by (language, slot)."""
-        return [[slots[k] for k in sorted(slots)] for slots in self.keyed_queries(passages)]
-
     def keyed_queries(self, passages: Sequence[Passage]) -> KeyedQueries:
         """Generate each passage's query texts, keyed by ``(language, slot)``."""
         out = self.generator.generate(
@@ -361,24 +376,8 @@ class GeneratorQuerySource:
         )
         return keyed_queries_from_generator_output(out, passages)
 
-    def query_sums(
-        self, passages: Sequence[Passage], passage_vectors: np.ndarray, encoder: QueryEncoder, batch_size: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        return encode_and_accumulate(self.texts_for(passages), passage_vectors.shape[1], encoder, batch_size)
-
-    def query_sums_by_language(
-        self,
-        passages: Sequence[Passage],
-        passage_vectors: np.ndarray,
-        encoder: QueryEncoder,
-        batch_size: int,
-        languages: Sequence[str],
-    ) -> LanguageSums:
-        """The sums of each language's queries (see :func:`encode_and_accumulate_by_language`)."""
-        keyed = self.keyed_queries(passages)
-        return encode_and_accumulate_by_language(
-            keyed, languages, passage_vectors.shape[1], encoder, batch_size
-        )
+    def _keyed(self, passages: Sequence[Passage]) -> KeyedQueries:
+        return self.keyed_queries(passages)  # generated afresh for every batch
 
 
 def _get(record: Any, *names: str) -> Any:
@@ -402,9 +401,7 @@ def texts_from_generator_output(output: Any, passages: Sequence[Passage]) -> lis
         >>> texts_from_generator_output({"d": {"fr": ["b", "c"], "de": ["a"]}}, [Passage("d", "x")])
         [['a', 'b', 'c']]
     """
-    return [
-        [slots[k] for k in sorted(slots)] for slots in keyed_queries_from_generator_output(output, passages)
-    ]
+    return ordered_texts(keyed_queries_from_generator_output(output, passages))
 
 
 def keyed_queries_from_generator_output(output: Any, passages: Sequence[Passage]) -> KeyedQueries:
