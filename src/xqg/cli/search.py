@@ -120,34 +120,24 @@ def _search_per_language(
     from pathlib import Path
 
     from xqg.data.trec import write_run
-    from xqg.errors import ConfigError, InputError
-    from xqg.index.exact_search import search
+    from xqg.errors import ConfigError
+    from xqg.index.exact_search import search_by_language
 
     if len(args.index) != 1 or args.in_memory:
         raise ConfigError(
             "--per-language takes one --index folder (of per-language indexes), without --in-memory"
         )
     root = Path(args.index[0])
-    run = {}
-    for lang in sorted(set(langs)):
-        folder = root / lang
-        if not folder.is_dir():
-            held = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-            raise InputError(
-                f"no fused index for {lang!r} queries (per-language indexes here: {', '.join(held) or 'none'})",
-                path=folder,
-            )
-        rows = [i for i, code in enumerate(langs) if code == lang]
-        run.update(
-            search(
-                vectors[rows],
-                [query_ids[i] for i in rows],
-                folder,
-                k=args.k,
-                device=args.search_device,
-                precision=args.search_precision,
-            )
-        )
+    indexes = {lang: root / lang for lang in set(langs) if (root / lang).is_dir()}
+    run = search_by_language(
+        vectors,
+        query_ids,
+        langs,
+        indexes,
+        k=args.k,
+        device=args.search_device,
+        precision=args.search_precision,
+    )
     write_run(args.output, run, tag=args.tag)
     print(f"{args.output}: {len(run)} queries in {len(set(langs))} languages, top {args.k}")
     return 0

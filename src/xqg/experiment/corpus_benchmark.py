@@ -288,7 +288,7 @@ class CorpusBenchmarkRun:
         """Search and score one system under every condition, into ``result``."""
         from xqg.data.xor_tydi import collect_texts
         from xqg.evaluate.evaluator import evaluate
-        from xqg.index import search
+        from xqg.index import search, search_by_language
 
         if spec.passages == "xqg" and spec.trained and self.cfg.training.towers == "query":
             raise ConfigError(
@@ -318,20 +318,15 @@ class CorpusBenchmarkRun:
         # generator does not write meets the plain passage vectors)
         keys = [(cond, q.id, q.lang) for cond, (queries, _) in per_condition.items() for q in queries]
         all_vectors = np.concatenate([vecs for _, vecs in per_condition.values()]).astype(np.float32)
+        labels = [f"{cond}\x1f{qid}" for cond, qid, _ in keys]
         if isinstance(index_dir, dict):
-            by_lang: dict[str, list[int]] = {}
-            for i, (_, _, lang) in enumerate(keys):
-                by_lang.setdefault(lang, []).append(i)
-            targets = [
-                (rows, index_dir.get(lang) or self._corpus_index(passage_key, passage_path))
-                for lang, rows in sorted(by_lang.items())
-            ]
+            langs = [lang for _, _, lang in keys]
+            plain = self._corpus_index(passage_key, passage_path) if set(langs) - set(index_dir) else None
+            combined = search_by_language(
+                all_vectors, labels, langs, index_dir, k=SEARCH_DEPTH, fallback=plain
+            )
         else:
-            targets = [(list(range(len(keys))), index_dir)]
-        combined: dict[str, dict[str, float]] = {}
-        for rows, folder in targets:
-            labels = [f"{keys[i][0]}\x1f{keys[i][1]}" for i in rows]
-            combined.update(search(all_vectors[rows], labels, folder, k=SEARCH_DEPTH))
+            combined = search(all_vectors, labels, index_dir, k=SEARCH_DEPTH)
         runs: dict[str, dict[str, dict[str, float]]] = {cond: {} for cond in per_condition}
         for cond, qid, _ in keys:
             runs[cond][qid] = combined[f"{cond}\x1f{qid}"]

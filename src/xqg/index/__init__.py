@@ -7,6 +7,6 @@ Example:
 
 from __future__ import annotations
 
-from xqg.index.exact_search import search, search_to_trec
+from xqg.index.exact_search import search, search_by_language, search_to_trec
 
-__all__ = ["search", "search_to_trec"]
+__all__ = ["search", "search_by_language", "search_to_trec"]

@@ -16,7 +16,7 @@ the ranking differs from float32 search only if a true top-k document falls outs
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -174,6 +174,50 @@ def search(
             zip(best_scores[row].tolist(), best_ids[row].tolist(), strict=True), key=lambda p: (-p[0], p[1])
         )
         run[qid] = {docid: float(score) for score, docid in pairs[:k]}
+    return run
+
+
+def search_by_language(
+    query_vectors: np.ndarray,
+    query_ids: Sequence[str],
+    query_langs: Sequence[str],
+    indexes: Mapping[str, str | Path],
+    k: int = 100,
+    device: str = "cpu",
+    precision: str = "float32",
+    fallback: str | Path | None = None,
+) -> Run:
+    """:func:`search` with one index per query language (``xqg fuse --per-language``): each query is
+    searched in its own language's folder, one run for all.
+
+    Args:
+        query_vectors, query_ids, k, device, precision: as for :func:`search`.
+        query_langs: the language of each query.
+        indexes: ``{lang: vector folder}``.
+        fallback: the folder for queries of a language without an index of its own (e.g. the plain
+            passage vectors); ``None`` makes such a language an error.
+
+    Raises:
+        InputError: a query language with no index and no fallback.
+
+    Example:
+        >>> run = search_by_language(q, ids, langs, {"de": "fused/de", "ru": "fused/ru"})  # doctest: +SKIP
+    """
+    if len(query_langs) != len(query_ids):
+        raise InputError(f"{len(query_langs)} languages for {len(query_ids)} queries")
+    vectors = np.asarray(query_vectors, dtype=np.float32)
+    rows_by_lang: dict[str, list[int]] = {}
+    for row, lang in enumerate(query_langs):
+        rows_by_lang.setdefault(lang, []).append(row)
+    run: Run = {}
+    for lang, rows in sorted(rows_by_lang.items()):
+        folder = indexes.get(lang, fallback)
+        if folder is None:
+            raise InputError(
+                f"no fused index for {lang!r} queries (indexes for: {', '.join(sorted(indexes)) or 'none'})"
+            )
+        ids = [query_ids[r] for r in rows]
+        run.update(search(vectors[rows], ids, folder, k=k, device=device, precision=precision))
     return run
 
 
