@@ -230,3 +230,46 @@ def peak_rss_mib() -> float:
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 1024 if sys.platform != "darwin" else peak / 2**20
+
+
+def hf_generate(generator: Any, passages: Sequence[Any], languages: Sequence[str], n: int, steps: int) -> int:
+    """What a ``transformers`` user would write for the default generator: ``model.generate`` once per
+    language (top-k 10, exactly ``steps`` new tokens, no-repeat n-grams and input length from the
+    generator's settings), on the generator's device. Returns the number of queries written.
+
+    Example:
+        >>> hf_generate(generator, passages, ["de"], n=5, steps=32)  # doctest: +SKIP
+        20
+    """
+    import torch
+
+    device = generator.device
+    vocab = generator.vocabulary
+    count = 0
+    with torch.no_grad():
+        for lang in languages:
+            enc = generator.tokenizer(
+                generator.prompts(passages, lang),
+                max_length=generator.settings.max_input_length,
+                truncation=True,
+                padding=True,
+                return_tensors="pt",
+            ).to(device)
+            start = torch.full(
+                (len(passages), 1), generator.decoder_start(lang), dtype=torch.long, device=device
+            )
+            out = generator.model.generate(
+                input_ids=enc["input_ids"],
+                attention_mask=enc["attention_mask"],
+                decoder_input_ids=start,
+                do_sample=True,
+                top_k=10,
+                max_new_tokens=steps,
+                min_new_tokens=steps,
+                no_repeat_ngram_size=generator.settings.no_repeat_ngram_size,
+                num_return_sequences=n,
+                eos_token_id=vocab.small_eos,
+                pad_token_id=vocab.small_pad,
+            )
+            count += out.shape[0]
+    return count

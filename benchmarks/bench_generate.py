@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     cpu_flags,
     fmt,
+    hf_generate,
     machine_header,
     markdown_table,
     median,
@@ -88,9 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     generator.settings.min_new_tokens = args.max_new_tokens
     generator.settings.max_new_tokens = args.max_new_tokens
     passages = load_xquad(["en"]).corpus[: args.passages]
-    model = generator.model.eval()
+    generator.model.eval()
     vocab = generator.vocabulary
-    tokenizer = generator.tokenizer
     n, steps = args.n, args.max_new_tokens
 
     def run_xqg() -> int:
@@ -100,32 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         return len(rows)
 
     def run_hf() -> int:
-        count = 0
-        with torch.no_grad():
-            for lang in args.languages:
-                enc = tokenizer(
-                    generator.prompts(passages, lang),
-                    max_length=generator.settings.max_input_length,
-                    truncation=True,
-                    padding=True,
-                    return_tensors="pt",
-                )
-                start = torch.full((len(passages), 1), generator.decoder_start(lang), dtype=torch.long)
-                out = model.generate(
-                    input_ids=enc["input_ids"],
-                    attention_mask=enc["attention_mask"],
-                    decoder_input_ids=start,
-                    do_sample=True,
-                    top_k=10,
-                    max_new_tokens=steps,
-                    min_new_tokens=steps,
-                    no_repeat_ngram_size=generator.settings.no_repeat_ngram_size,
-                    num_return_sequences=n,
-                    eos_token_id=vocab.small_eos,
-                    pad_token_id=vocab.small_pad,
-                )
-                count += out.shape[0]
-        return count
+        return hf_generate(generator, passages, args.languages, n, steps)
 
     def run_xqg_per_language() -> int:
         rows = 0

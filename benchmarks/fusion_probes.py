@@ -67,19 +67,15 @@ def success_at_1(
     rep: np.ndarray | dict[str, np.ndarray],
     doc_ids: Sequence[str],
     qrels: dict[str, dict[str, int]],
+    passages: np.ndarray,
 ) -> dict[str, float]:
-    """Per-query Success@1 through ``xqg.evaluate`` (ties by doc id, as ``xqg run``)."""
+    """Per-query Success@1 of ``rep`` (one matrix, or one per query language, scored as ``xqg run``
+    scores them; ``passages`` for a language without a matrix), through ``xqg.evaluate``."""
     from xqg.evaluate.evaluator import evaluate
+    from xqg.experiment.pipeline import _score
     from xqg.experiment.scoring import rank_dense
 
-    scores = np.empty((len(queries), len(doc_ids)), dtype=np.float32)
-    if isinstance(rep, np.ndarray):
-        scores[:] = vecs @ rep.T
-    else:
-        for lang in sorted({q.lang for q in queries}):
-            index = [i for i, q in enumerate(queries) if q.lang == lang]
-            scores[index] = vecs[index] @ rep[lang].T
-    run = rank_dense(scores, [q.id for q in queries], doc_ids, k=10)
+    run = rank_dense(_score(queries, vecs, rep, passages), [q.id for q in queries], doc_ids, k=10)
     return evaluate(["Success@1"], run=run, qrels={q.id: qrels[q.id] for q in queries})["Success@1"]
 
 
@@ -178,8 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     qrels = dataset.qrels
     dev_vecs = questions.rows([q.id for q in ctx.dev_queries])
     test_vecs = questions.rows([q.id for q in ctx.test_queries])
-    base_test = success_at_1(ctx.test_queries, test_vecs, passages, ctx.doc_ids, qrels)
-    base_dev = success_at_1(ctx.dev_queries, dev_vecs, passages, ctx.doc_ids, qrels)
+    base_test = success_at_1(ctx.test_queries, test_vecs, passages, ctx.doc_ids, qrels, passages)
+    base_dev = success_at_1(ctx.dev_queries, dev_vecs, passages, ctx.doc_ids, qrels, passages)
     query_lang = {q.id: q.lang for q in ctx.test_queries}
     alphas = [a for a in config.fusion.alpha_sweep if a > 0] or [0.05, 0.1, 0.2, 0.3, 0.5]
     table, results = (
@@ -196,9 +192,12 @@ def main(argv: list[str] | None = None) -> int:
             for alpha in alphas:
                 rep = fused_matrices(passages, vecs, docs, langs, alpha, per_language)
                 dev_curve.append(
-                    macro(success_at_1(ctx.dev_queries, dev_vecs, rep, ctx.doc_ids, qrels), ctx.dev_queries)
+                    macro(
+                        success_at_1(ctx.dev_queries, dev_vecs, rep, ctx.doc_ids, qrels, passages),
+                        ctx.dev_queries,
+                    )
                 )
-                values = success_at_1(ctx.test_queries, test_vecs, rep, ctx.doc_ids, qrels)
+                values = success_at_1(ctx.test_queries, test_vecs, rep, ctx.doc_ids, qrels, passages)
                 per_query.append(values)
                 test_curve.append(macro(values, ctx.test_queries))
             best = int(np.argmax(dev_curve))

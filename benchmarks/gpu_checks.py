@@ -45,7 +45,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import fmt, markdown_table, median, set_data_mirror, versions  # noqa: E402
+from _common import fmt, hf_generate, markdown_table, median, set_data_mirror, versions  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 LANGUAGES = ["ar", "de", "el", "es", "hi", "ru", "th", "tr", "vi", "zh"]
@@ -309,38 +309,7 @@ def generate(device: str, quick: bool, folder: Path, texts: dict[str, Any]) -> t
         rows.append([f"xqg, {device} {precision}", len(batch), fmt(rate), fmt(rate / cpu_rate, 2)])
 
     generator.to(device)
-    model, vocab, tokenizer = generator.model, generator.vocabulary, generator.tokenizer
-
-    def run_hf() -> int:
-        count = 0
-        with torch.no_grad():
-            for lang in LANGUAGES:
-                enc = tokenizer(
-                    generator.prompts(batch, lang),
-                    max_length=256,
-                    truncation=True,
-                    padding=True,
-                    return_tensors="pt",
-                ).to(device)
-                start = torch.full(
-                    (len(batch), 1), generator.decoder_start(lang), dtype=torch.long, device=device
-                )
-                out = model.generate(
-                    **enc,
-                    decoder_input_ids=start,
-                    do_sample=True,
-                    top_k=10,
-                    max_new_tokens=steps,
-                    min_new_tokens=steps,
-                    num_return_sequences=n,
-                    no_repeat_ngram_size=3,
-                    eos_token_id=vocab.small_eos,
-                    pad_token_id=vocab.small_pad,
-                )
-                count += out.shape[0]
-        return count
-
-    seconds, _ = _timed(run_hf, device, 1)
+    seconds, _ = _timed(lambda: hf_generate(generator, batch, LANGUAGES, n, steps), device, 1)
     rate = len(batch) * len(LANGUAGES) * n / seconds
     numbers[f"{device}_hf_generate_queries_per_s"] = rate
     rows.append([f"HF generate, {device} fp32", len(batch), fmt(rate), fmt(rate / cpu_rate, 2)])
