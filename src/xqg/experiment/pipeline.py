@@ -404,10 +404,9 @@ class ExperimentPipeline:
         }
 
         def build_queries(out: Path) -> None:
-            from xqg.devices import resolve_device
-            from xqg.generate.generator import QueryGenerator
+            from xqg.generate.loading import load_generator
 
-            generator = QueryGenerator.load(gen_path / "generator").to(resolve_device(self.device))
+            generator = load_generator(gen_path / "generator", device=self.device)
             with open(out / "generated.jsonl", "w", encoding="utf-8") as handle:
                 for docid, lang, slot, text in generator.generate(
                     list(corpus),

@@ -416,8 +416,7 @@ def train_generator(
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     device = resolve_device(config.device)
-    if generator.device != device:
-        generator.to(device)
+    generator.to(device)  # a no-op where it already is
     logger.info("training the generator on %s", device)
     model = generator.model
     if config.freeze_encoder:
