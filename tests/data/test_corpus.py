@@ -122,7 +122,7 @@ def test_queries_language_from_argument_and_checked(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no language") as info:
         read_queries(path)
     assert info.value.line == 1
-    with pytest.raises(InputError, match="unknown language code 'xx'"):
+    with pytest.raises(InputError, match="'xx' is not a language code"):
         read_queries(path, lang="xx")
 
 
@@ -132,7 +132,7 @@ def test_queries_language_from_argument_and_checked(tmp_path: Path) -> None:
         (
             '{"_id": "q1", "text": "a", "lang": "de"}\n{"_id": "q2", "text": "b", "lang": "klingon"}\n',
             2,
-            "unknown language code",
+            "is not a language code",
         ),
         (
             '{"_id": "q1", "text": "a", "lang": "de"}\n{"_id": "q1", "text": "b", "lang": "de"}\n',

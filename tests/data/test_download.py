@@ -22,21 +22,72 @@ def _no_network(url: str, target: Path, progress: bool) -> None:
     raise AssertionError(f"tried to fetch {url}")
 
 
+def _offline(url: str, target: Path, progress: bool) -> None:
+    raise InputError("download failed: no network", path=url)
+
+
 def test_xquad_checksums_match_the_pinned_values(xquad_dir: Path) -> None:
     sums = dict(line.split()[::-1] for line in (xquad_dir / "SHA256SUMS").read_text().splitlines())
     source = dl.get_source("xquad")
-    assert {f.name: f.sha256 for f in source.files} == sums
+    pinned = {f.name: f.sha256 for f in source.files}
+    assert len(pinned) == 12 and dl.XQUAD_LANGUAGES[6] == "ro"
+    # the mirror's files are the official ones; xquad.ro.json, which the mirror lacks, is pinned to
+    # the checksum Hugging Face datasets recorded for the same official URL
+    assert {name: sha for name, sha in pinned.items() if name in sums} == sums
+    assert pinned["xquad.ro.json"] == "94f8d54e93ad2b7dd2e76dd921a666b5b8eff2d4379df9f179c42b445f09643f"
     assert all(dl.verify_file(source, f, xquad_dir / f.name) == "pinned" for f in source.files[:2])
+    assert set(source.separable) == {f"xquad.{lang}.json" for lang in dl.XQUAD_LANGUAGES if lang != "en"}
 
 
 def test_download_from_the_mirror_never_fetches(data_mirror: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XQG_DATA_MIRROR", str(data_mirror))
-    folder = dl.download("xquad", progress=False, fetch=_no_network)
+    present = sorted(p.name for p in (data_mirror / "xquad").glob("xquad.*.json"))
+    fetched: list[str] = []
+
+    def fetch_absent(url: str, target: Path, progress: bool) -> None:
+        fetched.append(Path(url).name)
+        raise InputError("download failed: no network", path=url)
+
+    folder = dl.download("xquad", progress=False, fetch=fetch_absent)
     assert folder == dl.data_cache() / "xquad"
-    assert len(list(folder.glob("xquad.*.json"))) == 11
-    # Present in the cache now: a second call only verifies.
+    assert sorted(p.name for p in folder.glob("xquad.*.json")) == present
+    # only what the mirror lacks is fetched (on this machine's mirror: xquad.ro.json)
+    assert fetched == [f"xquad.{lang}.json" for lang in dl.XQUAD_LANGUAGES if f"xquad.{lang}.json" not in present]
+    # Present in the cache now: a second call only verifies (and fetches nothing it has).
     monkeypatch.delenv("XQG_DATA_MIRROR")
-    assert dl.download("xquad", progress=False, fetch=_no_network) == folder
+    assert dl.download("xquad", progress=False, fetch=fetch_absent) == folder
+
+
+def test_an_unavailable_language_leaves_the_others_usable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, xquad_dir: Path
+) -> None:
+    """A mirror of the 11 first languages and no network: the 11 are ready, ro is named, no crash."""
+    eleven = [lang for lang in dl.XQUAD_LANGUAGES if lang != "ro"]
+    mirror = tmp_path / "mirror"
+    (mirror / "xquad").mkdir(parents=True)
+    for lang in eleven:
+        (mirror / "xquad" / f"xquad.{lang}.json").symlink_to(xquad_dir / f"xquad.{lang}.json")
+    monkeypatch.setenv("XQG_DATA_MIRROR", str(mirror))
+    with caplog.at_level("WARNING"):
+        folder = dl.download("xquad", progress=False, fetch=_offline)
+    assert sorted(p.name for p in folder.glob("*.json")) == sorted(f"xquad.{lang}.json" for lang in eleven)
+    assert "xquad/xquad.ro.json is not available" in caplog.text and "no network" in caplog.text
+    assert dl.unavailable_files("xquad") == ["xquad.ro.json"]
+    # a file that is not separable (English, which every language needs) stays an error
+    (folder / "xquad.en.json").unlink()
+    (mirror / "xquad" / "xquad.en.json").unlink()
+    with pytest.raises(InputError, match="no network"):
+        dl.download("xquad", progress=False, fetch=_offline)
+    # a fetched Romanian file is held to its pinned checksum like the others
+    monkeypatch.delenv("XQG_DATA_MIRROR")
+    (folder / "xquad.en.json").symlink_to(xquad_dir / "xquad.en.json")
+
+    def wrong_file(url: str, target: Path, progress: bool) -> None:
+        target.write_bytes(b"{}")
+
+    with pytest.raises(InputError, match="SHA-256 mismatch: expected 94f8d54e") as info:
+        dl.download("xquad", progress=False, fetch=wrong_file)
+    assert info.value.path.endswith("xquad.ro.json")
 
 
 def test_first_download_is_recorded_then_enforced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

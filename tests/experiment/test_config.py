@@ -22,7 +22,7 @@ def test_defaults_are_valid() -> None:
         ({"bogus": {}}, "unknown table [bogus]"),
         ({"data": {"datset": "xquad"}}, "unknown key 'datset' in [data]"),
         ({"data": {"dataset": "squad"}}, "dataset 'squad'"),
-        ({"data": {"languages": ["xx"]}}, "unknown language code 'xx'"),
+        ({"data": {"languages": ["xx"]}}, "'xx' is not a language code"),
         ({"data": {"num_folds": "4"}}, "expected an integer"),
         ({"data": {"num_folds": 4, "eval_folds": [4]}}, "outside 0..3"),
         ({"fusion": {"alpha": 1.5}}, "outside [0, 1]"),

@@ -387,6 +387,29 @@ def test_locomo_path_may_be_the_file_or_its_folder(tmp_path, models):
         assert {p.meta["article"] for p in dataset.corpus} == {f"conv-{c}" for c in range(4)}
 
 
+def test_xquad_languages_absent_here_are_left_out_with_a_note(tmp_path, models, capsys):
+    """All 12 XQuAD languages in a config; a mirror without xquad.ro.json runs the others."""
+    from xqg.data.xquad import available_xquad_languages
+    from xqg.experiment.pipeline import ExperimentPipeline
+
+    twelve = ["ar", "de", "el", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh"]
+    config = parse_config(
+        {
+            "experiment": {"name": "all", "output": str(tmp_path / "report")},
+            "data": {"dataset": "xquad", "languages": twelve, "num_folds": 4},
+            "encoder": {"model": str(models[0])},
+            "systems": {"names": ["zero-shot"], "baseline": "zero-shot"},
+        },
+        where="all.toml",
+    )
+    dataset, languages = ExperimentPipeline(config, tmp_path / "c").load_dataset()
+    present = available_xquad_languages()
+    assert languages == [lang for lang in twelve if lang in present]
+    assert dataset.meta["languages_left_out"] == [lang for lang in twelve if lang not in present]
+    if "ro" not in present:
+        assert "note: XQuAD ro left out: xquad.ro.json is not in the mirror" in capsys.readouterr().out
+
+
 def test_report_embeds_the_experiment_file_as_it_was_read(tmp_path, models):
     from xqg.experiment.config import load_config
 

@@ -92,7 +92,7 @@ def test_per_language_needs_languages_the_source_knows(tmp_path, encoder, passag
     task = FuseShardTask(passages, GeneratedQueriesFile(path), encoder, "hash", languages=["de"])
     with pytest.raises(InputError, match="a query in 'ru', not one of the fused languages de"):
         run_sharded(task, len(passages), tmp_path / "b", shard_size=4, show_progress=False)
-    with pytest.raises(InputError, match="unknown language"):
+    with pytest.raises(InputError, match="not a language code"):
         FuseShardTask(passages, GeneratedQueriesFile(path), encoder, "hash", languages=["xx"])
     plain = FuseShardTask(passages, GeneratedQueriesFile(path), encoder, "hash")
     run_sharded(plain, len(passages), tmp_path / "c", shard_size=4, show_progress=False)

@@ -68,10 +68,13 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _download(args: argparse.Namespace) -> int:
-    from xqg.data.download import download
+    from xqg.data.download import download, unavailable_files
 
     folder = download(args.name, include_optional=args.all_files)
     print(folder)
+    missing = unavailable_files(args.name)
+    if missing:  # separable files (e.g. one XQuAD language) that could not be had; the rest is usable
+        print(f"note: not available (see the warning above): {', '.join(missing)}; the other files are ready")
     return 0
 
 

@@ -160,7 +160,7 @@ def query_languages(args: argparse.Namespace, file_langs: dict[str, str], qids: 
     if args.queries:
         from xqg.data.corpus import iter_queries
 
-        langs.update({q.id: q.lang for _, q in iter_queries(args.queries)})
+        langs.update({q.id: q.lang for _, q in iter_queries(args.queries, require_language=False)})
     return langs
 
 

@@ -176,7 +176,8 @@ def _fuse(args: argparse.Namespace) -> int:
             if per_language
             else load_fusion_store(args.store)
         )
-        queries = read_queries(args.dev_queries)
+        # per-language matrices need each dev query's language; the mixed sum takes rows without one
+        queries = read_queries(args.dev_queries, require_language=bool(per_language))
         qrels = read_qrels(args.dev_qrels)
         encoder_name = args.encoder
         if encoder_name is None:  # the encoder the store was built with

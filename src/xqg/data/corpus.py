@@ -11,8 +11,10 @@ Corpus formats (chosen by file name; ``.gz`` is decompressed on the fly):
 
 Query formats: JSONL ``{"_id"|"id", "text"|"question", "lang"}``, or plain TSV ``id<TAB>text[<TAB>lang]``
 (unquoted, as MIRACL's ``topics.tsv``: a query TSV cannot hold tabs or line breaks in a text).
-The language comes from the file, or from the ``lang`` argument for files without it; codes are
-checked against :mod:`xqg.data.languages`.
+The language comes from the file, or from the ``lang`` argument for files without it; any valid
+language code is accepted (:func:`xqg.data.languages.check_language_code`: ``ro``, ``pt-BR``,
+``yue``; not ``xx`` or ``English``). Stages that do not use the language read files without one
+with ``require_language=False``: such queries carry ``"und"`` (undetermined).
 
 Readers stream: :func:`iter_corpus` holds one passage at a time (plus, unless switched off, the
 set of ids seen, to report duplicates), so an 18M-line corpus is never loaded whole.
@@ -28,7 +30,7 @@ from typing import Any
 
 from xqg.data.atomic import atomic_open
 from xqg.data.jsonl import iter_jsonl, open_text, write_jsonl
-from xqg.data.languages import get_language
+from xqg.data.languages import UNDETERMINED, check_language_code
 from xqg.data.records import Passage, Query
 from xqg.errors import InputError
 
@@ -232,15 +234,20 @@ def write_corpus(path: str | Path, passages: Iterable[Passage], format: str | No
     return count
 
 
-def iter_queries(path: str | Path, lang: str | None = None) -> Iterator[tuple[int, Query]]:
+def iter_queries(
+    path: str | Path, lang: str | None = None, *, require_language: bool = True
+) -> Iterator[tuple[int, Query]]:
     """Stream ``(line_number, Query)`` from a queries JSONL or TSV file (no duplicate check).
 
     Args:
         path: queries file.
-        lang: language for rows that do not name one; rows that do must agree with a known code.
+        lang: language for rows that do not name one.
+        require_language: a row with no language (and no ``lang``) is an error; when False it gets
+            ``"und"`` (for stages that do not use the language: encoding, search, fusion).
 
     Raises:
-        InputError: missing field, no language, unknown language code (names file and line).
+        InputError: missing field, no language (when required), or a value that is not a language
+            code (names file and line).
 
     Example:
         >>> import tempfile, pathlib
@@ -249,16 +256,18 @@ def iter_queries(path: str | Path, lang: str | None = None) -> Iterator[tuple[in
         >>> [q for _, q in iter_queries(p, lang="de")]
         [Query(id='q1', text='Wer ist das?', lang='de')]
     """
-    default = get_language(lang, path=str(path)).code if lang is not None else None
+    default = check_language_code(lang) if lang is not None else None
 
     def language(value: Any, line: int) -> str:
         if value is None or value == "":
-            if default is None:
-                raise InputError(
-                    "no language: the line has no 'lang' field and none was given", path=path, line=line
-                )
-            return default
-        return get_language(str(value), path=str(path), line=line).code
+            if default is not None:
+                return default
+            if not require_language:
+                return UNDETERMINED
+            raise InputError(
+                "no language: the line has no 'lang' field and none was given", path=path, line=line
+            )
+        return check_language_code(str(value), path=str(path), line=line)
 
     if file_format(path) == "jsonl":
         for line, obj in iter_jsonl(path):
@@ -289,12 +298,13 @@ def iter_queries(path: str | Path, lang: str | None = None) -> Iterator[tuple[in
             yield line, Query(row[0], row[1], language(row[2] if len(row) == 3 else None, line))
 
 
-def read_queries(path: str | Path, lang: str | None = None) -> list[Query]:
-    """Read a queries file (JSONL or TSV), checking ids are unique and languages known.
+def read_queries(path: str | Path, lang: str | None = None, *, require_language: bool = True) -> list[Query]:
+    """Read a queries file (JSONL or TSV), checking ids are unique and languages are language codes.
 
     Args:
         path: queries file.
         lang: language for rows without one (e.g. MIRACL's ``topics.tsv``).
+        require_language: see :func:`iter_queries` (False: rows without a language get ``"und"``).
 
     Raises:
         InputError: see :func:`iter_queries`; also a duplicate query id.
@@ -308,7 +318,7 @@ def read_queries(path: str | Path, lang: str | None = None) -> list[Query]:
     """
     seen: set[str] = set()
     out: list[Query] = []
-    for line, query in iter_queries(path, lang=lang):
+    for line, query in iter_queries(path, lang=lang, require_language=require_language):
         if query.id in seen:
             raise InputError(f"duplicate query id {query.id!r}", path=path, line=line)
         seen.add(query.id)

@@ -11,9 +11,15 @@ Order of look-up for a set's files:
 3. the cache ``<cache>/data/<name>/``.
 
 Nothing is fetched when a file is already present (in the mirror or the cache); a present file
-is still verified against its checksum.
+is still verified against its checksum. Files a set lists as *separable* (XQuAD's languages other
+than English) are usable without each other: one that can be neither copied from the mirror nor
+fetched is reported, and the others stay usable (``xqg data download xquad`` without internet on a
+mirror of 11 languages gives those 11 and a note about ``xquad.ro.json``).
 
-**Checksums.** The XQuAD checksums are pinned (from the mirror's ``SHA256SUMS``). For the other
+**Checksums.** The XQuAD checksums are pinned: eleven from the mirror's ``SHA256SUMS``; the one of
+``xquad.ro.json`` (661,158 bytes), which the mirror lacks, from the checksums Hugging Face's
+``datasets`` recorded when downloading the same official files (``datasets/xquad/dataset_infos.json``
+in github.com/huggingface/datasets), whose values for the other eleven files are the mirror's. For the other
 sets the checksums could not be known offline when this was written, so they are *trust on first
 use*: the first download records each file's SHA-256 in ``<cache>/data/checksums.lock.json``, and
 every later download or verification of that file must match it. Pin a value by adding it to the
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import urllib.request
@@ -33,6 +40,8 @@ from pathlib import Path
 
 from xqg.data.atomic import atomic_write_json
 from xqg.errors import InputError
+
+logger = logging.getLogger(__name__)
 
 MIRROR_ENV = "XQG_DATA_MIRROR"
 CACHE_ENV = "XQG_CACHE"
@@ -65,6 +74,8 @@ class DatasetSource:
     licence: str
     files: tuple[RemoteFile, ...]
     optional: tuple[str, ...] = ()
+    separable: tuple[str, ...] = ()
+    """Files usable without each other (a missing one leaves the set usable, with a note)."""
 
     def file(self, name: str) -> RemoteFile:
         """The file called ``name``."""
@@ -74,7 +85,10 @@ class DatasetSource:
         raise KeyError(name)
 
 
-XQUAD_LANGUAGES: tuple[str, ...] = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
+XQUAD_LANGUAGES: tuple[str, ...] = (
+    "ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh",
+)  # fmt: skip
+"""The 12 languages of the official XQuAD release (Romanian, ``xquad.ro.json``, added after the first 11)."""
 
 _XQUAD_SHA256 = {
     "ar": "abdabd7afed5c635d99cca0f3f0d0c9d9ed0bc77451e963c2e4e0638c29e486d",
@@ -83,6 +97,7 @@ _XQUAD_SHA256 = {
     "en": "e4c57d1c9143aaa1c5d265ba5987a65f4e69528d2a98f29d6e75019b10344f29",
     "es": "dcbae93ec3a9f4b9e78fd834a171d6f96c1a875e10e15b7530b7e4ef4971e37e",
     "hi": "df2cce3532b37e9beb8979704b5c9a4bf874358f105395a298b89427b43b9d24",
+    "ro": "94f8d54e93ad2b7dd2e76dd921a666b5b8eff2d4379df9f179c42b445f09643f",
     "ru": "208d5b1aa154c52b1b5c5eda16281e455e8fd198cdb9af3f469f0d6037d973bf",
     "th": "5cdda11d0e1e075f7872abf4e6ae830388ce7f617964d542308e9ae4257e0f43",
     "tr": "92179a564774b7696100d144c1e10870d0a966b6fccbdd254a65b9d2ab1971cc",
@@ -95,7 +110,7 @@ _XOR = "https://nlp.cs.washington.edu/xorqa/XORQA_site/data/"
 REGISTRY: dict[str, DatasetSource] = {
     "xquad": DatasetSource(
         "xquad",
-        "XQuAD: 240 SQuAD paragraphs and 1,190 questions in 11 languages",
+        "XQuAD: 240 SQuAD paragraphs and 1,190 questions in 12 languages",
         "CC BY-SA 4.0",
         tuple(
             RemoteFile(
@@ -106,6 +121,7 @@ REGISTRY: dict[str, DatasetSource] = {
             )
             for lang in XQUAD_LANGUAGES
         ),
+        separable=tuple(f"xquad.{lang}.json" for lang in XQUAD_LANGUAGES if lang != "en"),
     ),
     "xor_tydi": DatasetSource(
         "xor_tydi",
@@ -198,13 +214,21 @@ def _candidates(name: str, root: str | Path | None) -> list[Path]:
     return out
 
 
-def locate(name: str, files: list[str] | None = None, root: str | Path | None = None) -> Path:
+def locate(
+    name: str,
+    files: list[str] | None = None,
+    root: str | Path | None = None,
+    *,
+    wanted: list[str] | None = None,
+) -> Path:
     """The folder that holds data set ``name`` (see the module docstring for the look-up order).
 
     Args:
         name: registry name (``"xquad"``, ...) or any folder name under the mirror/cache.
         files: file names that must be present (default: the registry's required files).
         root: explicit folder; when given, only it is considered.
+        wanted: files to have if possible: among the folders holding ``files``, the first one
+            holding the most of them is chosen (a cache with all 12 XQuAD languages over a mirror of 11).
 
     Raises:
         InputError: no candidate folder holds the files; the message says where it looked and how
@@ -218,9 +242,9 @@ def locate(name: str, files: list[str] | None = None, root: str | Path | None = 
         source = REGISTRY.get(name)
         files = [f.name for f in source.files if f.name not in source.optional] if source else []
     tried = _candidates(name, root)
-    for folder in tried:
-        if folder.is_dir() and all((folder / f).exists() for f in files):
-            return folder
+    complete = [folder for folder in tried if folder.is_dir() and all((folder / f).exists() for f in files)]
+    if complete:
+        return max(complete, key=lambda folder: sum((folder / f).exists() for f in wanted or []))
     where = ", ".join(str(p) for p in tried)
     existing = next((folder for folder in tried if folder.is_dir()), None)
     absent = [f for f in files if existing is None or not (existing / f).exists()]
@@ -311,7 +335,8 @@ def download(
         fetch: download function ``(url, target, progress)``; for tests.
 
     Raises:
-        InputError: unknown set, failed download, or checksum mismatch.
+        InputError: unknown set, failed download (of a file that is not separable), or checksum
+            mismatch. A separable file that cannot be had is logged as a warning instead.
 
     Example:
         >>> folder = download("xquad")  # doctest: +SKIP
@@ -321,6 +346,7 @@ def download(
     folder = data_cache() / name
     mirror_env = os.environ.get(MIRROR_ENV)
     mirror = Path(mirror_env).expanduser() / name if mirror_env else None
+    unavailable: dict[str, str] = {}
     for remote in source.files:
         if remote.name in source.optional and not include_optional:
             continue
@@ -333,14 +359,42 @@ def download(
                 shutil.copyfile(mirror / remote.name, tmp)
                 os.replace(tmp, target)
             else:
-                fetch(remote.url, target, progress)
+                try:
+                    fetch(remote.url, target, progress)
+                except InputError as exc:
+                    if remote.name not in source.separable:
+                        raise
+                    unavailable[remote.name] = exc.message
+                    continue
         try:
             verify_file(source, remote, target)
         except InputError:
             bad = target.with_name(target.name + ".bad")
             os.replace(target, bad)
             raise
+    for file_name, why in unavailable.items():
+        logger.warning(
+            "%s/%s is not available (not in the mirror%s, and %s); the rest of %s is ready without it: "
+            "run `xqg data download %s` again with internet access to add it",
+            name,
+            file_name,
+            f" {mirror}" if mirror is not None else " ($XQG_DATA_MIRROR unset)",
+            why,
+            name,
+            name,
+        )
     return folder
+
+
+def unavailable_files(name: str, root: str | Path | None = None) -> list[str]:
+    """Required files of a set present in none of the look-up folders (nothing is fetched).
+
+    Example:
+        >>> unavailable_files("xquad")  # doctest: +SKIP
+        ['xquad.ro.json']
+    """
+    optional = set(get_source(name).optional)
+    return [f for f, state in status(name, root).items() if state == "missing" and f not in optional]
 
 
 def status(name: str, root: str | Path | None = None) -> dict[str, str]:

@@ -22,7 +22,7 @@ from typing import Any
 
 from xqg.data.download import locate
 from xqg.data.jsonl import iter_jsonl
-from xqg.data.languages import get_language
+from xqg.data.languages import check_language_code
 from xqg.data.records import Answers, Query, RetrievalDataset
 from xqg.errors import InputError
 
@@ -88,7 +88,7 @@ def load_mkqa(
     """
     langs = list(MKQA_LANGUAGES if languages is None else languages)
     for lang in langs:
-        get_language(lang)
+        check_language_code(lang)
         if lang not in MKQA_LANGUAGES:
             raise InputError(f"MKQA has no language {lang!r} (languages: {', '.join(MKQA_LANGUAGES)})")
     if path is None:
@@ -106,7 +106,7 @@ def load_mkqa(
                 "fields 'queries' and 'answers' must be objects keyed by language", path=path, line=line
             )
         for code in obj["queries"]:
-            get_language(code, path=str(path), line=line)
+            check_language_code(code, path=str(path), line=line)
         example = str(obj["example_id"])
         if example in seen:
             raise InputError(f"duplicate example_id {example!r}", path=path, line=line)

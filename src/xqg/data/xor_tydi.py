@@ -26,7 +26,7 @@ from xqg.data.atomic import atomic_open
 from xqg.data.corpus import collect_passages, iter_corpus
 from xqg.data.download import locate
 from xqg.data.jsonl import iter_jsonl
-from xqg.data.languages import get_language
+from xqg.data.languages import check_language_code
 from xqg.data.records import Answers, Passage, Query, RetrievalDataset
 from xqg.data.trec import ranked
 from xqg.errors import InputError
@@ -77,7 +77,7 @@ def read_xor_questions(path: str | Path) -> tuple[dict[str, list[Query]], Answer
         qid = str(obj["id"])
         if qid in answers:
             raise InputError(f"duplicate question id {qid!r}", path=path, line=line)
-        lang = get_language(str(obj["lang"]), path=str(path), line=line).code
+        lang = check_language_code(str(obj["lang"]), path=str(path), line=line)
         raw = obj.get("answers", [])
         if not isinstance(raw, list) or not all(isinstance(a, str) for a in raw):
             raise InputError("field 'answers' must be a list of strings", path=path, line=line)
@@ -271,7 +271,7 @@ def read_predictions(path: str | Path) -> list[Prediction]:
         if qid in seen:
             raise InputError(f"{where}: duplicate id {qid!r}", path=path)
         seen.add(qid)
-        lang = get_language(str(entry["lang"]), path=str(path)).code
+        lang = check_language_code(str(entry["lang"]), path=str(path))
         if not isinstance(entry["ctxs"], list):
             raise InputError(f"{where}: 'ctxs' must be a list", path=path)
         ctxs: list[str] = []

@@ -1,8 +1,13 @@
 """XQuAD as a cross-lingual retrieval benchmark: a question in language L, the English paragraph.
 
 XQuAD (Artetxe et al., 2020) translates 240 SQuAD v1.1 paragraphs (48 articles) and their 1,190
-questions into 10 languages, keeping question ids and paragraph positions identical across
-languages. So each question in L has an exact English gold paragraph and English answers.
+questions into 10 languages, and the official release later added an 11th translation, Romanian
+(``xquad.ro.json``): 12 languages with English. Question ids and paragraph positions are identical
+across languages, so each question in L has an exact English gold paragraph and English answers.
+
+By default the loaders read every XQuAD language whose file is present (in ``root``, or the mirror
+or cache folder holding the most of them): a mirror made before Romanian was added gives 11
+languages and a logged note; a language asked for by name must be present.
 
 - **paragraph level** (default): the corpus is the 240 English paragraphs, id
   ``"{article_index}-{paragraph_index}"``; the one relevant document of query ``"{qid}/{lang}"``
@@ -20,18 +25,61 @@ empty by default so that the task is matching question and paragraph text (pass
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from xqg.data.download import XQUAD_LANGUAGES, get_source, locate, verify_file
-from xqg.data.languages import get_language
+from xqg.data.languages import check_language_code
 from xqg.data.records import Answers, Passage, Qrels, Query, RetrievalDataset
 from xqg.data.sentences import sentences_overlapping, split_sentences
 from xqg.errors import InputError
 
+logger = logging.getLogger(__name__)
+
 NUM_ARTICLES = 48
 """Articles in XQuAD (the unit of the folds)."""
+
+_ALL_FILES = [f"xquad.{lang}.json" for lang in XQUAD_LANGUAGES]
+
+
+def available_xquad_languages(root: str | Path | None = None) -> list[str]:
+    """The XQuAD languages whose file is present, in :data:`XQUAD_LANGUAGES` order (nothing fetched).
+
+    Args:
+        root: folder with ``xquad.{lang}.json`` (default: the mirror or cache folder with the most).
+
+    Raises:
+        InputError: no folder holds ``xquad.en.json``.
+
+    Example:
+        >>> "en" in available_xquad_languages()  # doctest: +SKIP
+        True
+    """
+    folder = locate("xquad", ["xquad.en.json"], root, wanted=_ALL_FILES)
+    return [lang for lang in XQUAD_LANGUAGES if (folder / f"xquad.{lang}.json").is_file()]
+
+
+def _default_languages(root: str | Path | None) -> list[str]:
+    present = available_xquad_languages(root)
+    absent = [lang for lang in XQUAD_LANGUAGES if lang not in present]
+    if absent:
+        logger.warning(
+            "XQuAD: %s not found (%s); using the %d languages present. `xqg data download xquad` with "
+            "internet access adds the rest",
+            ", ".join(f"xquad.{lang}.json" for lang in absent),
+            "the local mirror predates them" if "ro" in absent else "not downloaded",
+            len(present),
+        )
+    return present
+
+
+def _check_languages(langs: Iterable[str]) -> None:
+    for lang in langs:
+        check_language_code(lang)
+        if lang not in XQUAD_LANGUAGES:
+            raise InputError(f"XQuAD has no {lang!r} file (languages: {', '.join(XQUAD_LANGUAGES)})")
 
 
 def _read_squad(path: Path) -> list[dict[str, Any]]:
@@ -84,7 +132,8 @@ def load_xquad(
     """Load XQuAD as cross-lingual retrieval: questions in each language, English corpus.
 
     Args:
-        languages: query languages (default: all 11 XQuAD languages, English included).
+        languages: query languages (default: every XQuAD language present, up to all 12, English
+            included; an absent one is logged).
         level: ``"paragraph"`` (240 passages) or ``"sentence"`` (the paragraphs' sentences).
         root: folder with ``xquad.{lang}.json`` (default: ``$XQG_DATA_MIRROR/xquad`` or the cache).
         answer_language: ``"en"`` (default): English answers for every query (the corpus is
@@ -109,15 +158,12 @@ def load_xquad(
         raise InputError(f"level must be 'paragraph' or 'sentence', not {level!r}")
     if answer_language not in ("en", "native"):
         raise InputError(f"answer_language must be 'en' or 'native', not {answer_language!r}")
-    langs = list(XQUAD_LANGUAGES if languages is None else languages)
-    for lang in langs:
-        get_language(lang)
-        if lang not in XQUAD_LANGUAGES:
-            raise InputError(f"XQuAD has no {lang!r} file (languages: {', '.join(XQUAD_LANGUAGES)})")
+    langs = _default_languages(root) if languages is None else list(languages)
+    _check_languages(langs)
     if not langs:
         raise InputError("no languages given")
     files = sorted({f"xquad.{lang}.json" for lang in [*langs, "en"]})
-    folder = locate("xquad", files, root)
+    folder = locate("xquad", files, root, wanted=_ALL_FILES)
     source = get_source("xquad")
     checksums: dict[str, str] = {}
     if verify:
@@ -215,6 +261,9 @@ def load_xquad(
         meta={
             "level": level,
             "languages": langs,
+            "languages_unavailable": [lang for lang in XQUAD_LANGUAGES if lang not in langs]
+            if languages is None
+            else [],
             "answer_language": answer_language,
             "root": str(folder),
             "sha256": checksums,
@@ -234,7 +283,8 @@ def load_xquad_contexts(
     :mod:`xqg.generate.parallel`).
 
     Args:
-        languages: languages to read (default: all 11); English is always included.
+        languages: languages to read (default: every XQuAD language present); English is always
+            included.
         root: folder with ``xquad.{lang}.json`` (default: ``$XQG_DATA_MIRROR/xquad`` or the cache).
         verify: check each file against its pinned SHA-256.
 
@@ -247,13 +297,10 @@ def load_xquad_contexts(
         >>> contexts["0-0"]["de"][:30]  # doctest: +SKIP
         'Die Verteidigung der Panthers '
     """
-    langs = sorted({*(XQUAD_LANGUAGES if languages is None else languages), "en"})
-    for lang in langs:
-        get_language(lang)
-        if lang not in XQUAD_LANGUAGES:
-            raise InputError(f"XQuAD has no {lang!r} file (languages: {', '.join(XQUAD_LANGUAGES)})")
+    langs = sorted({*(_default_languages(root) if languages is None else languages), "en"})
+    _check_languages(langs)
     files = [f"xquad.{lang}.json" for lang in langs]
-    folder = locate("xquad", files, root)
+    folder = locate("xquad", files, root, wanted=_ALL_FILES)
     if verify:
         source = get_source("xquad")
         for name in files:

@@ -63,7 +63,8 @@ def iter_input_texts(path: str | Path, kind: str, lang: str | None = None) -> It
     Args:
         path: JSONL or TSV (see :mod:`xqg.data.corpus`).
         kind: ``"passage"`` or ``"query"``.
-        lang: language for query rows without one (not needed for encoding; checked by the reader).
+        lang: language for query rows without one (not needed for encoding: rows may have none;
+            a language a row does give must be a language code).
 
     Example:
         >>> import tempfile, pathlib
@@ -79,7 +80,7 @@ def iter_input_texts(path: str | Path, kind: str, lang: str | None = None) -> It
         for passage in iter_corpus(path, check_duplicates=False):
             yield passage.id, passage_text(passage)
     elif kind == "query":
-        for _, query in iter_queries(path, lang=lang or "en"):
+        for _, query in iter_queries(path, lang=lang, require_language=False):
             yield query.id, query.text
     else:
         raise ConfigError(f"kind must be 'passage' or 'query', got {kind!r}")

@@ -13,7 +13,7 @@ Example TOML::
 
     [data]
     dataset = "xquad"
-    languages = ["ar", "de", "el", "es", "hi", "ru", "th", "tr", "vi", "zh"]
+    languages = ["ar", "de", "el", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh"]
     num_folds = 4
     eval_folds = [0]
 
@@ -42,7 +42,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from xqg.data.languages import LANGUAGES
+from xqg.data.languages import is_language_code
 from xqg.errors import ConfigError
 
 DATASETS = ("xquad", "xor-tydi", "mkqa", "locomo", "beir")
@@ -358,8 +358,10 @@ def _validate(config: ExperimentConfig, where: str) -> None:
     if d.dataset not in DATASETS:
         raise ConfigError(f"{where}: [data] dataset {d.dataset!r} is not one of {', '.join(DATASETS)}")
     for code in (*d.languages, *g.languages):
-        if code not in LANGUAGES:
-            raise ConfigError(f"{where}: unknown language code {code!r}")
+        if not is_language_code(code):
+            raise ConfigError(
+                f"{where}: {code!r} is not a language code (ISO 639 or BCP-47, e.g. 'ro', 'pt-BR')"
+            )
     if d.level not in ("paragraph", "sentence"):
         raise ConfigError(f"{where}: [data] level must be 'paragraph' or 'sentence', not {d.level!r}")
     if d.num_folds < 2:
@@ -395,8 +397,10 @@ def _validate(config: ExperimentConfig, where: str) -> None:
             "adversarial_candidates >= 1"
         )
     for code in tr.languages:
-        if code not in LANGUAGES:
-            raise ConfigError(f"{where}: unknown language code {code!r}")
+        if not is_language_code(code):
+            raise ConfigError(
+                f"{where}: {code!r} is not a language code (ISO 639 or BCP-47, e.g. 'ro', 'pt-BR')"
+            )
     if not s.names:
         raise ConfigError(f"{where}: [systems] names is empty")
     for name in s.names:

@@ -151,12 +151,12 @@ class FuseShardTask:
         languages: Sequence[str] | None = None,
     ) -> None:
         if languages is not None:
-            from xqg.data.languages import get_language
+            from xqg.data.languages import check_language_code
 
             if not languages:
                 raise ConfigError("per-language fusion needs at least one language")
             for code in languages:
-                get_language(code)
+                check_language_code(code)
             if isinstance(source, dict) and source.get("kind") == "fixed":
                 raise ConfigError("a fixed query mapping has no languages: per-language sums need them")
         self.languages = sorted(languages) if languages is not None else None
