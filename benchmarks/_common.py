@@ -27,7 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from xqg.encode.precision import cpu_flags  # noqa: F401  (re-exported for the benchmarks)
+from xqg.precision import cpu_flags  # noqa: F401  (re-exported for the benchmarks)
 
 REPO = Path(__file__).resolve().parents[1]
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")

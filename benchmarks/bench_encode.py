@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 
     folder = ensure_default_model()
     passages, queries = load_texts(args.passages, args.queries)
-    encoder = load_encoder(None, device="cpu")
+    encoder = load_encoder(None, device="cpu", precision="float32")  # rows below set their own
     st = SentenceTransformer(str(folder), device="cpu")
     st.max_seq_length = encoder.settings.passage_max_length
     bs = args.batch_size

@@ -153,7 +153,7 @@ def encode(device: str, quick: bool, folder: Path, texts: dict[str, Any]) -> tup
     from xqg.data.records import Passage
     from xqg.encode import load_encoder
     from xqg.encode.dual_encoder import passage_text
-    from xqg.encode.precision import autocast_context
+    from xqg.precision import autocast_context
 
     passages = [Passage(p["id"], p["text"], p["title"]) for p in texts["passages"]]
     questions = [q for lang in LANGUAGES for q in texts["questions"][lang]]
@@ -161,11 +161,11 @@ def encode(device: str, quick: bool, folder: Path, texts: dict[str, Any]) -> tup
     questions = questions[: 32 if quick else 3000]
     p_texts = [passage_text(p) for p in passages]
     subset = 8 if quick else 64
-    cpu = load_encoder(folder, device="cpu")
+    cpu = load_encoder(folder, device="cpu", precision="float32")
     cpu_p = cpu.encode_passages(p_texts[:subset], batch_size=32)
     cpu_q = cpu.encode_queries(questions[:subset], batch_size=64)
     del cpu
-    encoder = load_encoder(folder, device=device)
+    encoder = load_encoder(folder, device=device, precision="float32")  # each row sets its precision below
     precisions = ["float32"] + (["float16", "bfloat16"] if device.startswith("cuda") else ["bfloat16"])
     rows, numbers, reference = [], {}, {}
     for precision in precisions:
@@ -283,7 +283,7 @@ def generate(device: str, quick: bool, folder: Path, texts: dict[str, Any]) -> t
     import torch
 
     from xqg.data.records import Passage
-    from xqg.encode.precision import autocast_context
+    from xqg.precision import autocast_context
 
     generator = _generator(folder, texts)
     passages = [Passage(p["id"], p["text"], p["title"]) for p in texts["passages"]]

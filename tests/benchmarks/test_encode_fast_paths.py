@@ -71,13 +71,14 @@ def test_default_encoder_fast_paths_agree_with_sentence_transformers(tmp_path: P
     from xqg.encode import ensure_default_model, load_encoder
 
     passages = [p.text for p in load_xquad(["en"], root=xquad_dir).corpus[:6]]
-    encoder = load_encoder(None, device="cpu")
+    encoder = load_encoder(None, device="cpu", precision="float32")
     st = SentenceTransformer(str(ensure_default_model()), device="cpu")
     reference = st.encode(passages, prompt_name="passage", batch_size=4)
     torch_vectors = encoder.encode_passages(passages, batch_size=4)
     assert _cosine(torch_vectors, reference).min() >= 0.9999
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        bf16 = encoder.encode_passages(passages, batch_size=4)
+    encoder.precision = "bfloat16"
+    bf16 = encoder.encode_passages(passages, batch_size=4)
+    encoder.precision = "float32"
     assert _cosine(bf16, reference).min() >= 0.999
     pytest.importorskip("onnxruntime")
     from xqg.encode.onnx_backend import OnnxEncoder

@@ -52,7 +52,9 @@ def test_download_from_the_mirror_never_fetches(data_mirror: Path, monkeypatch: 
     assert folder == dl.data_cache() / "xquad"
     assert sorted(p.name for p in folder.glob("xquad.*.json")) == present
     # only what the mirror lacks is fetched (on this machine's mirror: xquad.ro.json)
-    assert fetched == [f"xquad.{lang}.json" for lang in dl.XQUAD_LANGUAGES if f"xquad.{lang}.json" not in present]
+    assert fetched == [
+        f"xquad.{lang}.json" for lang in dl.XQUAD_LANGUAGES if f"xquad.{lang}.json" not in present
+    ]
     # Present in the cache now: a second call only verifies (and fetches nothing it has).
     monkeypatch.delenv("XQG_DATA_MIRROR")
     assert dl.download("xquad", progress=False, fetch=fetch_absent) == folder

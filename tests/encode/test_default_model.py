@@ -50,7 +50,7 @@ def engine():
 def encoder():
     from xqg.encode import load_encoder
 
-    return load_encoder(device="cpu")
+    return load_encoder(device="cpu", precision="float32")  # the rebuild itself, against float32 engines
 
 
 def test_default_settings_are_e5(encoder) -> None:

@@ -99,7 +99,7 @@ def test_untied_towers_are_separate_modules() -> None:
 def test_save_and_load_round_trip(tmp_path, tied: bool) -> None:
     enc = tiny_encoder(4, tied=tied, pooling="cls", query_max_length=9)
     path = enc.save(tmp_path / "model")
-    back = load_encoder(path, device="cpu")
+    back = load_encoder(path, device="cpu", precision="float32")
     assert back.settings == enc.settings
     assert np.allclose(back.encode_queries(TEXTS), enc.encode_queries(TEXTS), atol=1e-6)
     assert np.allclose(back.encode_passages(TEXTS), enc.encode_passages(TEXTS), atol=1e-6)
@@ -107,7 +107,9 @@ def test_save_and_load_round_trip(tmp_path, tied: bool) -> None:
     enc2 = tiny_encoder(5, tied=tied)
     enc2.save(path)
     assert np.allclose(
-        load_encoder(path, device="cpu").encode_queries(TEXTS), enc2.encode_queries(TEXTS), atol=1e-6
+        load_encoder(path, device="cpu", precision="float32").encode_queries(TEXTS),
+        enc2.encode_queries(TEXTS),
+        atol=1e-6,
     )
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "temporary folders left behind"
 
@@ -125,7 +127,7 @@ def test_sentence_transformers_loads_a_saved_encoder(tmp_path) -> None:
 
 def test_options_override_stored_settings(tmp_path) -> None:
     path = tiny_encoder(1).save(tmp_path / "m")
-    enc = load_encoder(path, device="cpu", pooling="cls", query_prefix="", tied=False)
+    enc = load_encoder(path, device="cpu", precision="float32", pooling="cls", query_prefix="", tied=False)
     assert enc.settings.pooling == "cls" and enc.settings.query_prefix == "" and not enc.settings.tied
     assert enc.query_model is not enc.passage_model
 
@@ -134,7 +136,7 @@ def test_plain_hugging_face_folder_gets_paper_defaults(tmp_path) -> None:
     enc = tiny_encoder(1)
     enc.query_model.save_pretrained(tmp_path / "hf")
     enc.tokenizer.save_pretrained(tmp_path / "hf")
-    loaded = load_encoder(tmp_path / "hf", device="cpu")
+    loaded = load_encoder(tmp_path / "hf", device="cpu", precision="float32")
     assert loaded.settings == EncoderSettings()  # cls, dot product, no prefixes, 32 / 128 tokens
 
 
@@ -161,3 +163,33 @@ def test_encoding_creates_its_tensors_on_the_model_device():
     with torch.device("meta"):
         placed = encoder.encode_queries(["where is Rome?", "a longer question about Berlin"])
     np.testing.assert_array_equal(placed, expected)
+
+
+def test_encoder_precision_is_applied_recorded_and_validated(tmp_path, monkeypatch) -> None:
+    import xqg.precision
+
+    enc = tiny_encoder(3)
+    assert enc.precision == "float32"  # built in memory: float32 unless set
+    fp32 = enc.encode_queries(TEXTS)
+    identity = enc.fingerprint()
+    assert "precision" not in identity  # float32 encoders keep their identity (caches stay valid)
+    enc.precision = "bfloat16"
+    bf16 = enc.encode_queries(TEXTS)
+    assert bf16.dtype == np.float32
+    assert not np.array_equal(bf16, fp32), "bfloat16 autocast was not applied"
+    assert (
+        np.sum(bf16 * fp32, axis=1) / np.linalg.norm(fp32, axis=1) / np.linalg.norm(bf16, axis=1)
+    ).min() > 0.99
+    assert enc.fingerprint()["precision"] == "bfloat16"  # caches keyed by it never mix precisions
+    assert {k: v for k, v in enc.fingerprint().items() if k != "precision"} == identity
+    with pytest.raises(ConfigError, match="concrete"):
+        enc.precision = "auto"
+    # training passes are float32 whatever the inference precision
+    assert enc.embed(TEXTS[:1], "query").dtype == torch.float32
+    # load_encoder resolves auto for the device, from the CPU's instructions
+    path = tiny_encoder(3).save(tmp_path / "m")
+    monkeypatch.setattr(xqg.precision, "cpu_flags", lambda: {"avx512_bf16"})
+    assert load_encoder(path, device="cpu").precision == "bfloat16"
+    monkeypatch.setattr(xqg.precision, "cpu_flags", lambda: {"avx2"})
+    assert load_encoder(path, device="cpu").precision == "float32"
+    assert load_encoder(path, device="cpu", precision="bfloat16").precision == "bfloat16"

@@ -166,9 +166,13 @@ def test_cli_killed_mid_run_resumes_to_identical_output(tmp_path, model_dir) -> 
 def _direct(model_dir: Path, rows) -> np.ndarray:
     from xqg.encode import load_encoder
 
-    return load_encoder(model_dir, device="cpu").encode_passages(
+    return load_encoder(model_dir, device="cpu", precision="float32").encode_passages(
         [f"{title} {text}" if title else text for _, title, text in rows]
     )
+
+
+def _job_precision(out: Path) -> str | None:
+    return json.loads((out / "manifest.json").read_text(encoding="utf-8"))["fingerprint"].get("precision")
 
 
 def test_bfloat16_precision_agrees_with_float32_and_is_recorded(tmp_path, model_dir) -> None:
@@ -186,11 +190,67 @@ def test_bfloat16_precision_agrees_with_float32_and_is_recorded(tmp_path, model_
     assert vectors.dtype == np.float32
     cosines = np.sum(vectors * _direct(model_dir, rows), axis=1)
     assert cosines.min() > 0.99
-    manifest = json.loads((tmp_path / "bf16" / "manifest.json").read_text(encoding="utf-8"))
-    assert "bfloat16" in json.dumps(manifest)
+    assert _job_precision(tmp_path / "bf16") == "bfloat16"
     # a folder written at one precision does not silently take shards of another
-    with pytest.raises(FingerprintMismatchError):
-        encode_file(corpus, tmp_path / "bf16", model=str(model_dir), shard_size=4, show_progress=False)
+    with pytest.raises(FingerprintMismatchError, match="precision"):
+        encode_file(
+            corpus,
+            tmp_path / "bf16",
+            model=str(model_dir),
+            precision="float32",
+            shard_size=4,
+            show_progress=False,
+        )
+
+
+def test_auto_is_resolved_once_and_a_resume_elsewhere_keeps_the_recorded_precision(
+    tmp_path, model_dir, monkeypatch
+) -> None:
+    import xqg.precision
+
+    corpus = tmp_path / "c.jsonl"
+    _corpus(corpus, 9)
+    out = tmp_path / "out"
+    # started on a CPU with avx512_bf16, only the first of three shards finished
+    monkeypatch.setattr(xqg.precision, "cpu_flags", lambda: {"avx512f", "avx512_bf16"})
+    encode_file(
+        corpus, out, model=str(model_dir), shard_size=3, num_shards=3, shard_index=0, show_progress=False
+    )
+    assert _job_precision(out) == "bfloat16"
+    first = (out / "shard-00000" / "vectors.npy").read_bytes()
+    # resumed on a CPU where auto means float32: the job keeps bfloat16 for the other shards
+    monkeypatch.setattr(xqg.precision, "cpu_flags", lambda: {"avx512f"})
+    encode_file(corpus, out, model=str(model_dir), shard_size=3, show_progress=False)
+    assert _job_precision(out) == "bfloat16"
+    assert (out / "shard-00000" / "vectors.npy").read_bytes() == first
+    shard_manifests = [
+        json.loads(p.read_text(encoding="utf-8")) for p in sorted(out.glob("shard-*/manifest.json"))
+    ]
+    assert [m["fingerprint"]["precision"] for m in shard_manifests] == ["bfloat16"] * 3
+    # the whole folder equals one bf16 run, and a fresh auto job on this CPU is float32
+    encode_file(
+        corpus,
+        tmp_path / "ref",
+        model=str(model_dir),
+        precision="bfloat16",
+        shard_size=3,
+        show_progress=False,
+    )
+    assert _files(out) == _files(tmp_path / "ref")
+    encode_file(corpus, tmp_path / "fresh", model=str(model_dir), shard_size=3, show_progress=False)
+    assert _job_precision(tmp_path / "fresh") == "float32"
+
+
+def test_a_float32_folder_from_before_precisions_were_recorded_resumes(tmp_path, model_dir) -> None:
+    corpus = tmp_path / "c.jsonl"
+    _corpus(corpus, 6)
+    out = tmp_path / "old"
+    task = EncodeTask(str(corpus), model=str(model_dir), precision="float32", record_precision=False)
+    run_sharded(task, 6, out, shard_size=3, num_shards=2, shard_index=0, show_progress=False)
+    assert _job_precision(out) is None  # what folders written before this change look like
+    encode_file(corpus, out, model=str(model_dir), shard_size=3, show_progress=False)  # auto: kept float32
+    _, vectors = load_vectors(out)
+    assert np.allclose(vectors, _direct(model_dir, _corpus(tmp_path / "same.jsonl", 6)), atol=1e-5)
 
 
 def test_onnx_backend_writes_the_pytorch_vectors(tmp_path, model_dir, monkeypatch) -> None:
@@ -228,8 +288,8 @@ def test_bad_backend_or_precision(tmp_path, model_dir, options, message) -> None
 
 
 def test_float16_compute_on_cpu_is_refused() -> None:
-    from xqg.encode.precision import autocast_context
     from xqg.errors import ConfigError
+    from xqg.precision import autocast_context
 
     with pytest.raises(ConfigError, match="GPU setting"):
         autocast_context("cpu", "float16")
@@ -243,5 +303,42 @@ def test_cli_passes_the_fast_path_flags(tmp_path, model_dir) -> None:
     out = tmp_path / "out"
     args = ["encode", str(corpus), "-o", str(out), "--model", str(model_dir), "--precision", "bfloat16"]
     assert main(args) == 0
-    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert '"precision": "bfloat16"' in json.dumps(manifest)
+    assert _job_precision(out) == "bfloat16"
+
+
+def test_cli_precision_default_is_auto_and_printed(tmp_path, model_dir, capsys) -> None:
+    from xqg.cli.main import main
+    from xqg.precision import resolve_precision
+
+    corpus = tmp_path / "c.jsonl"
+    _corpus(corpus, 3)
+    assert main(["encode", str(corpus), "-o", str(tmp_path / "out"), "--model", str(model_dir)]) == 0
+    expected = resolve_precision("auto", "cpu")
+    assert _job_precision(tmp_path / "out") == expected
+    assert f"(precision {expected})" in capsys.readouterr().out
+
+
+def test_cli_old_short_spelling_is_an_alias_with_a_warning(tmp_path, model_dir) -> None:
+    from xqg.cli.main import main
+
+    corpus = tmp_path / "c.jsonl"
+    _corpus(corpus, 3)
+    with pytest.warns(FutureWarning, match="'float32'"):
+        assert (
+            main(
+                [
+                    "encode",
+                    str(corpus),
+                    "-o",
+                    str(tmp_path / "o"),
+                    "--model",
+                    str(model_dir),
+                    "--precision",
+                    "fp32",
+                ]
+            )
+            == 0
+        )
+    assert _job_precision(tmp_path / "o") == "float32"
+    with pytest.raises(SystemExit):
+        main(["encode", str(corpus), "-o", str(tmp_path / "x"), "--precision", "half"])

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import argparse
 
+from xqg.cli.precision_option import add_precision_argument
+
 
 def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--model`` and the encoder setting flags (pooling, normalisation, prefixes, lengths, tying)."""
+    """Add ``--model``, ``--precision`` and the encoder setting flags (pooling, normalisation, prefixes,
+    lengths, tying)."""
     group = parser.add_argument_group("encoder")
     group.add_argument(
         "--model",
@@ -31,6 +34,7 @@ def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--query-max-length", type=int, default=None, help="max query tokens")
     group.add_argument("--passage-max-length", type=int, default=None, help="max passage tokens")
     group.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    add_precision_argument(group, "the encoder")
 
 
 def encoder_options(args: argparse.Namespace) -> dict:
@@ -72,13 +76,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="torch",
         help="onnx: ONNX Runtime on the CPU (pip install 'xqg[onnx]'; the model is exported once and cached)",
     )
-    fast.add_argument(
-        "--precision",
-        choices=("float32", "bfloat16", "float16"),
-        default="float32",
-        help="compute precision of the torch backend: bfloat16 on CPUs with avx512_bf16/amx or a GPU, "
-        "float16 on a GPU (vectors are stored as --dtype)",
-    )
     fast.add_argument("--threads", type=int, default=None, help="onnx backend: intra-op threads")
     add_encoder_arguments(parser)
     add_shard_arguments(parser, default_shard_size=100_000)
@@ -99,6 +96,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _encode(args: argparse.Namespace) -> int:
     from xqg.distributed import sharding_options
     from xqg.encode.task import encode_file
+    from xqg.precision import recorded_precision
 
     shards = encode_file(
         args.input,
@@ -115,7 +113,7 @@ def _encode(args: argparse.Namespace) -> int:
         threads=args.threads,
         **sharding_options(args),
     )
-    print(f"{args.output}: {len(shards)} shard(s) done")
+    print(f"{args.output}: {len(shards)} shard(s) done (precision {recorded_precision(args.output)})")
     return 0
 
 

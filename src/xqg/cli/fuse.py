@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from xqg.cli.precision_option import add_precision_argument
+
 
 def _floats(text: str) -> list[float]:
     try:
@@ -49,6 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--encoder", default=None, help="encoder name or path (default: multilingual-e5-small)"
     )
+    add_precision_argument(parser, "the encoder (a resumed store keeps the precision it recorded)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--alpha", type=float, default=0.01, help="weight of the query term (default 0.01)")
     parser.add_argument(
@@ -92,6 +95,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--qrels", required=True, help="training qrels (TREC): which passage each query answers"
     )
     pred.add_argument("--encoder", default=None, help="encoder name or path (default: multilingual-e5-small)")
+    add_precision_argument(pred, "the encoder")
     pred.add_argument("--kind", choices=("shared", "per-language"), default="shared")
     pred.add_argument("--ridge", type=float, default=1.0)
     pred.add_argument("--language-ridge", type=float, default=10.0)
@@ -141,12 +145,18 @@ def _fuse(args: argparse.Namespace) -> int:
         num_rows = sum(1 for _ in iter_corpus(args.corpus, check_duplicates=False))
         if args.per_language and not langs:
             raise ConfigError("--per-language needs --languages: the languages that get a matrix each")
+        from xqg.precision import resolve_job_precision
+
+        precision = resolve_job_precision(args.precision, "auto", args.store, task=FuseShardTask.name)
+        print(f"xqg fuse: encoder precision {precision}", flush=True)
         task = FuseShardTask(
             str(Path(args.corpus).resolve()),
             source,
             encoder=args.encoder or "default",
             batch_size=args.batch_size,
             languages=langs if args.per_language else None,
+            precision=precision.precision,
+            record_precision=precision.record,
         )
         run_sharded(task, num_rows, args.store, **sharding_options(args))
         print(f"fusion store: {args.store} ({num_rows} passages)")
@@ -185,7 +195,11 @@ def _fuse(args: argparse.Namespace) -> int:
 
             recorded = read_job_plan(args.store).fingerprint.get("encoder")
             encoder_name = None if recorded in (None, "default") else recorded
-        encoder = load_encoder(encoder_name)
+        from xqg.precision import recorded_precision
+
+        # the dev queries at the store's precision (a store built before precisions: float32)
+        precision = args.precision if args.precision != "auto" else recorded_precision(args.store) or "auto"
+        encoder = load_encoder(encoder_name, precision=precision)
         vectors = encoder.encode_queries([q.text for q in queries], batch_size=args.batch_size)
         sweep = alpha_sweep(
             store,
@@ -248,7 +262,7 @@ def _fit_predictor(args: argparse.Namespace) -> int:
         raise InputError(
             "no (query, relevant passage) pairs: do the qrels match the queries?", path=args.qrels
         )
-    encoder = load_encoder(args.encoder)
+    encoder = load_encoder(args.encoder, precision=args.precision)
     p_vec = np.asarray(encoder.encode_passages(corpus), dtype=np.float32)
     q_vec = np.asarray(encoder.encode_queries([q.text for q, _ in pairs]), dtype=np.float32)
     model = QueryEmbeddingPredictor.fit(

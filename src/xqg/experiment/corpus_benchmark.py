@@ -250,14 +250,20 @@ class CorpusBenchmarkRun:
             from xqg.data.corpus import iter_corpus
             from xqg.distributed import run_sharded
             from xqg.fuse.task import FuseShardTask
+            from xqg.precision import resolve_job_precision
 
             num_rows = sum(1 for _ in iter_corpus(self.corpus_path, check_duplicates=False))
+            # resolved once per store; a resumed store keeps the precision it recorded
+            precision = resolve_job_precision(enc.precision, self.p.device, out / "store", FuseShardTask.name)
+            print(f"[xqg run] fuse-store encoder precision {precision}", flush=True)
             task = FuseShardTask(
                 str(self.corpus_path),
                 {**source, "device": self.p.device},  # where it runs: not in the stage key
                 encoder=enc_path or "default",
                 batch_size=enc.batch_size,
                 languages=per_language,
+                precision=precision.precision,
+                record_precision=precision.record,
             )
             run_sharded(
                 task,

@@ -141,7 +141,20 @@ class ExperimentPipeline:
         self.seed = config.experiment.seed
         self.device = config.experiment.device
         self._encoders: dict[str, Any] = {}
+        self._precision: str | None = None
         self.timings: dict[str, float] = {}
+
+    @property
+    def precision(self) -> str:
+        """The encoders' compute precision: ``[encoder] precision`` resolved once for ``[experiment]
+        device`` (:func:`xqg.precision.resolve_precision`), printed the first time it is needed."""
+        if self._precision is None:
+            from xqg.precision import choose_precision
+
+            choice = choose_precision(self.config.encoder.precision, self.device)
+            print(f"[xqg run] encoder precision {choice}", flush=True)
+            self._precision = choice.precision
+        return self._precision
 
     # ----------------------------------------------------------------- helpers
     def _stage(
@@ -219,7 +232,7 @@ class ExperimentPipeline:
             from xqg.encode import load_encoder
 
             self._encoders.clear()  # one model in memory at a time
-            self._encoders[key] = load_encoder(path, device=self.device)
+            self._encoders[key] = load_encoder(path, device=self.device, precision=self.precision)
         return self._encoders[key]
 
     # ------------------------------------------------------------ encoders
@@ -282,7 +295,7 @@ class ExperimentPipeline:
                 )
                 ids = [p.id for p in train.corpus]
                 bank = PassageBank(ids, torch.from_numpy(np.ascontiguousarray(vectors.rows(ids))))
-            encoder = load_encoder(base, device=self.device)
+            encoder = load_encoder(base, device=self.device, precision=self.precision)
             languages = list(tr.languages) or None
             negatives = 0 if query_only else 1
             mined = None
@@ -325,6 +338,7 @@ class ExperimentPipeline:
             "texts": _hash_texts(items),
             "n": len(items),
             "batch_size": self.config.encoder.batch_size,
+            "precision": self.precision,
         }
 
         def build(out: Path) -> None:

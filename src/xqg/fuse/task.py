@@ -123,6 +123,13 @@ class FuseShardTask:
         languages: store the sums of each of these languages' queries too (one fused matrix per query
             language later); the source must know its queries' languages (not a fixed mapping), and
             a query in another language is an error.
+        precision: compute precision of an encoder loaded by name: ``"auto"`` (default; resolved
+            here, where the job is set up, by :func:`xqg.precision.resolve_precision`), ``"float32"``,
+            ``"bfloat16"`` or ``"float16"``; resolve a resumed job's with
+            :func:`xqg.precision.resolve_job_precision` so that it keeps what it recorded. An encoder
+            object brings its own (``encoder.precision``, float32 if it has none). Recorded in the
+            fingerprint, so a store never mixes precisions.
+        record_precision: ``False`` only to resume a float32 store from before precisions were recorded.
 
     Example:
         >>> import numpy as np, tempfile, pathlib
@@ -149,6 +156,8 @@ class FuseShardTask:
         encoder_id: str | None = None,
         batch_size: int = 64,
         languages: Sequence[str] | None = None,
+        precision: str = "auto",
+        record_precision: bool = True,
     ) -> None:
         if languages is not None:
             from xqg.data.languages import check_language_code
@@ -170,6 +179,13 @@ class FuseShardTask:
             raise ConfigError("give encoder_id (a name for the fingerprint) with an encoder object")
         self.encoder_id = encoder_id or (self._encoder_name or "default")
         self.batch_size = batch_size
+        if self._encoder is not None:
+            self.precision = str(getattr(self._encoder, "precision", "float32"))
+        else:
+            from xqg.precision import resolve_precision
+
+            self.precision = resolve_precision(precision, "auto")  # load_encoder's device
+        self.record_precision = bool(record_precision)
 
     @property
     def source(self) -> QuerySource:
@@ -186,7 +202,9 @@ class FuseShardTask:
             from xqg.encode import load_encoder
 
             name = self._encoder_name
-            self._encoder = load_encoder(None if name in (None, "default") else name)
+            self._encoder = load_encoder(
+                None if name in (None, "default") else name, precision=self.precision
+            )
         return self._encoder
 
     def fingerprint(self) -> dict[str, Any]:
@@ -204,6 +222,7 @@ class FuseShardTask:
             "encoder": self.encoder_id,
             "source": source,
             **({"languages": self.languages} if self.languages is not None else {}),
+            **({"precision": self.precision} if self.record_precision or self.precision != "float32" else {}),
         }
 
     def to_spec(self) -> TaskSpec:
@@ -226,6 +245,8 @@ class FuseShardTask:
                 "encoder_id": self.encoder_id,
                 "batch_size": self.batch_size,
                 "languages": self.languages,
+                "precision": self.precision,
+                "record_precision": self.record_precision,
             },
         )
 
