@@ -9,6 +9,14 @@ uniformly, then a position):
   these act on jamo (Dubeolsik), for kana through romaji, for Han characters through pinyin;
 - ``script``: one of the language's script-specific errors (:mod:`xqg.typos.script_errors`).
 
+Any language code works. A letter to insert or substitute comes from the language's keyboard
+layout where one is shipped, and otherwise from the letters of the same script in the text itself
+(script-aware character edits): no edit produces a character of a script the word does not have,
+and a substituted cluster keeps its combining marks (vowel signs, tone marks), so marks stay
+attached. Without a layout there is no ``keyboard`` typo; without a list of its own, a language
+gets its script's errors (diacritics for Latin, Greek, Cyrillic; a dropped virama or mark for
+Brahmic and other scripts).
+
 Protocols (``protocol=``):
 
 - ``"one-typo"`` (default, the literature's): ``num_typos`` words get one typo each, drawn among
@@ -35,15 +43,15 @@ from functools import lru_cache
 
 from xqg.data.languages import get_language
 from xqg.data.records import Query
-from xqg.errors import ConfigError, InputError
+from xqg.data.scripts import dominant_script
+from xqg.errors import ConfigError
 from xqg.seeding import derive_seed
 from xqg.typos import script_errors as se
-from xqg.typos.resources_loader import KeyboardLayout, load_layout, load_stopwords
+from xqg.typos.resources_loader import KeyboardLayout, has_layout, load_layout, load_stopwords, resource_key
 from xqg.typos.text import Word, char_script, find_words, grapheme_distance, graphemes, scripts_of
 
 PROTOCOLS = ("one-typo", "rate", "idf", "script")
 OPERATIONS = ("insert", "delete", "substitute", "swap", "keyboard", "script")
-_INDIC = {"Devanagari", "Bengali", "Telugu", "Tamil", "Thai", "Khmer"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,22 +112,50 @@ def _alphabet(layout: KeyboardLayout, script: str) -> list[str]:
     return sorted({k.lower() for k in letters if k.lower().isalpha()})
 
 
-def _random_letter(script: str, lang: str, like: str, rng: random.Random) -> str | None:
+def text_letters(text: str) -> tuple[str, ...]:
+    """The distinct letters of a text, lower-cased where they have case, in first-seen order: what
+    script-aware edits draw from in a language without a keyboard layout.
+
+    Example:
+        >>> text_letters("Ո՞վ է գրել Ով")
+        ('ո', 'վ', 'է', 'գ', 'ր', 'ե', 'լ')
+    """
+    seen: dict[str, None] = {}
+    for char in text:
+        if char.isalpha():
+            low = char.lower()
+            seen.setdefault(low if len(low) == 1 and low.isalpha() else char, None)
+    return tuple(seen)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What an operation needs besides the word: the language and the letters of its text."""
+
+    lang: str
+    letters: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return resource_key(self.lang)
+
+
+def _random_letter(script: str, ctx: _Context, like: str, rng: random.Random) -> str | None:
     if script == "Hangul":
         return se.random_hangul_syllable(rng)
     if script in ("Hiragana", "Katakana"):
         return se.random_kana(rng, like)
-    if script == "Han":
+    if script == "Han" and ctx.key in ("zh", "ja"):
         return rng.choice(se.common_han())
-    try:
-        layout = load_layout(lang)
-    except InputError:  # a language without a layout: no letters to draw
-        return None
-    letters = _alphabet(layout, script)
+    letters: list[str] = []
+    if has_layout(ctx.lang):
+        letters = _alphabet(load_layout(ctx.lang), script)
+    if not letters:  # no layout, or none for this script: the text's own letters of that script
+        letters = sorted({c for c in ctx.letters if char_script(c) == script})
     if not letters:
         return None
     letter = rng.choice(letters)
-    return letter.upper() if like[:1].isupper() else letter
+    return letter.upper() if like[:1].isupper() and len(letter.upper()) == 1 else letter
 
 
 def _tail_marks(g: str) -> str:
@@ -127,39 +163,38 @@ def _tail_marks(g: str) -> str:
 
 
 # ---------------------------------------------------------------- generic operations
-def _op_insert(gs: list[str], lang: str, rng: random.Random) -> list[str] | None:
+def _op_insert(gs: list[str], ctx: _Context, rng: random.Random) -> list[str] | None:
     pos = rng.randrange(len(gs) + 1)
     like = gs[min(pos, len(gs) - 1)]
     if char_script(like[0]) == "Hangul":
         return se.hangul_add_final(gs, rng)
-    new = _random_letter(char_script(like[0]), lang, like, rng)
+    new = _random_letter(char_script(like[0]), ctx, like, rng)
     return None if new is None else gs[:pos] + [new] + gs[pos:]
 
 
-def _op_delete(gs: list[str], lang: str, rng: random.Random) -> list[str] | None:
+def _op_delete(gs: list[str], ctx: _Context, rng: random.Random) -> list[str] | None:
     if len(gs) < 2:
         return None
     i = rng.randrange(len(gs))
     return gs[:i] + gs[i + 1 :]
 
 
-def _op_substitute(gs: list[str], lang: str, rng: random.Random) -> list[str] | None:
+def _op_substitute(gs: list[str], ctx: _Context, rng: random.Random) -> list[str] | None:
     i = rng.randrange(len(gs))
     g = gs[i]
     script = char_script(g[0])
     if script == "Hangul":
         return se.hangul_substitute(gs, rng)
-    if script == "Han" and lang.startswith("zh"):
+    if script == "Han" and ctx.key == "zh":
         return se.pinyin_homophone(gs, rng)
-    new = _random_letter(script, lang, g, rng)
+    new = _random_letter(script, ctx, g, rng)
     if new is None:
         return None
-    if script in _INDIC:
-        new += _tail_marks(g)  # keep the vowel sign / marks of the cluster
+    new += _tail_marks(g)  # the cluster's marks (vowel signs, tone marks) stay attached
     return gs[:i] + [new] + gs[i + 1 :]
 
 
-def _op_swap(gs: list[str], lang: str, rng: random.Random) -> list[str] | None:
+def _op_swap(gs: list[str], ctx: _Context, rng: random.Random) -> list[str] | None:
     pairs = [i for i in range(len(gs) - 1) if gs[i] != gs[i + 1]]
     if not pairs:
         return None
@@ -167,11 +202,10 @@ def _op_swap(gs: list[str], lang: str, rng: random.Random) -> list[str] | None:
     return gs[:i] + [gs[i + 1], gs[i]] + gs[i + 2 :]
 
 
-def _op_keyboard(gs: list[str], lang: str, rng: random.Random) -> list[str] | None:
-    try:
-        layout = load_layout(lang)
-    except InputError:  # no layout shipped for this language
+def _op_keyboard(gs: list[str], ctx: _Context, rng: random.Random) -> list[str] | None:
+    if not has_layout(ctx.lang):  # keyboard adjacency only where a layout is known
         return None
+    layout = load_layout(ctx.lang)
     if layout.input == "jamo":
         return se.hangul_keyboard(gs, rng)
     if layout.input == "romaji":
@@ -190,8 +224,8 @@ def _op_keyboard(gs: list[str], lang: str, rng: random.Random) -> list[str] | No
     return gs[:i] + [new] + gs[i + 1 :]
 
 
-def _op_script(gs: list[str], lang: str, rng: random.Random) -> list[str] | None:
-    names = list(se.script_errors_for(lang))
+def _op_script(gs: list[str], ctx: _Context, rng: random.Random) -> list[str] | None:
+    names = list(se.script_errors_for(ctx.lang, dominant_script("".join(gs))))
     rng.shuffle(names)
     for name in names:
         out = se.SCRIPT_ERRORS[name](gs, rng)
@@ -211,7 +245,13 @@ _GENERIC = {
 
 
 def edit_word(
-    word: str, lang: str, rng: random.Random, operations: Sequence[str] = OPERATIONS, attempts: int = 20
+    word: str,
+    lang: str,
+    rng: random.Random,
+    operations: Sequence[str] = OPERATIONS,
+    attempts: int = 20,
+    *,
+    letters: Sequence[str] | None = None,
 ) -> tuple[str, str] | None:
     """Make one typo in one word.
 
@@ -221,10 +261,12 @@ def edit_word(
 
     Args:
         word: the word (letters and marks).
-        lang: language code (layout, alphabets, script-specific errors).
+        lang: any language code (layout, alphabets, script-specific errors).
         rng: random source.
         operations: names from :data:`OPERATIONS` to draw from.
         attempts: how many draws before giving up.
+        letters: letters an insertion or substitution may use where the language has no layout
+            (default: the word's own; :func:`misspell` passes the whole text's).
 
     Returns:
         ``(new word, operation name)`` or ``None`` if no typo could be made.
@@ -236,13 +278,15 @@ def edit_word(
     gs = graphemes(word)
     if not gs:
         return None
+    ctx = _Context(lang, tuple(letters) if letters is not None else text_letters(word))
+    spaces = get_language(lang, text=word).spaces
     allowed = scripts_of(word)
     ops = [op for op in operations if op in _GENERIC]
     if not ops:
         raise ConfigError(f"no known operation in {list(operations)}; use some of {', '.join(OPERATIONS)}")
     for _ in range(attempts):
         op = rng.choice(ops)
-        out = _GENERIC[op](gs, lang, rng)
+        out = _GENERIC[op](gs, ctx, rng)
         if out is None:
             continue
         new = "".join(out)
@@ -250,15 +294,15 @@ def edit_word(
             continue
         if grapheme_distance(gs, graphemes(new)) != 1:
             continue
-        if get_language(lang).spaces and len(find_words(new, lang)) != 1:
+        if spaces and len(find_words(new, lang)) != 1:
             continue  # the edit must not split the word
         return new, op
     return None
 
 
 # ---------------------------------------------------------------- protocols
-def _min_graphemes(lang: str) -> int:
-    return 2 if lang.startswith("zh") or lang == "ja" else 3
+def _min_graphemes(script: str) -> int:
+    return 2 if script in ("Han", "Japanese") else 3  # Chinese and Japanese words are short
 
 
 def _is_content(word: Word, lang: str, stopwords: frozenset[str], min_len: int) -> bool:
@@ -295,13 +339,14 @@ def misspell_with_edits(
         raise ConfigError(f"unknown typo protocol {protocol!r}; use one of {', '.join(PROTOCOLS)}")
     if num_typos < 0 or not 0.0 <= rate <= 1.0:
         raise ConfigError(f"num_typos must be >= 0 and rate in [0, 1] (got {num_typos}, {rate})")
-    language = get_language(lang)
+    language = get_language(lang, text=text)
     code = language.code
     rng = random.Random(derive_seed(seed, "misspell", code, protocol))
     ops: Sequence[str] = operations or (("script",) if protocol == "script" else OPERATIONS)
-    min_len = min_graphemes or _min_graphemes(code)
+    min_len = min_graphemes or _min_graphemes(language.script)
     stopwords = load_stopwords(code)
     words = find_words(text, code)
+    letters = text_letters(text)
     content = [w for w in words if _is_content(w, code, stopwords, min_len)]
 
     if protocol == "rate":
@@ -333,7 +378,7 @@ def misspell_with_edits(
     for word in candidates + fallback:
         if len(edits) >= wanted:
             break
-        result = edit_word(word.text, code, rng, ops)
+        result = edit_word(word.text, code, rng, ops, letters=letters)
         if result is None or not _boundaries_kept(text, word, result[0]):
             continue
         edits.append(Edit(word.start, word.text, result[0], result[1]))

@@ -17,7 +17,7 @@ class KeyboardLayout:
     """A keyboard layout: rows of keys (unshifted and, optionally, shifted).
 
     Args:
-        lang: language code.
+        lang: language code (the file's name).
         name: human name of the layout.
         input: ``"direct"`` (keys give letters), ``"jamo"`` (Korean: keys give jamo),
             ``"romaji"`` (Japanese IME) or ``"pinyin"`` (Chinese IME).
@@ -68,23 +68,56 @@ class KeyboardLayout:
         return [k for grid in (self.rows, self.shift_rows) for row in grid for k in row if len(k) == 1]
 
 
+@lru_cache(maxsize=1)
+def _layout_files() -> dict[str, str]:
+    """``{language: file name}``: each ``keyboards/<code>.json``, plus the codes its ``languages``
+    field names (Norwegian's layout also serves ``nb`` and ``nn``)."""
+    out: dict[str, str] = {}
+    for path in sorted(_ROOT.joinpath("keyboards").iterdir(), key=lambda p: p.name):
+        if not path.name.endswith(".json"):
+            continue
+        out[path.name[:-5]] = path.name
+        for code in json.loads(path.read_text(encoding="utf-8")).get("languages", []):
+            out.setdefault(code, path.name)
+    return out
+
+
 def available_layouts() -> list[str]:
     """Language codes with a shipped keyboard layout.
 
     Example:
-        >>> "hi" in available_layouts()
+        >>> "hi" in available_layouts() and "ro" in available_layouts()
         True
     """
-    return sorted(p.name[:-5] for p in _ROOT.joinpath("keyboards").iterdir() if p.name.endswith(".json"))
+    return sorted(_layout_files())
 
 
-def _base(lang: str) -> str:
-    return "zh" if lang.startswith("zh") else lang
+@lru_cache(maxsize=4096)
+def resource_key(lang: str) -> str:
+    """The language subtag a code's per-language resources are filed under: ``zh_cn`` -> ``zh``,
+    ``pt-BR`` -> ``pt``, ``eng`` -> ``en``, ``cmn`` -> ``zh`` (any valid code; ``und`` otherwise).
+
+    Example:
+        >>> resource_key("zh_tw"), resource_key("pt-BR"), resource_key("ro")
+        ('zh', 'pt', 'ro')
+    """
+    import langcodes
+
+    try:
+        tag = langcodes.standardize_tag(lang.strip().replace("_", "-"), macro=True)
+        return langcodes.Language.get(tag).language or "und"
+    except (langcodes.LanguageTagError, ValueError):
+        return lang.strip().lower()
+
+
+def has_layout(lang: str) -> bool:
+    """Whether a keyboard layout is shipped for ``lang`` (after :func:`resource_key`)."""
+    return resource_key(lang) in _layout_files()
 
 
 @lru_cache(maxsize=64)
 def load_layout(lang: str) -> KeyboardLayout:
-    """Load the keyboard layout of a language.
+    """Load the keyboard layout of a language (regional variants use the language's: ``pt-BR``).
 
     Raises:
         InputError: no layout is shipped for ``lang``.
@@ -93,10 +126,10 @@ def load_layout(lang: str) -> KeyboardLayout:
         >>> load_layout("ru").rows[0][0]
         'й'
     """
-    code = _base(lang)
-    path = _ROOT.joinpath("keyboards").joinpath(f"{code}.json")
-    if not path.is_file():
+    code = resource_key(lang)
+    if code not in _layout_files():
         raise InputError(f"no keyboard layout for language {lang!r} (have: {', '.join(available_layouts())})")
+    path = _ROOT.joinpath("keyboards").joinpath(_layout_files()[code])
     data = json.loads(path.read_text(encoding="utf-8"))
     to_rows = lambda grid: tuple(tuple(row) for row in grid)  # noqa: E731 - str or list rows
     return KeyboardLayout(
@@ -117,7 +150,7 @@ def load_stopwords(lang: str) -> frozenset[str]:
         >>> "the" in load_stopwords("en")
         True
     """
-    path = _ROOT.joinpath("stopwords").joinpath(f"{_base(lang)}.txt")
+    path = _ROOT.joinpath("stopwords").joinpath(f"{resource_key(lang)}.txt")
     if not path.is_file():
         return frozenset()
     lines = path.read_text(encoding="utf-8").splitlines()

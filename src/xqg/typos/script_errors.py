@@ -16,6 +16,11 @@ clusters, or ``None`` when the error is not possible in that word. The generator
   independent vowels) and a dropped virama (only where the cluster count is unchanged, e.g. a
   word-final halant; dropping the virama inside a conjunct splits it into two clusters).
 - Thai: a dropped tone mark. Finnish: a doubled letter typed single, or a single one doubled.
+- Hebrew: a final letter form typed as the ordinary one at the end of a word (ך→כ, ם→מ), or the
+  ordinary form typed final there.
+- Any other script: a dropped virama (any script's, by its canonical combining class 9: Tamil
+  pulli, Khmer coeng, Myanmar asat, ...) and a dropped non-spacing mark (vowel sign, tone mark)
+  where the cluster stays one cluster: :func:`script_errors_for` picks by language, then by script.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from xqg.typos.homophones import gb2312_characters, pinyin_table, toneless
-from xqg.typos.resources_loader import load_layout
+from xqg.typos.resources_loader import load_layout, resource_key
 
 ScriptError = Callable[[list[str], random.Random], "list[str] | None"]
 
@@ -321,7 +326,6 @@ _LENGTH_PAIRS = {
     "Bengali": ["িী", "ুূ", "ইঈ", "উঊ"],
     "Telugu": ["ిీ", "ుూ", "ెే", "ొో", "ఇఈ", "ఉఊ", "ఎఏ", "ఒఓ"],
 }
-_VIRAMA = {"\u094d", "\u09cd", "\u0c4d"}
 _LENGTH_SWAP: dict[str, str] = {}
 for _pairs in _LENGTH_PAIRS.values():
     for _a, _b in _pairs:
@@ -345,7 +349,7 @@ def virama_slip(gs: list[str], rng: random.Random) -> list[str] | None:
     options = []
     for i, g in enumerate(gs):
         for j, c in enumerate(g):
-            if c in _VIRAMA:
+            if j and unicodedata.combining(c) == 9:  # a virama of any script (combining class 9)
                 new = g[:j] + g[j + 1 :]
                 if new and len(graphemes("".join(gs[:i] + [new] + gs[i + 1 :]))) == len(gs):
                     options.append((i, new))
@@ -381,6 +385,32 @@ def letter_doubling(gs: list[str], rng: random.Random) -> list[str] | None:
     return rng.choice(options)[1]
 
 
+_HEBREW_FINAL = {"ך": "כ", "ם": "מ", "ן": "נ", "ף": "פ", "ץ": "צ"}
+_HEBREW_FINAL.update({v: k for k, v in list(_HEBREW_FINAL.items())})
+
+
+def hebrew_final_form(gs: list[str], rng: random.Random) -> list[str] | None:
+    """Hebrew: the last letter of a word typed in the other form (final ך ם ן ף ץ ↔ כ מ נ פ צ)."""
+    if not gs or gs[-1][:1] not in _HEBREW_FINAL:
+        return None
+    return gs[:-1] + [_HEBREW_FINAL[gs[-1][0]] + gs[-1][1:]]
+
+
+def mark_drop(gs: list[str], rng: random.Random) -> list[str] | None:
+    """A non-spacing mark (a vowel sign, tone mark or diacritic written as a mark) left off a
+    cluster that keeps its base letter: the generic script error of scripts without their own."""
+    from xqg.typos.text import graphemes
+
+    options = []
+    for i, g in enumerate(gs):
+        for j in range(1, len(g)):
+            if unicodedata.category(g[j]) == "Mn":
+                new = g[:j] + g[j + 1 :]
+                if len(graphemes(new)) == 1:
+                    options.append((i, new))
+    return _apply_one(gs, options, rng)
+
+
 def _apply_one(gs: list[str], options: list[tuple[int, str]], rng: random.Random) -> list[str] | None:
     options = [(i, new) for i, new in options if new and new != gs[i]]
     if not options:
@@ -402,6 +432,8 @@ SCRIPT_ERRORS: dict[str, ScriptError] = {
     "virama_slip": virama_slip,
     "thai_tone_drop": thai_tone_drop,
     "letter_doubling": letter_doubling,
+    "hebrew_final_form": hebrew_final_form,
+    "mark_drop": mark_drop,
 }
 """Every script-specific error by name."""
 
@@ -418,16 +450,41 @@ _BY_LANGUAGE: dict[str, tuple[str, ...]] = {
     "vi": ("vietnamese_tone_drop",),
     "fi": ("diacritic_strip", "letter_doubling"),
     "th": ("thai_tone_drop",),
+    "he": ("hebrew_final_form", "mark_drop"),
+    "km": ("virama_slip", "mark_drop"),
     "en": (),
 }
 
+_BY_SCRIPT: dict[str, tuple[str, ...]] = {
+    "Latin": ("diacritic_strip",),
+    "Greek": ("diacritic_strip",),
+    "Cyrillic": ("diacritic_strip",),
+    "Arabic": ("arabic_confusion", "mark_drop"),
+    "Devanagari": ("vowel_length", "virama_slip"),
+    "Bengali": ("vowel_length", "virama_slip"),
+    "Telugu": ("vowel_length", "virama_slip"),
+    "Thai": ("thai_tone_drop",),
+    "Hangul": ("hangul_drop_final",),
+    "Japanese": ("drop_dakuten", "small_kana"),
+    "Han": (),  # homophones need a reading table: Mandarin's (pinyin) is shipped, used for zh only
+}
+_ANY_SCRIPT = ("virama_slip", "mark_drop")
 
-def script_errors_for(lang: str) -> tuple[str, ...]:
-    """Names of the script-specific errors used for a language (diacritic stripping by default).
+
+def script_errors_for(lang: str, script: str | None = None) -> tuple[str, ...]:
+    """Names of the script-specific errors used for a language: its own list where xqg has one,
+    else those of its script (``script``: the word's, e.g. from the text), else a dropped virama
+    or mark, which any script with such signs can have.
 
     Example:
-        >>> script_errors_for("ko"), script_errors_for("de")
-        (('hangul_drop_final',), ('diacritic_strip',))
+        >>> script_errors_for("ko"), script_errors_for("de"), script_errors_for("ro", "Latin")
+        (('hangul_drop_final',), ('diacritic_strip',), ('diacritic_strip',))
+        >>> script_errors_for("hy", "Armenian"), script_errors_for("mr", "Devanagari")
+        (('virama_slip', 'mark_drop'), ('vowel_length', 'virama_slip'))
     """
-    code = "zh" if lang.startswith("zh") else lang
-    return _BY_LANGUAGE.get(code, ("diacritic_strip",))
+    code = resource_key(lang)
+    if code in _BY_LANGUAGE:
+        return _BY_LANGUAGE[code]
+    if script is None:
+        return ("diacritic_strip",)
+    return _BY_SCRIPT.get(script, _ANY_SCRIPT)

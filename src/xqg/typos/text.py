@@ -2,9 +2,10 @@
 
 Words are found with the ``regex`` module (letters and combining marks, so Devanagari, Bengali and
 Telugu words with vowel signs and virama stay whole; Python's ``re`` ``\\w`` splits them). Text in
-languages written without spaces (ja, zh, th) is segmented with BudouX, whose small models ship in
-its wheel (no download); Japanese phrases are then split into runs of one script (kanji, hiragana,
-katakana), which separates particles from content words.
+languages written without spaces in Han, Japanese or Thai script (zh, yue, ja, th) is segmented
+with BudouX, whose small models ship in its wheel (no download); Japanese phrases are then split
+into runs of one script (kanji, hiragana, katakana), which separates particles from content words.
+Scripts are Unicode's (:mod:`xqg.data.scripts`), for any script.
 """
 
 from __future__ import annotations
@@ -15,28 +16,12 @@ from functools import lru_cache
 import regex
 
 from xqg.data.languages import get_language
+from xqg.data.scripts import char_script, scripts_of
+
+__all__ = ["Word", "char_script", "find_words", "grapheme_distance", "graphemes", "scripts_of"]
 
 _GRAPHEME = regex.compile(r"\X")
 _WORD = regex.compile(r"[\p{L}\p{M}]+")
-_SCRIPTS = (
-    "Latin",
-    "Cyrillic",
-    "Greek",
-    "Arabic",
-    "Hebrew",
-    "Devanagari",
-    "Bengali",
-    "Telugu",
-    "Tamil",
-    "Thai",
-    "Khmer",
-    "Hangul",
-    "Hiragana",
-    "Katakana",
-    "Han",
-)
-_SCRIPT_RES = [(name, regex.compile(rf"\p{{Script={name}}}")) for name in _SCRIPTS]
-_NEUTRAL = regex.compile(r"[\p{Script=Common}\p{Script=Inherited}]")
 
 
 def graphemes(text: str) -> list[str]:
@@ -47,33 +32,6 @@ def graphemes(text: str) -> list[str]:
         ['कि', 'ता', 'ब']
     """
     return _GRAPHEME.findall(text)
-
-
-@lru_cache(maxsize=4096)
-def char_script(char: str) -> str:
-    """Unicode script of one character: a name from a fixed list, ``"Common"`` (marks, digits,
-    punctuation; the prolonged sound mark ``ー`` too) or ``"Other"``.
-
-    Example:
-        >>> char_script("ф"), char_script("ी"), char_script("-")
-        ('Cyrillic', 'Devanagari', 'Common')
-    """
-    for name, pattern in _SCRIPT_RES:
-        if pattern.match(char):
-            return name
-    if _NEUTRAL.match(char):
-        return "Common"
-    return "Other"
-
-
-def scripts_of(text: str) -> set[str]:
-    """The set of (non-Common) scripts of the characters of ``text``.
-
-    Example:
-        >>> sorted(scripts_of("東京タワー"))
-        ['Han', 'Katakana']
-    """
-    return {s for s in map(char_script, text) if s != "Common"}
 
 
 def grapheme_distance(a: str | list[str], b: str | list[str]) -> int:
@@ -114,17 +72,29 @@ class Word:
     text: str
 
 
-@lru_cache(maxsize=4)
-def _budoux_parser(lang: str):  # noqa: ANN202 - budoux has no public parser type
+@lru_cache(maxsize=8)
+def _budoux_model(name: str):  # noqa: ANN202 - budoux has no public parser type
     import budoux
 
-    if lang == "ja":
-        return budoux.load_default_japanese_parser()
-    if lang == "th":
-        return budoux.load_default_thai_parser()
-    if lang in ("zh_tw", "zh_hk"):
-        return budoux.load_default_traditional_chinese_parser()
-    return budoux.load_default_simplified_chinese_parser()
+    return {
+        "ja": budoux.load_default_japanese_parser,
+        "th": budoux.load_default_thai_parser,
+        "zh-Hant": budoux.load_default_traditional_chinese_parser,
+        "zh-Hans": budoux.load_default_simplified_chinese_parser,
+    }[name]()
+
+
+@lru_cache(maxsize=1024)
+def _segmenter(tag: str, script: str) -> str | None:
+    """The BudouX model for a language written without spaces, or ``None`` when BudouX has none
+    (Khmer, Lao, Myanmar, ...: their words are then the runs of letters between spaces)."""
+    import langcodes
+
+    if script in ("Japanese", "Thai"):
+        return {"Japanese": "ja", "Thai": "th"}[script]
+    if script == "Han":  # any Chinese (Cantonese included): traditional or simplified characters
+        return "zh-Hant" if langcodes.Language.get(tag).maximize().script == "Hant" else "zh-Hans"
+    return None
 
 
 def _script_runs(piece: str, offset: int) -> list[Word]:
@@ -147,12 +117,15 @@ def _script_runs(piece: str, offset: int) -> list[Word]:
 def find_words(text: str, lang: str) -> list[Word]:
     """The words of ``text`` in reading order, as spans.
 
-    Space-separated languages: maximal runs of letters and combining marks. ja/zh/th: BudouX
-    phrases inside each such run (Japanese phrases further split into single-script runs).
+    Space-separated languages: maximal runs of letters and combining marks. Languages written
+    in Han, Japanese or Thai script (zh in any variant, yue, ja, th): BudouX phrases inside each
+    such run (Japanese phrases further split into single-script runs). Other languages written
+    without spaces (km, lo, my, ...): the runs themselves. A code without a row in the project's
+    table is judged by the script of ``text``.
 
     Args:
         text: any text.
-        lang: language code (decides the segmentation).
+        lang: any language code (decides the segmentation).
 
     Example:
         >>> [w.text for w in find_words("Who wrote 'Hamlet'?", "en")]
@@ -160,15 +133,16 @@ def find_words(text: str, lang: str) -> list[Word]:
         >>> [w.text for w in find_words("東京タワーは何メートルですか", "ja")][:3]
         ['東京', 'タワー', 'は']
     """
-    language = get_language(lang)
+    language = get_language(lang, text=text)
+    segmenter = None if language.spaces else _segmenter(language.tag, language.script)
     words: list[Word] = []
     for match in _WORD.finditer(text):
-        if language.spaces:
+        if segmenter is None:
             words.append(Word(match.start(), match.end(), match.group()))
             continue
         offset = match.start()
-        for phrase in _budoux_parser(language.code).parse(match.group()):
-            if language.code == "ja":
+        for phrase in _budoux_model(segmenter).parse(match.group()):
+            if segmenter == "ja":
                 words.extend(_script_runs(phrase, offset))
             else:
                 words.append(Word(offset, offset + len(phrase), phrase))
