@@ -72,10 +72,12 @@ def success_at_1(
     """Per-query Success@1 of ``rep`` (one matrix, or one per query language, scored as ``xqg run``
     scores them; ``passages`` for a language without a matrix), through ``xqg.evaluate``."""
     from xqg.evaluate.evaluator import evaluate
-    from xqg.experiment.pipeline import _score
+    from xqg.experiment.fold_benchmark import score_representation
     from xqg.experiment.scoring import rank_dense
 
-    run = rank_dense(_score(queries, vecs, rep, passages), [q.id for q in queries], doc_ids, k=10)
+    run = rank_dense(
+        score_representation(queries, vecs, rep, passages), [q.id for q in queries], doc_ids, k=10
+    )
     return evaluate(["Success@1"], run=run, qrels={q.id: qrels[q.id] for q in queries})["Success@1"]
 
 
@@ -120,26 +122,28 @@ def main(argv: list[str] | None = None) -> int:
     from _common import markdown_table, set_data_mirror
 
     set_data_mirror()
-    from xqg.data.records import Passage
+    from xqg.data.records import Passage, passage_text
     from xqg.evaluate.significance import compare_per_query
     from xqg.experiment.config import load_config, parse_system
-    from xqg.experiment.pipeline import ExperimentPipeline, _passage_text
+    from xqg.experiment.fold_benchmark import FoldBenchmark
+    from xqg.experiment.stages import ExperimentStages
     from xqg.generate.parallel import split_parallel_sentences
 
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     config = load_config(args.config)
-    pipe = ExperimentPipeline(config)
-    dataset, languages = pipe.load_dataset()
-    ctx = pipe.fold_context(args.fold, dataset, languages)
-    enc_key, enc_path = pipe.encoder_model(parse_system("zero-shot"), args.fold, ctx.train, ctx.corpus)
-    passages = pipe.encode_cached(
-        "encode-corpus", enc_key, enc_path, [(p.id, _passage_text(p)) for p in ctx.corpus], "passage"
+    stages = ExperimentStages(config)
+    bench = FoldBenchmark(stages)
+    dataset, languages = bench.load_dataset()
+    ctx = bench.fold_context(args.fold, dataset, languages)
+    enc_key, enc_path = stages.encoder_model(parse_system("zero-shot"), args.fold, ctx.train, ctx.corpus)
+    passages = stages.encode_cached(
+        "encode-corpus", enc_key, enc_path, [(p.id, passage_text(p)) for p in ctx.corpus], "passage"
     ).matrix
-    questions = pipe.encode_cached(
+    questions = stages.encode_cached(
         "encode-questions", enc_key, enc_path, [(q.id, q.text) for q in ctx.all_questions], "query"
     )
-    gen_dir, sampled, sampled_vectors = pipe.generated_queries(
+    gen_dir, sampled, sampled_vectors = bench.generated_queries(
         args.fold, ctx.generator_train, ctx.corpus, enc_key, enc_path, ctx.gen_languages
     )
     doc_row = ctx.doc_row
@@ -150,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def encode_rows(rows: list[dict]) -> np.ndarray:
         items = [(f"{r['docid']}|{r['lang']}|{r['slot']}", r["text"]) for r in rows]
-        return pipe.encode_cached("encode-generated", enc_key, enc_path, items, "query").matrix
+        return stages.encode_cached("encode-generated", enc_key, enc_path, items, "query").matrix
 
     variants: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     variants["sampled"] = variant(sampled, sampled_vectors)

@@ -376,12 +376,13 @@ def test_translation_pairs_come_from_the_generator_training_paragraphs_only(
 
 
 def test_locomo_path_may_be_the_file_or_its_folder(tmp_path, models):
-    from xqg.experiment.pipeline import ExperimentPipeline
+    from xqg.experiment.fold_benchmark import FoldBenchmark
+    from xqg.experiment.stages import ExperimentStages
 
     data_path = _write_locomo(tmp_path / "locomo10.json")
     for where in (data_path, tmp_path):
-        dataset, languages = ExperimentPipeline(
-            _locomo_config(tmp_path, models[0], where), tmp_path / "c"
+        dataset, languages = FoldBenchmark(
+            ExperimentStages(_locomo_config(tmp_path, models[0], where), tmp_path / "c")
         ).load_dataset()
         assert languages == ["en"] and len(dataset.corpus) == 40
         assert {p.meta["article"] for p in dataset.corpus} == {f"conv-{c}" for c in range(4)}

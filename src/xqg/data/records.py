@@ -28,6 +28,24 @@ class Passage:
     meta: Mapping[str, str] = field(default_factory=dict)
 
 
+def passage_text(passage: Passage | str) -> str:
+    """The text a passage is encoded from: ``title + " " + text`` (the paper's format, design.md §1),
+    or the text alone when there is no title; a string is returned as it is.
+
+    Every stage that encodes, mines or fuses passages calls this one function, so a passage is the
+    same text to all of them.
+
+    Example:
+        >>> passage_text(Passage("d1", "is a city.", title="Paris"))
+        'Paris is a city.'
+        >>> passage_text(Passage("d2", "no title"))
+        'no title'
+    """
+    if isinstance(passage, str):
+        return passage
+    return f"{passage.title} {passage.text}" if passage.title else passage.text
+
+
 @dataclass(frozen=True, slots=True)
 class Query:
     """A question in one language.

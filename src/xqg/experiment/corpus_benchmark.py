@@ -31,36 +31,34 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from xqg.data.corpus import iter_corpus, read_corpus, read_queries
+from xqg.data.download import sha256_file
+from xqg.data.mkqa import load_mkqa
 from xqg.data.records import Query, RetrievalDataset
+from xqg.data.trec import read_qrels
+from xqg.data.xor_tydi import collect_texts, load_xor_retrieve
+from xqg.distributed import run_sharded
+from xqg.distributed.ray_executor import RayExecutor
+from xqg.encode.task import encode_file
 from xqg.errors import ConfigError
+from xqg.evaluate.evaluator import evaluate
+from xqg.experiment.config import SystemSpec
+from xqg.experiment.stages import CLEAN, ExperimentStages, SystemResults, query_conditions, split_path
+from xqg.fuse.store import refuse
+from xqg.fuse.task import FuseShardTask
+from xqg.index import search, search_by_language
+from xqg.precision import resolve_job_precision
 
-if TYPE_CHECKING:
-    from xqg.experiment.config import SystemSpec
-    from xqg.experiment.pipeline import ExperimentPipeline, _FoldResult
-
-CLEAN = "clean"
 SEARCH_DEPTH = 100
 
 
 def _file_key(path: Path) -> str:
     """Content key of a (possibly very large) file: its size and SHA-256."""
-    from xqg.data.download import sha256_file
-
     return f"{path.stat().st_size}-{sha256_file(path)[:16]}"
-
-
-def split_path(value: str) -> dict[str, Any]:
-    """``[data] path`` as loader arguments: a folder (``root``) or one file (``path``)."""
-    if not value:
-        return {}
-    target = Path(value)
-    if not target.exists():
-        raise ConfigError(f"[data] path {value!r} does not exist")
-    return {"root": target} if target.is_dir() else {"path": target}
 
 
 def load_corpus_benchmark(config: Any) -> tuple[RetrievalDataset, list[str], Path]:
@@ -73,8 +71,6 @@ def load_corpus_benchmark(config: Any) -> tuple[RetrievalDataset, list[str], Pat
     where = split_path(data.path)
     corpus = data.corpus or None
     if data.dataset == "xor-tydi":
-        from xqg.data.xor_tydi import load_xor_retrieve
-
         dataset = load_xor_retrieve(
             data.split,
             root=where.get("root"),
@@ -82,8 +78,6 @@ def load_corpus_benchmark(config: Any) -> tuple[RetrievalDataset, list[str], Pat
             corpus_path=corpus,
         )
     elif data.dataset == "mkqa":
-        from xqg.data.mkqa import load_mkqa
-
         dataset = load_mkqa(
             list(data.languages) or None, root=where.get("root"), path=where.get("path"), corpus_path=corpus
         )
@@ -107,11 +101,11 @@ def load_corpus_benchmark(config: Any) -> tuple[RetrievalDataset, list[str], Pat
     return dataset, languages, Path(str(corpus_path))
 
 
-class CorpusBenchmarkRun:
-    """Every system of a corpus-benchmark experiment, through the stage cache of ``pipeline``.
+class CorpusBenchmark:
+    """Every system of a corpus-benchmark experiment, through the run's stages.
 
     Args:
-        pipeline: the :class:`~xqg.experiment.pipeline.ExperimentPipeline` (cache, encoders, timings).
+        stages: the run's :class:`~xqg.experiment.stages.ExperimentStages` (cache, encoders, timings).
         dataset: the evaluated questions and answers (from :func:`load_corpus_benchmark`).
         languages: the evaluated query languages.
         corpus_path: the corpus file (JSONL ``{_id, title, text}`` or DPR TSV ``id, text, title``).
@@ -119,13 +113,13 @@ class CorpusBenchmarkRun:
 
     def __init__(
         self,
-        pipeline: ExperimentPipeline,
+        stages: ExperimentStages,
         dataset: RetrievalDataset,
         languages: Sequence[str],
         corpus_path: Path,
     ) -> None:
-        self.p = pipeline
-        self.cfg = pipeline.config
+        self.stages = stages
+        self.cfg = stages.config
         self.dataset = dataset
         self.languages = list(languages)
         self.corpus_path = corpus_path
@@ -152,9 +146,6 @@ class CorpusBenchmarkRun:
     def training_set(self) -> tuple[RetrievalDataset, str]:
         """The fine-tuning pairs of ``[training] corpus/queries/qrels`` (and ``negatives``) and their content key."""
         if self._train is None:
-            from xqg.data.corpus import read_corpus, read_queries
-            from xqg.data.trec import read_qrels
-
             tr = self.cfg.training
             paths = [Path(tr.corpus), Path(tr.queries), Path(tr.qrels)] + (
                 [Path(tr.negatives)] if tr.negatives else []
@@ -179,8 +170,6 @@ class CorpusBenchmarkRun:
         dist = self.cfg.distributed
         if dist.engine == "inprocess":
             return "inprocess"
-        from xqg.distributed.ray_executor import RayExecutor
-
         return RayExecutor(
             address=dist.address or None,
             num_workers=dist.num_workers or None,
@@ -189,9 +178,9 @@ class CorpusBenchmarkRun:
 
     def _encoder(self, spec: SystemSpec) -> tuple[str, str | None]:
         if not spec.trained:
-            return self.p._base_model(spec)
+            return self.stages.base_model(spec)
         train, key = self.training_set()
-        return self.p.encoder_model(spec, -1, train, train.corpus, extra={"training_files": key})
+        return self.stages.encoder_model(spec, -1, train, train.corpus, extra={"training_files": key})
 
     def _corpus_index(self, enc_key: str, enc_path: str | None) -> Path:
         """Stage ``encode-corpus-shards``: the corpus encoded into a sharded vector folder."""
@@ -205,8 +194,6 @@ class CorpusBenchmarkRun:
         }
 
         def build(out: Path) -> None:
-            from xqg.encode.task import encode_file
-
             encode_file(
                 self.corpus_path,
                 out / "vectors",
@@ -214,12 +201,12 @@ class CorpusBenchmarkRun:
                 model=enc_path,
                 batch_size=enc.batch_size,
                 precision=enc.precision,
-                device=None if self.p.device == "auto" else self.p.device,
+                device=None if self.stages.device == "auto" else self.stages.device,
                 shard_size=enc.shard_size,
                 engine=self._engine(),
             )
 
-        _, path = self.p._stage("encode-corpus-shards", settings, build, resumable=True)
+        _, path = self.stages.run_stage("encode-corpus-shards", settings, build, resumable=True)
         return path / "vectors"
 
     def _fused_index(self, enc_key: str, enc_path: str | None) -> Path | dict[str, Path]:
@@ -233,7 +220,7 @@ class CorpusBenchmarkRun:
             "generator": None if g.model == "default" else g.model,
             "languages": languages,
             "n": g.queries_per_language,
-            "seed": self.p.seed,
+            "seed": self.stages.seed,
             "top_k": g.top_k,
         }
         store_settings = {
@@ -247,18 +234,15 @@ class CorpusBenchmarkRun:
         }
 
         def build_store(out: Path) -> None:
-            from xqg.data.corpus import iter_corpus
-            from xqg.distributed import run_sharded
-            from xqg.fuse.task import FuseShardTask
-            from xqg.precision import resolve_job_precision
-
             num_rows = sum(1 for _ in iter_corpus(self.corpus_path, check_duplicates=False))
             # resolved once per store; a resumed store keeps the precision it recorded
-            precision = resolve_job_precision(enc.precision, self.p.device, out / "store", FuseShardTask.name)
+            precision = resolve_job_precision(
+                enc.precision, self.stages.device, out / "store", FuseShardTask.name
+            )
             print(f"[xqg run] fuse-store encoder precision {precision}", flush=True)
             task = FuseShardTask(
                 str(self.corpus_path),
-                {**source, "device": self.p.device},  # where it runs: not in the stage key
+                {**source, "device": self.stages.device},  # where it runs: not in the stage key
                 encoder=enc_path or "default",
                 batch_size=enc.batch_size,
                 languages=per_language,
@@ -274,35 +258,29 @@ class CorpusBenchmarkRun:
                 show_progress=True,
             )
 
-        store_key, store = self.p._stage("fuse-store", store_settings, build_store, resumable=True)
+        store_key, store = self.stages.run_stage("fuse-store", store_settings, build_store, resumable=True)
 
         def build_vectors(out: Path) -> None:
-            from xqg.fuse.store import refuse
-
             for lang in per_language or [None]:
                 target = out / "vectors" / lang if lang else out / "vectors"
                 refuse(store / "store", target, alpha=f.alpha, mode=f.mode, show_progress=True, language=lang)
 
         settings = {"alpha": f.alpha, "mode": f.mode, **({"per_language": True} if per_language else {})}
-        _, path = self.p._stage("fused-vectors", settings, build_vectors, {"store": store_key})
+        _, path = self.stages.run_stage("fused-vectors", settings, build_vectors, {"store": store_key})
         if per_language:
             return {lang: path / "vectors" / lang for lang in per_language}
         return path / "vectors"
 
     # ------------------------------------------------------------------ systems
-    def run_system(self, name: str, spec: SystemSpec, result: _FoldResult) -> None:
+    def run_system(self, name: str, spec: SystemSpec, result: SystemResults) -> None:
         """Search and score one system under every condition, into ``result``."""
-        from xqg.data.xor_tydi import collect_texts
-        from xqg.evaluate.evaluator import evaluate
-        from xqg.index import search, search_by_language
-
         if spec.passages == "xqg" and spec.trained and self.cfg.training.towers == "query":
             raise ConfigError(
                 f"[systems] {name!r}: fusion encodes passages and queries with one model; "
                 "a query-tower-only fine-tuned model needs [training] towers = 'both' here"
             )
         enc_key, enc_path = self._encoder(spec)
-        passage_key, passage_path = self.p._passage_model(spec) or (enc_key, enc_path)
+        passage_key, passage_path = self.stages.passage_model(spec) or (enc_key, enc_path)
         if spec.passages == "xqg":
             index_dir = self._fused_index(enc_key, enc_path)
         else:
@@ -310,12 +288,10 @@ class CorpusBenchmarkRun:
         result.alpha_chosen[name] = self.cfg.fusion.alpha if spec.passages == "xqg" else 0.0
         test = self.test_queries()
         per_condition: dict[str, tuple[list[Query], np.ndarray]] = {}
-        from xqg.experiment.pipeline import query_conditions
-
         for condition, protocol, variant in query_conditions(self.cfg):
-            queries = test if condition == CLEAN else self.p._typo_queries(test, protocol, variant)
+            queries = test if condition == CLEAN else self.stages.typo_queries(test, protocol, variant)
             stage = "encode-questions" if condition == CLEAN else "encode-typos"
-            vectors = self.p.encode_cached(
+            vectors = self.stages.encode_cached(
                 stage, enc_key, enc_path, [(q.id, q.text) for q in queries], "query"
             )
             per_condition[condition] = (queries, vectors.matrix)
@@ -353,7 +329,7 @@ def _generator_key(model: str) -> str:
     folder = Path(model)
     if model == "default" or not folder.is_dir():
         if model == "default":
-            from xqg.generate.loading import default_generator_dir
+            from xqg.generate.loading import default_generator_dir  # imports torch: only for the default
 
             folder = default_generator_dir()
             if not folder.is_dir():

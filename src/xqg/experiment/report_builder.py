@@ -1,0 +1,313 @@
+"""The report of ``xqg run``: per-query values of every fold (or corpus benchmark) into tables and plots.
+
+:func:`build_report` merges the folds' per-query values, averages them per language, tests every
+system against the baseline (paired randomisation test, Holm-corrected over the systems), tabulates
+the typo conditions (mean of the seeded variants, the drop from clean and its test, the relative
+drop per language and per resource group), draws the α and number-of-queries curves, and writes the
+report folder (:func:`xqg.experiment.report.write_report`) and the per-query values.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from xqg.data.atomic import atomic_write_text
+from xqg.data.languages import get_language
+from xqg.data.records import RetrievalDataset
+from xqg.evaluate.significance import compare_per_query, holm
+from xqg.experiment.config import ExperimentConfig
+from xqg.experiment.report import Plot, ResultTable, markdown_table, write_report
+from xqg.experiment.stages import CLEAN, SystemResults
+
+
+@dataclass
+class RunSummary:
+    """What ``xqg run`` produced."""
+
+    markdown: str
+    report_html: Path
+    results_json: Path
+    seconds: float
+
+
+def fold_unit(dataset: RetrievalDataset) -> str:
+    """What a fold is made of: LoCoMo's conversations, XQuAD's articles."""
+    return "conversation" if dataset.name == "locomo" else "article"
+
+
+def _mean(values: Sequence[float]) -> float:
+    return float(np.mean(values)) if len(values) else float("nan")
+
+
+def build_report(
+    config: ExperimentConfig,
+    languages: Sequence[str],
+    dataset: RetrievalDataset,
+    folds: dict[int, SystemResults],
+    timings: dict[str, float],
+    seconds: float,
+    protocol: str | None = None,
+) -> RunSummary:
+    cfg = config
+    out = cfg.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    query_lang = dataset.query_language()
+    systems = list(cfg.system_specs)
+    baseline = cfg.systems.baseline
+    primary = cfg.metrics.primary
+    level = cfg.metrics.significance_level
+
+    # merge folds: per-query values keyed by qid are disjoint across folds
+    merged: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
+    for fold in folds.values():
+        for system, conds in fold.values.items():
+            for cond, per_metric in conds.items():
+                for metric, values in per_metric.items():
+                    merged.setdefault(system, {}).setdefault(cond, {}).setdefault(metric, {}).update(values)
+
+    def by_lang(values: dict[str, float]) -> dict[str, float]:
+        grouped: dict[str, list[float]] = {}
+        for qid, v in values.items():
+            grouped.setdefault(query_lang[qid], []).append(v)
+        return {lang: _mean(grouped.get(lang, [])) for lang in languages}
+
+    def pvalues_vs(
+        base: dict[str, float], others: dict[str, dict[str, float]]
+    ) -> dict[str, dict[str, float]]:
+        raw = {
+            name: {
+                col: r.pvalue
+                for col, r in compare_per_query(
+                    vals,
+                    base,
+                    query_lang,
+                    test="randomisation",
+                    num_permutations=cfg.metrics.permutations,
+                    seed=cfg.experiment.seed,
+                ).items()
+            }
+            for name, vals in others.items()
+        }
+        corrected: dict[str, dict[str, float]] = {name: {} for name in raw}
+        for col in [*languages, "avg"]:
+            adjusted = holm({name: raw[name][col] for name in raw if col in raw[name]})
+            for name, p in adjusted.items():
+                corrected[name][col] = p
+        return corrected
+
+    tables: list[ResultTable] = []
+    for metric in cfg.metrics.names:
+        values = {s: by_lang(merged[s][CLEAN][metric]) for s in systems}
+        others = {s: merged[s][CLEAN][metric] for s in systems if s != baseline}
+        tables.append(
+            ResultTable(
+                title=f"Clean questions, {metric}",
+                metric=metric,
+                columns=list(languages),
+                values=values,
+                baseline=baseline,
+                pvalues=pvalues_vs(merged[baseline][CLEAN][metric], others),
+                significance_level=level,
+            )
+        )
+
+    typo_conditions = [c for c in next(iter(merged.values())) if c != CLEAN]
+    plots: list[Plot] = [
+        Plot(
+            "per_language",
+            f"{primary} per language (clean questions)",
+            "bars",
+            list(languages),
+            {
+                s: [
+                    100 * tables[0].values[s][lang]
+                    if cfg.metrics.names[0] == primary
+                    else 100 * by_lang(merged[s][CLEAN][primary])[lang]
+                    for lang in languages
+                ]
+                for s in systems
+            },
+            ylabel=primary,
+        )
+    ]
+    results: dict[str, Any] = {
+        "systems": systems,
+        "languages": list(languages),
+        "timings_seconds": timings,
+        "wall_seconds": seconds,
+    }
+    if typo_conditions:
+        protocols = sorted({c.split("#")[0] for c in typo_conditions})
+        drops: dict[str, dict[str, float]] = {}
+        for protocol in protocols:
+            conds = [c for c in typo_conditions if c.startswith(protocol + "#")]
+            rows: dict[str, dict[str, float]] = {}
+            pvals: dict[str, dict[str, float]] = {}
+            spread: dict[str, dict[str, float]] = {}
+            for s in systems:
+                clean = merged[s][CLEAN][primary]
+                typo_mean = {qid: _mean([merged[s][c][primary][qid] for c in conds]) for qid in clean}
+                rows[f"{s} · clean"] = by_lang(clean)
+                rows[f"{s} · {protocol}"] = by_lang(typo_mean)
+                per_variant = [by_lang(merged[s][c][primary]) for c in conds]
+                spread[s] = {
+                    lang: float(np.std([v[lang] for v in per_variant], ddof=1)) if len(conds) > 1 else 0.0
+                    for lang in languages
+                }
+                tests = compare_per_query(
+                    typo_mean,
+                    clean,
+                    query_lang,
+                    test="randomisation",
+                    num_permutations=cfg.metrics.permutations,
+                    seed=cfg.experiment.seed,
+                )
+                pvals[f"{s} · {protocol}"] = {col: r.pvalue for col, r in tests.items()}
+                drops[s] = {
+                    lang: (rows[f"{s} · clean"][lang] - rows[f"{s} · {protocol}"][lang])
+                    / max(rows[f"{s} · clean"][lang], 1e-9)
+                    for lang in languages
+                }
+            table = ResultTable(
+                title=f"Misspelled questions ({protocol}, mean of {len(conds)} seeded variants), {primary}; "
+                "* = the drop from clean is significant",
+                metric=primary,
+                columns=list(languages),
+                values=rows,
+                baseline=None,
+                pvalues=pvals,
+                significance_level=level,
+            )
+            tables.append(table)
+            tables.append(
+                ResultTable(
+                    title=f"Relative drop under {protocol} (% of the clean score)",
+                    metric=f"drop of {primary}",
+                    columns=list(languages),
+                    values=drops,
+                    baseline=None,
+                )
+            )
+            groups = {
+                "low": [lang for lang in languages if get_language(lang).resource_group == "low"],
+                "high": [lang for lang in languages if get_language(lang).resource_group == "high"],
+            }
+            tables.append(
+                ResultTable(
+                    title=f"Relative drop under {protocol} by resource group (Joshi et al. 2020 classes 0-3 vs 4-5)",
+                    metric=f"drop of {primary}",
+                    columns=[g for g in groups if groups[g]],
+                    values={
+                        s: {
+                            g: _mean([drops[s][lang] for lang in langs])
+                            for g, langs in groups.items()
+                            if langs
+                        }
+                        for s in systems
+                    },
+                )
+            )
+            plots.append(
+                Plot(
+                    f"typo_drop_{protocol}",
+                    f"Relative drop of {primary} under {protocol} (%)",
+                    "bars",
+                    list(languages),
+                    {s: [100 * drops[s][lang] for lang in languages] for s in systems},
+                    ylabel="drop (%)",
+                )
+            )
+            results[f"typo_sd_{protocol}"] = spread
+    for fold_id, fold in folds.items():
+        for name, curves in fold.alpha_curves.items():
+            plots.append(
+                Plot(
+                    f"alpha_{name.replace('+', '_').replace('/', '_')}_fold{fold_id}",
+                    f"{name}: {primary} vs α (fold {fold_id})",
+                    "lines",
+                    list(cfg.fusion.alpha_sweep),
+                    {k: [100 * v for v in vs] for k, vs in curves.items()},
+                    xlabel="α",
+                    ylabel=primary,
+                )
+            )
+        for name, curve in fold.n_curve.items():
+            plots.append(
+                Plot(
+                    f"nqueries_{name.replace('+', '_').replace('/', '_')}_fold{fold_id}",
+                    f"{name}: {primary} vs generated queries per language (fold {fold_id})",
+                    "lines",
+                    list(range(1, len(curve) + 1)),
+                    {name: [100 * v for v in curve]},
+                    xlabel="queries per passage per language",
+                    ylabel=primary,
+                )
+            )
+        results[f"fold{fold_id}"] = {
+            "alpha": fold.alpha_chosen,
+            "alpha_curves": fold.alpha_curves,
+            "n_curve": fold.n_curve,
+            "generated_samples": fold.generated_samples,
+            "articles": fold.articles,
+        }
+    results["per_query"] = merged
+    notes = [
+        cfg.experiment.description or f"Experiment {cfg.experiment.name}.",
+        (
+            protocol
+            or f"Dataset {cfg.data.dataset} ({cfg.data.level} corpus of {len(dataset.corpus)} passages), folds "
+            f"{list(cfg.data.eval_folds)} of {cfg.data.num_folds} {fold_unit(dataset)}-level folds "
+            f"(seed {cfg.data.fold_seed}); questions of the evaluated {fold_unit(dataset)}s only."
+        )
+        + " Significance: paired randomisation test "
+        f"({cfg.metrics.permutations} sign flips, seed {cfg.experiment.seed}), Holm-corrected over the systems, "
+        f"level {level}. α per system: "
+        + ", ".join(
+            f"{k} = {v:g}" for f in folds.values() for k, v in f.alpha_chosen.items() if k != baseline
+        )
+        + (
+            ". Fusion per query language: each question is searched in passages fused with its own "
+            "language's queries only"
+            if cfg.fusion.per_language
+            else ""
+        )
+        + f". Wall time {seconds / 60:.1f} min.",
+    ]
+    if dataset.meta.get("languages_left_out"):
+        notes.append(
+            f"Languages of [data] left out because their file is absent: {', '.join(dataset.meta['languages_left_out'])}."
+        )
+        results["languages_left_out"] = list(dataset.meta["languages_left_out"])
+    paths = write_report(
+        out,
+        f"xqg: {cfg.experiment.name}",
+        tables,
+        plots,
+        notes=notes,
+        results=results,
+        config_text=cfg.source_text,
+    )
+    runs_dir = out / "per_query"
+    runs_dir.mkdir(exist_ok=True)
+    for s in systems:
+        for cond, per_metric in merged[s].items():
+            atomic_write_text(
+                runs_dir / f"{s.replace('/', '_')}.{cond.replace('#', '_')}.json",
+                json.dumps(per_metric, indent=1, sort_keys=True),
+            )
+    return RunSummary(
+        "\n\n".join(
+            markdown_table(t)
+            for t in tables[: max(1, len(cfg.metrics.names))]
+            + tables[len(cfg.metrics.names) : len(cfg.metrics.names) + 2]
+        ),
+        paths["html"],
+        paths["json"],
+        seconds,
+    )

