@@ -391,7 +391,8 @@ def test_locomo_path_may_be_the_file_or_its_folder(tmp_path, models):
 def test_xquad_languages_absent_here_are_left_out_with_a_note(tmp_path, models, capsys):
     """All 12 XQuAD languages in a config; a mirror without xquad.ro.json runs the others."""
     from xqg.data.xquad import available_xquad_languages
-    from xqg.experiment.pipeline import ExperimentPipeline
+    from xqg.experiment.fold_benchmark import FoldBenchmark
+    from xqg.experiment.stages import ExperimentStages
 
     twelve = ["ar", "de", "el", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh"]
     config = parse_config(
@@ -403,7 +404,7 @@ def test_xquad_languages_absent_here_are_left_out_with_a_note(tmp_path, models, 
         },
         where="all.toml",
     )
-    dataset, languages = ExperimentPipeline(config, tmp_path / "c").load_dataset()
+    dataset, languages = FoldBenchmark(ExperimentStages(config, tmp_path / "c")).load_dataset()
     present = available_xquad_languages()
     assert languages == [lang for lang in twelve if lang in present]
     assert dataset.meta["languages_left_out"] == [lang for lang in twelve if lang not in present]
