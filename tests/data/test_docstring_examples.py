@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 MODULES = [
-    "answers", "atomic", "corpus", "download", "export", "folds", "jsonl", "languages",
+    "answers", "atomic", "corpus", "download", "export", "folds", "jsonl", "languages", "miracl",
     "scripts", "sentences", "trec", "validate", "xor_tydi", "xquad",
 ]  # fmt: skip
 

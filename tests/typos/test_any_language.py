@@ -8,8 +8,10 @@ the same output for the same seed.
 
 from __future__ import annotations
 
+import json
 import random
 import unicodedata
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -27,59 +29,14 @@ from xqg.typos.text import char_script, find_words
 MIRACL_LANGUAGES = ("ar", "bn", "de", "en", "es", "fa", "fi", "fr", "hi", "id", "ja", "ko", "ru", "sw", "te", "th", "yo", "zh")  # fmt: skip
 BENCHMARK_LANGUAGES = sorted({*XQUAD_LANGUAGES, *MKQA_LANGUAGES, *XOR_LANGUAGES, *MIRACL_LANGUAGES})
 
-_ZH = "黑豹队的防守在整个赛季中丢了多少分？"
-_ZH_HANT = "黑豹隊的防守在整個賽季中丟了多少分？"
-SENTENCES = {
-    "ar": "كم عدد الاستحواذات التي قام بها جاريد ألين في مسيرته المهنية",
-    "bn": "বাংলাদেশের রাজধানী কোথায় অবস্থিত এবং তার জনসংখ্যা কত",
-    "da": "Hvor mange indbyggere har København og hvornår blev byen grundlagt",
-    "de": "Wie viele Punkte gab die Verteidigung der Panthers während der Saison ab",
-    "el": "Πόσους πόντους παρέδωσε η άμυνα των Πάνθερς στην τελευταία σεζόν",
-    "en": "How many career sacks did Jared Allen have before retirement",
-    "es": "¿Cuántas capturas ha conseguido Jared Allen en su carrera deportiva?",
-    "fa": "دفاع پنترز در این فصل چند امتیاز از دست داد",
-    "fi": "Mikä on Suomen pääkaupunki ja kuinka monta asukasta siellä on",
-    "fr": "Combien de points la défense des Panthers a-t-elle concédés cette saison",
-    "he": "כמה נקודות ספגה ההגנה של הפנתרים במהלך העונה הזאת",
-    "hi": "जेरेड एलन के पास कितने करियर सैक थे और उन्होंने कब संन्यास लिया",
-    "hu": "Hány pontot engedett a Panthers védelme ebben a szezonban",
-    "id": "Berapa banyak poin yang diberikan pertahanan Panthers musim ini",
-    "it": "Quanti punti ha concesso la difesa dei Panthers durante questa stagione",
-    "ja": "東京タワーは何メートルですか、そしていつ建設されましたか",
-    "km": "តើរាជធានីនៃប្រទេសកម្ពុជាគឺជាទីក្រុងអ្វី",
-    "ko": "대한민국의 수도는 어디입니까 그리고 인구는 얼마나 됩니까",
-    "ms": "Berapa banyak mata yang diberikan oleh pertahanan Panthers musim ini",
-    "nl": "Hoeveel punten gaf de verdediging van de Panthers dit seizoen weg",
-    "no": "Hvor mange innbyggere har Oslo og når ble byen grunnlagt",
-    "pl": "Ile punktów straciła obrona Panthers w tym sezonie rozgrywek",
-    "pt": "Quantos pontos a defesa dos Panthers cedeu durante esta temporada",
-    "ro": "Câte puncte a cedat apărarea echipei Panthers în acest sezon?",
-    "ru": "Сколько мешков за карьеру было у Джареда Аллена в Национальной лиге",
-    "sv": "Hur många poäng släppte Panthers försvar in under säsongen",
-    "sw": "Mji mkuu wa Kenya ni upi na una wakazi wangapi",
-    "te": "భారతదేశ రాజధాని ఏది మరియు అక్కడ ఎంత మంది నివసిస్తున్నారు",
-    "th": "ทีมรับของแพนเธอร์สยอมแพ้ที่คะแนนเท่าไรในฤดูกาลนี้",
-    "tr": "Panthers savunması kaç sayı bıraktı ve hangi takıma karşı oynadı",
-    "vi": "Đội thủ Panthers đã thua bao nhiêu điểm trong mùa giải vừa qua",
-    "yo": "Ta ni ó kọ ìwé yìí àti ìgbà wo ni wọ́n tẹ̀ ẹ́ jáde",
-    "zh": _ZH,
-    "zh_cn": _ZH,
-    "zh_hk": _ZH_HANT,
-    "zh_tw": _ZH_HANT,
-}
+_QUESTIONS = json.loads(
+    (Path(__file__).resolve().parents[1] / "data" / "fixtures" / "questions_by_language.json").read_text(
+        "utf-8"
+    )
+)
+SENTENCES: dict[str, str] = _QUESTIONS["benchmarks"]
 # languages with neither a keyboard layout nor a row in the project's table, in their own scripts
-WITHOUT_ROW = {
-    "hy": "Ո՞վ է գրել Համլետ պիեսը և երբ է այն առաջին անգամ բեմադրվել",
-    "ne": "नेपालको राजधानी कुन हो र त्यहाँ कति मानिसहरू बस्छन्",
-    "ml": "ഇന്ത്യയുടെ തലസ്ഥാനം ഏതാണ്, അവിടെ എത്ര പേർ താമസിക്കുന്നു",
-    "gu": "ભારતની રાજધાની કઈ છે અને ત્યાં કેટલા લોકો રહે છે",
-    "si": "ශ්‍රී ලංකාවේ අගනුවර කුමක්ද සහ එහි ජනගහනය කීයද",
-    "bo": "བོད་ཀྱི་རྒྱལ་ས་ནི་ལྷ་ས་ཡིན།",
-    "my": "မြန်မာနိုင်ငံ၏ မြို့တော်သည် အဘယ်နည်း",
-    "mn": "Монгол улсын нийслэл хаана байдаг вэ",
-    "cy": "Pwy ysgrifennodd y nofel enwog hon am hanes Cymru",
-    "yue": "香港嘅人口有幾多同埋點解咁多人住",
-}
+WITHOUT_ROW: dict[str, str] = _QUESTIONS["without_row"]
 
 
 def test_every_benchmark_language_has_a_sentence_and_a_layout() -> None:

@@ -13,6 +13,7 @@ from xqg.data.export import export_dataset
 from xqg.data.folds import fold_split, split_by_articles, xquad_folds
 from xqg.data.languages import LANGUAGES, Language, get_language
 from xqg.data.locomo import load_locomo
+from xqg.data.miracl import load_miracl
 from xqg.data.mkqa import load_mkqa
 from xqg.data.records import Answers, Passage, Qrel, Qrels, Query, RetrievalDataset, Run
 from xqg.data.trec import read_qrels, read_run, write_qrels, write_run
@@ -37,6 +38,7 @@ __all__ = [
     "iter_corpus",
     "load_beir",
     "load_locomo",
+    "load_miracl",
     "load_mkqa",
     "load_xor_retrieve",
     "load_xquad",
