@@ -1,32 +1,18 @@
-"""Streaming JSON Lines reading with errors that name the file and line."""
+"""Streaming JSON Lines reading with errors that name the file and line.
+
+:func:`open_text` (UTF-8, ``.gz``, decode errors as ``path:line``) lives in :mod:`xqg.data.text_input`.
+"""
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from xqg.data.atomic import atomic_open
+from xqg.data.text_input import open_text
 from xqg.errors import InputError
-
-
-def open_text(path: str | Path, newline: str | None = None) -> IO[str]:
-    """Open a text file for reading, transparently decompressing ``.gz`` files.
-
-    Args:
-        path: the file.
-        newline: as for :func:`open` (``""`` for the :mod:`csv` module).
-    """
-    p = Path(path)
-    if not p.exists():
-        raise InputError("file not found", path=p)
-    if p.is_dir():
-        raise InputError("expected a file, found a folder", path=p)
-    if p.suffix == ".gz":
-        return gzip.open(p, "rt", encoding="utf-8", newline=newline)
-    return open(p, encoding="utf-8", newline=newline)
 
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -73,11 +73,10 @@ def load_locomo(
     """
     if path is None:
         path = locate("locomo", [FILE], root) / FILE
+    from xqg.data.text_input import read_text
+
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except FileNotFoundError:
-        raise InputError("file not found", path=path) from None
+        data = json.loads(read_text(path))
     except json.JSONDecodeError as exc:
         raise InputError(
             f"malformed JSON ({exc.msg} at column {exc.colno})", path=path, line=exc.lineno

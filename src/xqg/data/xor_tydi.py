@@ -247,11 +247,10 @@ def read_predictions(path: str | Path) -> list[Prediction]:
         >>> read_predictions(p)[0].ctxs
         ('a', 'b')
     """
+    from xqg.data.text_input import read_text
+
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except FileNotFoundError:
-        raise InputError("file not found", path=path) from None
+        data = json.loads(read_text(path))
     except json.JSONDecodeError as exc:
         raise InputError(
             f"malformed JSON ({exc.msg} at column {exc.colno})", path=path, line=exc.lineno

@@ -83,15 +83,14 @@ def _check_languages(langs: Iterable[str]) -> None:
 
 
 def _read_squad(path: Path) -> list[dict[str, Any]]:
+    from xqg.data.text_input import read_text
+
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+        data = json.loads(read_text(path))
     except json.JSONDecodeError as exc:
         raise InputError(
             f"malformed JSON ({exc.msg} at column {exc.colno})", path=path, line=exc.lineno
         ) from None
-    except FileNotFoundError:
-        raise InputError("file not found", path=path) from None
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         raise InputError("not a SQuAD v1.1 file: expected an object with a 'data' list", path=path)
     for a, article in enumerate(data["data"]):

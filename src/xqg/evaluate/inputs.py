@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from xqg.data.jsonl import iter_jsonl
+from xqg.data.text_input import read_text
 from xqg.errors import InputError
 
 
@@ -32,9 +33,11 @@ def read_answers(path: str | Path) -> tuple[dict[str, list[str]], dict[str, str]
     langs: dict[str, str] = {}
     if path.suffix == ".json":
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InputError(f"cannot read answers: {exc}", path=path) from None
+            data = json.loads(read_text(path))
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"malformed JSON ({exc.msg} at column {exc.colno})", path=path, line=exc.lineno
+            ) from None
         if not isinstance(data, dict):
             raise InputError("a JSON answers file is an object {qid: [answer, ...]}", path=path)
         for qid, values in data.items():
@@ -70,10 +73,7 @@ def read_query_lang(path: str | Path) -> dict[str, str]:
         {'q1': 'ar', 'q2': 'te'}
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the language map: {exc}", path=path) from None
+    text = read_text(path)
     if path.suffix == ".json":
         try:
             data = json.loads(text)
@@ -120,9 +120,11 @@ def read_per_query(path: str | Path) -> dict[str, dict[str, float]]:
     """
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"cannot read per-query results: {exc}", path=path) from None
+        data = json.loads(read_text(path))
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"malformed JSON ({exc.msg} at column {exc.colno})", path=path, line=exc.lineno
+        ) from None
     if isinstance(data, dict) and "per_query" in data:
         data = data["per_query"]
     ok = isinstance(data, dict) and all(
