@@ -9,7 +9,7 @@ import pytest
 
 MODULES = [
     "answers", "atomic", "corpus", "download", "export", "folds", "jsonl", "languages", "miracl",
-    "scripts", "sentences", "trec", "validate", "xor_tydi", "xquad",
+    "output_paths", "scripts", "sentences", "text_input", "trec", "validate", "xor_tydi", "xquad",
 ]  # fmt: skip
 
 

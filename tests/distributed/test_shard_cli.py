@@ -58,7 +58,7 @@ def test_ray_flags_configure_the_executor() -> None:
     [
         ("--num-shards", "2"),
         ("--shard-index", "0"),
-        ("--shard-size", "0"),
+        ("--num-shards", "2", "--shard-index", "2"),
         ("--address", "auto"),  # a Ray flag without --engine ray
         ("--num-workers", "2"),
     ],
@@ -66,6 +66,17 @@ def test_ray_flags_configure_the_executor() -> None:
 def test_inconsistent_flags_are_config_errors(argv: tuple[str, ...]) -> None:
     with pytest.raises(ConfigError):
         sharding_options(parse(*argv))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [("--shard-size", "0"), ("--num-workers", "0"), ("--shard-index", "-1"), ("--gpus-per-worker", "-1")],
+)
+def test_out_of_range_values_are_refused_when_parsed(argv: tuple[str, ...], capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        parse(*argv)
+    assert exc.value.code == 2
+    assert f"argument {argv[0]}" in capsys.readouterr().err
 
 
 def test_tasks_without_a_spec_cannot_go_to_remote_workers() -> None:

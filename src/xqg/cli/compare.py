@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from xqg.cli.evaluate import add_input_arguments
+from xqg.cli.validators import non_negative_int, output_file, positive_int, unit_interval
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,20 +27,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--test", choices=("ttest", "randomisation"), default="ttest", help="paired test (default ttest)"
     )
     parser.add_argument(
-        "--permutations", type=int, default=10_000, help="randomisation test samples (default 10000)"
+        "--permutations", type=positive_int, default=10_000, help="randomisation test samples (default 10000)"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the randomisation test (default 0)")
-    parser.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    parser.add_argument("--alpha", type=unit_interval, default=0.05, help="significance level (default 0.05)")
     parser.add_argument(
         "--correction", choices=("holm", "none"), default="holm", help="multiple-comparison correction"
     )
     parser.add_argument(
         "--format", choices=("markdown", "latex", "json"), default="markdown", help="stdout format"
     )
-    parser.add_argument("--json", dest="json_out", help="also write the tables as JSON here")
-    parser.add_argument("--latex", dest="latex_out", help="also write the tables as LaTeX here")
-    parser.add_argument("--markdown", dest="markdown_out", help="also write the tables as Markdown here")
-    parser.add_argument("--digits", type=int, default=1, help="decimals (default 1)")
+    parser.add_argument(
+        "--json", dest="json_out", type=output_file, help="also write the tables as JSON here"
+    )
+    parser.add_argument(
+        "--latex", dest="latex_out", type=output_file, help="also write the tables as LaTeX here"
+    )
+    parser.add_argument(
+        "--markdown", dest="markdown_out", type=output_file, help="also write the tables as Markdown here"
+    )
+    parser.add_argument("--digits", type=non_negative_int, default=1, help="decimals (default 1)")
     parser.set_defaults(func=_compare)
 
 

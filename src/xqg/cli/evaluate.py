@@ -7,25 +7,36 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from xqg.cli.validators import corpus_file, input_file, language_code, non_negative_int, output_file
+
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments shared by ``xqg evaluate`` and ``xqg compare``: judgements, answers, languages, metrics."""
-    parser.add_argument("--qrels", help="TREC qrels (qid 0 docid grade) for Success/Recall/P/MRR/nDCG")
+    parser.add_argument(
+        "--qrels", type=input_file, help="TREC qrels (qid 0 docid grade) for Success/Recall/P/MRR/nDCG"
+    )
     parser.add_argument(
         "--answers",
+        type=input_file,
         help="gold answers for R@kt and AnswerRecall: JSONL {id, answers[, lang]} (XOR-TyDi data files) "
         "or JSON {qid: [answers]}",
     )
     parser.add_argument(
-        "--corpus", help="corpus (JSONL/TSV) giving passage texts of a TREC run, for answer metrics"
+        "--corpus",
+        type=corpus_file,
+        help="corpus (JSONL/TSV) giving passage texts of a TREC run, for answer metrics",
     )
     lang = parser.add_argument_group("query languages (per-language tables); later sources win")
-    lang.add_argument("--queries", help="queries file whose 'lang' field gives each query's language")
-    lang.add_argument("--query-lang", help="qid -> lang map: JSON object or TSV 'qid<TAB>lang'")
+    lang.add_argument(
+        "--queries", type=corpus_file, help="queries file whose 'lang' field gives each query's language"
+    )
+    lang.add_argument(
+        "--query-lang", type=input_file, help="qid -> lang map: JSON object or TSV 'qid<TAB>lang'"
+    )
     lang.add_argument(
         "--lang-from-id", action="store_true", help="take the language from ids ending in '/lang'"
     )
-    lang.add_argument("--lang", help="one language for every query")
+    lang.add_argument("--lang", type=language_code, help="one language for every query")
     parser.add_argument(
         "--metrics",
         help="comma-separated metrics, e.g. 'Success@1,Recall@10,MRR@10,nDCG@10,R@2kt,R@5kt,AnswerRecall@20'; "
@@ -36,6 +47,12 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
         "--score-missing",
         action="store_true",
         help="R@kt: count gold questions without a prediction as misses (the official script skips them)",
+    )
+    parser.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="score even when no query of the run is judged (every value 0: usually qrels of another split "
+        "or id scheme; refused by default)",
     )
 
 
@@ -48,11 +65,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "per-query results (JSON from --per-query) and print a per-language table with the macro average. "
         "Values are percentages.",
     )
-    parser.add_argument("run", help="TREC run, XOR prediction JSON, or per-query JSON")
+    parser.add_argument("run", type=input_file, help="TREC run, XOR prediction JSON, or per-query JSON")
     add_input_arguments(parser)
-    parser.add_argument("--output", help="write the table (means, counts, settings) as JSON here")
-    parser.add_argument("--per-query", help="write per-query values {metric: {qid: value}} as JSON here")
-    parser.add_argument("--digits", type=int, default=2, help="decimals in the table (default 2)")
+    parser.add_argument(
+        "--output", type=output_file, help="write the table (means, counts, settings) as JSON here"
+    )
+    parser.add_argument(
+        "--per-query", type=output_file, help="write per-query values {metric: {qid: value}} as JSON here"
+    )
+    parser.add_argument(
+        "--digits", type=non_negative_int, default=2, help="decimals in the table (default 2)"
+    )
     parser.set_defaults(func=_evaluate)
 
 
@@ -125,6 +148,7 @@ def load_system(path: str, args: argparse.Namespace) -> tuple[dict[str, dict[str
         run_texts = {qid: [texts[d] for d in docs] for qid, docs in ranked.items()}
     if run is None and any(m.family in QREL_FAMILIES for m in measures):
         raise ConfigError("qrel metrics need a TREC run (prediction files hold texts, not document ids)")
+    _check_overlap(file, run, run_texts, qrels, answers, measures, args)
     per_query = evaluate(
         metric_names(metrics),
         run=run,
@@ -136,8 +160,68 @@ def load_system(path: str, args: argparse.Namespace) -> tuple[dict[str, dict[str
     return per_query, langs
 
 
+def _check_overlap(
+    file: Path,
+    run: dict[str, dict[str, float]] | None,
+    run_texts: dict[str, list[str]] | None,
+    qrels: dict[str, dict[str, int]] | None,
+    answers: dict[str, list[str]] | None,
+    measures: list[Any],
+    args: argparse.Namespace,
+) -> None:
+    """Refuse a run that no judgement or answer concerns (every value would be 0); warn about a partial
+    overlap. ``--allow-empty`` turns the refusal into a warning."""
+    import logging
+
+    from xqg.errors import InputError
+    from xqg.evaluate.measures import QREL_FAMILIES
+
+    log = logging.getLogger("xqg.evaluate")
+    results = run if run is not None else run_texts
+    if not results:
+        raise InputError("the run holds no results (an empty file?)", path=file)
+    checks = []
+    if qrels is not None and any(m.family in QREL_FAMILIES for m in measures):
+        checks.append(("qrels", args.qrels, set(qrels)))
+    if answers is not None and any(m.needs_answers for m in measures):
+        checks.append(("answers", args.answers, set(answers)))
+    ran = set(results)
+    for what, path, judged in checks:
+        if not judged:
+            raise InputError(f"the {what} file holds no entries (an empty file?)", path=path)
+        common = ran & judged
+        if not common:
+            message = (
+                f"no query of the run ({len(ran)} queries, e.g. {sorted(ran)[0]!r}) is in the {what} "
+                f"({len(judged)} queries, e.g. {sorted(judged)[0]!r}): every value would be 0. Another "
+                "split or id scheme? (--allow-empty scores it anyway)"
+            )
+            if not args.allow_empty:
+                raise InputError(message, path=file)
+            log.warning("%s: %s", file, message)
+            continue
+        if len(common) < len(judged):
+            log.warning(
+                "%s: %d of %d queries in the %s have no results in the run; they score 0",
+                file,
+                len(judged) - len(common),
+                len(judged),
+                what,
+            )
+        if len(common) < len(ran):
+            log.warning(
+                "%s: %d of %d run queries are not in the %s; they are not scored",
+                file,
+                len(ran) - len(common),
+                len(ran),
+                what,
+            )
+
+
 def _first_char(path: Path) -> str:
-    with open(path, encoding="utf-8") as handle:
+    from xqg.data.text_input import open_text
+
+    with open_text(path) as handle:
         while chunk := handle.read(4096):
             stripped = chunk.lstrip()
             if stripped:

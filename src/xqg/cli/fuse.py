@@ -8,13 +8,19 @@ from __future__ import annotations
 import argparse
 
 from xqg.cli.precision_option import add_precision_argument
-
-
-def _floats(text: str) -> list[float]:
-    try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+from xqg.cli.validators import (
+    corpus_file,
+    input_file,
+    input_folder,
+    input_path,
+    language_list,
+    model_path,
+    non_negative_float,
+    output_folder,
+    positive_int,
+    unit_interval,
+    unit_interval_list,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,29 +37,51 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "vectors (1-alpha)*E(p) + alpha*sum E(q) for search. Steps 2-3 never re-encode passages.",
     )
     parser.add_argument("--store", required=True, help="folder of the fusion arrays (written by step 1)")
-    parser.add_argument("--corpus", help="corpus JSONL/TSV: build (or resume) the store from it")
+    parser.add_argument(
+        "--corpus", type=corpus_file, help="corpus JSONL/TSV: build (or resume) the store from it"
+    )
     src = parser.add_mutually_exclusive_group()
-    src.add_argument("--queries", help="generated queries JSONL (file or folder) keyed by docid, lang, slot")
+    src.add_argument(
+        "--queries",
+        type=input_path,
+        help="generated queries JSONL (file or folder) keyed by docid, lang, slot",
+    )
     src.add_argument(
         "--generator",
+        type=model_path("generator", allow_default=True),
         help="generate in-process with this generator (name or path; 'default' for the embedded one)",
     )
-    src.add_argument("--predictor", help="fusion without text: a predictor folder from `xqg fuse-predictor`")
-    parser.add_argument("--languages", help="comma-separated languages of the generated/predicted queries")
-    parser.add_argument("--n", type=int, default=5, help="queries per passage per language (default 5)")
+    src.add_argument(
+        "--predictor",
+        type=input_folder,
+        help="fusion without text: a predictor folder from `xqg fuse-predictor`",
+    )
+    parser.add_argument(
+        "--languages", type=language_list, help="comma-separated languages of the generated/predicted queries"
+    )
+    parser.add_argument(
+        "--n", type=positive_int, default=5, help="queries per passage per language (default 5)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="generation seed (default 0)")
-    parser.add_argument("--top-k", type=int, default=10, help="top-k sampling of the generator (default 10)")
+    parser.add_argument(
+        "--top-k", type=positive_int, default=10, help="top-k sampling of the generator (default 10)"
+    )
     parser.add_argument(
         "--device",
         default="auto",
         help="where --generator runs: auto (a CUDA GPU when there is one), cpu, cuda, cuda:N",
     )
     parser.add_argument(
-        "--encoder", default=None, help="encoder name or path (default: multilingual-e5-small)"
+        "--encoder",
+        default=None,
+        type=model_path("encoder", allow_default=True),
+        help="encoder name or path (default: multilingual-e5-small)",
+    )
+    parser.add_argument("--batch-size", type=positive_int, default=64)
+    parser.add_argument(
+        "--alpha", type=unit_interval, default=0.01, help="weight of the query term (default 0.01)"
     )
     add_precision_argument(parser, "the encoder (a resumed store keeps the precision it recorded)")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--alpha", type=float, default=0.01, help="weight of the query term (default 0.01)")
     parser.add_argument(
         "--mode",
         choices=("sum", "mean"),
@@ -67,12 +95,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(usually wrong: passages then rank by how many queries they got)",
     )
     parser.add_argument(
-        "--alpha-sweep", type=_floats, help="comma-separated alphas to evaluate on the dev split"
+        "--alpha-sweep", type=unit_interval_list, help="comma-separated alphas to evaluate on the dev split"
     )
-    parser.add_argument("--dev-queries", help="dev queries (JSONL/TSV) for --alpha-sweep")
-    parser.add_argument("--dev-qrels", help="dev qrels (TREC) for --alpha-sweep")
+    parser.add_argument("--dev-queries", type=corpus_file, help="dev queries (JSONL/TSV) for --alpha-sweep")
+    parser.add_argument("--dev-qrels", type=input_file, help="dev qrels (TREC) for --alpha-sweep")
     parser.add_argument("--metric", default="MRR@10", help="selection metric of the sweep (default MRR@10)")
-    parser.add_argument("--output", help="write fused vectors here (sharded like the store)")
+    parser.add_argument(
+        "--output", type=output_folder, help="write fused vectors here (sharded like the store)"
+    )
     parser.add_argument(
         "--per-language",
         action="store_true",
@@ -89,22 +119,61 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Fit a ridge map from E(p) to the embeddings of its real queries per language "
         "(fusion without text); saved as safetensors. Use it with `xqg fuse --predictor`.",
     )
-    pred.add_argument("--corpus", required=True, help="training corpus (JSONL/TSV)")
-    pred.add_argument("--queries", required=True, nargs="+", help="training queries (JSONL/TSV, with lang)")
+    pred.add_argument("--corpus", required=True, type=corpus_file, help="training corpus (JSONL/TSV)")
     pred.add_argument(
-        "--qrels", required=True, help="training qrels (TREC): which passage each query answers"
+        "--queries",
+        required=True,
+        nargs="+",
+        type=corpus_file,
+        help="training queries (JSONL/TSV, with lang)",
     )
-    pred.add_argument("--encoder", default=None, help="encoder name or path (default: multilingual-e5-small)")
+    pred.add_argument(
+        "--qrels",
+        required=True,
+        type=input_file,
+        help="training qrels (TREC): which passage each query answers",
+    )
+    pred.add_argument(
+        "--encoder",
+        default=None,
+        type=model_path("encoder", allow_default=True),
+        help="encoder name or path (default: multilingual-e5-small)",
+    )
     add_precision_argument(pred, "the encoder")
     pred.add_argument("--kind", choices=("shared", "per-language"), default="shared")
-    pred.add_argument("--ridge", type=float, default=1.0)
-    pred.add_argument("--language-ridge", type=float, default=10.0)
-    pred.add_argument("--output", required=True, help="folder for the predictor")
+    pred.add_argument("--ridge", type=non_negative_float, default=1.0)
+    pred.add_argument("--language-ridge", type=non_negative_float, default=10.0)
+    pred.add_argument("--output", required=True, type=output_folder, help="folder for the predictor")
     pred.set_defaults(func=_fit_predictor)
 
 
-def _languages(args: argparse.Namespace) -> list[str] | None:
-    return [v.strip() for v in args.languages.split(",") if v.strip()] if args.languages else None
+def _check_fuse_arguments(args: argparse.Namespace) -> None:
+    """Every combination of flags, the store and the output folder, checked before any work."""
+    from pathlib import Path
+
+    from xqg.data.output_paths import check_output_folder
+    from xqg.errors import ConfigError
+
+    if not (args.corpus or args.alpha_sweep or args.output):
+        raise ConfigError("nothing to do: give --corpus (build the store), --alpha-sweep and/or --output")
+    if args.corpus:
+        if not (args.queries or args.generator or args.predictor):
+            raise ConfigError("with --corpus, give one of --queries, --generator or --predictor")
+        if args.generator and not args.languages:
+            raise ConfigError("--generator needs --languages")
+        if args.per_language and not args.languages:
+            raise ConfigError("--per-language needs --languages: the languages that get a matrix each")
+        check_output_folder(args.store)
+    elif args.queries or args.generator or args.predictor:
+        raise ConfigError("--queries, --generator and --predictor build a store: they need --corpus")
+    else:
+        from xqg.fuse.store import store_languages
+
+        store_languages(args.store)  # an existing fusion output (the message says how to repair one)
+    if args.alpha_sweep and not (args.dev_queries and args.dev_qrels):
+        raise ConfigError("--alpha-sweep needs --dev-queries and --dev-qrels")
+    if args.output and Path(args.output).resolve() == Path(args.store).resolve():
+        raise ConfigError("--output must be another folder than --store")
 
 
 def _fuse(args: argparse.Namespace) -> int:
@@ -112,16 +181,16 @@ def _fuse(args: argparse.Namespace) -> int:
 
     from xqg.errors import ConfigError
 
+    _check_fuse_arguments(args)
     if args.corpus:
         from xqg.distributed import run_sharded, sharding_options
         from xqg.fuse.task import FuseShardTask
 
-        langs = _languages(args)
+        sharding = sharding_options(args)
+        langs = args.languages
         if args.queries:
             source = {"kind": "file", "path": str(Path(args.queries).resolve()), "languages": langs}
         elif args.generator:
-            if not langs:
-                raise ConfigError("--generator needs --languages")
             source = {
                 "kind": "generator",
                 "generator": None if args.generator == "default" else args.generator,
@@ -131,20 +200,13 @@ def _fuse(args: argparse.Namespace) -> int:
                 "top_k": args.top_k,
                 "device": args.device,
             }
-        elif args.predictor:
+        else:
             source = {
                 "kind": "predicted",
                 "path": str(Path(args.predictor).resolve()),
                 "languages": langs,
                 "n": args.n,
             }
-        else:
-            raise ConfigError("with --corpus, give one of --queries, --generator or --predictor")
-        from xqg.data.corpus import iter_corpus
-
-        num_rows = sum(1 for _ in iter_corpus(args.corpus, check_duplicates=False))
-        if args.per_language and not langs:
-            raise ConfigError("--per-language needs --languages: the languages that get a matrix each")
         from xqg.precision import resolve_job_precision
 
         precision = resolve_job_precision(args.precision, "auto", args.store, task=FuseShardTask.name)
@@ -158,7 +220,11 @@ def _fuse(args: argparse.Namespace) -> int:
             precision=precision.precision,
             record_precision=precision.record,
         )
-        run_sharded(task, num_rows, args.store, **sharding_options(args))
+        task.check()
+        from xqg.data.corpus import count_passages
+
+        num_rows = count_passages(args.corpus)
+        run_sharded(task, num_rows, args.store, **sharding)
         print(f"fusion store: {args.store} ({num_rows} passages)")
 
     alpha = args.alpha
@@ -173,23 +239,29 @@ def _fuse(args: argparse.Namespace) -> int:
                 "--per-language --languages ... for per-language matrices"
             )
     if args.alpha_sweep:
-        if not (args.dev_queries and args.dev_qrels):
-            raise ConfigError("--alpha-sweep needs --dev-queries and --dev-qrels")
         from xqg.data.corpus import read_queries
         from xqg.data.trec import read_qrels
         from xqg.encode import load_encoder
         from xqg.fuse.store import load_fusion_store
         from xqg.fuse.sweep import alpha_sweep
 
+        # per-language matrices need each dev query's language; the mixed sum takes rows without one
+        queries = read_queries(args.dev_queries, require_language=bool(per_language))
+        qrels = read_qrels(args.dev_qrels)
+        if not any(q.id in qrels for q in queries):
+            from xqg.errors import InputError
+
+            raise InputError(
+                f"no query of {args.dev_queries} is judged here: the qrels and the dev queries do not "
+                "overlap (another split or id scheme?)",
+                path=args.dev_qrels,
+            )
         store = (
             {lang: load_fusion_store(args.store, language=lang) for lang in per_language}
             if per_language
             else load_fusion_store(args.store)
         )
-        # per-language matrices need each dev query's language; the mixed sum takes rows without one
-        queries = read_queries(args.dev_queries, require_language=bool(per_language))
-        qrels = read_qrels(args.dev_qrels)
-        encoder_name = args.encoder
+        encoder_name = None if args.encoder == "default" else args.encoder
         if encoder_name is None:  # the encoder the store was built with
             from xqg.distributed import read_job_plan
 

@@ -95,20 +95,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Top-k sampling of N queries per passage and language into OUTPUT/shard-*/queries.jsonl "
         "(rows {docid, lang, slot, query}). Deterministic for a seed whatever the batch size or sharding.",
     )
-    gen.add_argument("corpus", help="corpus (JSONL {_id,title,text} or TSV id/text/title)")
-    gen.add_argument("--output", "-o", required=True, help="output folder")
+    # every value checked when parsed (xqg.cli.validators; docs/reliability.md)
+    from xqg.cli import validators as v
+
     gen.add_argument(
-        "--generator", help="generator folder or HF seq2seq model (default: the default generator)"
+        "corpus", type=v.corpus_file, help="corpus (JSONL {_id,title,text} or TSV id/text/title)"
+    )
+    gen.add_argument("--output", "-o", required=True, type=v.output_folder, help="output folder")
+    gen.add_argument(
+        "--generator",
+        type=v.model_path("generator"),
+        help="generator folder or HF seq2seq model (default: the default generator)",
     )
     gen.add_argument(
-        "--languages", required=True, help="comma-separated target languages, e.g. ar,bn,fi,ja,ko,ru,te"
+        "--languages",
+        required=True,
+        type=v.language_list,
+        help="comma-separated target languages, e.g. ar,bn,fi,ja,ko,ru,te",
     )
-    gen.add_argument("--n", type=int, default=5, help="queries per passage per language (default 5)")
-    gen.add_argument("--top-k", type=int, default=10, help="top-k sampling (default 10)")
+    gen.add_argument(
+        "--n", type=v.positive_int, default=5, help="queries per passage per language (default 5)"
+    )
+    gen.add_argument("--top-k", type=v.positive_int, default=10, help="top-k sampling (default 10)")
     gen.add_argument("--seed", type=int, default=0)
-    gen.add_argument("--batch-size", type=int, default=8, help="passages per batch (default 8)")
-    gen.add_argument("--max-new-tokens", type=int, default=32, help="generated tokens at most (default 32)")
-    gen.add_argument("--max-input-length", type=int, default=256, help="encoder tokens (default 256)")
+    gen.add_argument("--batch-size", type=v.positive_int, default=8, help="passages per batch (default 8)")
+    gen.add_argument(
+        "--max-new-tokens", type=v.positive_int, default=32, help="generated tokens at most (default 32)"
+    )
+    gen.add_argument(
+        "--max-input-length", type=v.positive_int, default=256, help="encoder tokens (default 256)"
+    )
     gen.add_argument(
         "--int8",
         action="store_true",
@@ -219,16 +235,14 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from xqg.data.corpus import iter_corpus
+    from xqg.data.corpus import count_passages
     from xqg.distributed import run_sharded
     from xqg.distributed.cli_args import sharding_options
-    from xqg.errors import ConfigError
     from xqg.generate import GenerateTask
 
-    languages = _languages(args.languages)
-    if not languages:
-        raise ConfigError("--languages is empty")
-    num_rows = sum(1 for _ in iter_corpus(args.corpus))
+    languages = args.languages  # a checked list (xqg.cli.validators.language_list)
+    sharding = sharding_options(args)
+    num_rows = count_passages(args.corpus)  # validates every line before any manifest is written
     task = GenerateTask(
         args.corpus,
         languages,
@@ -243,6 +257,6 @@ def _generate(args: argparse.Namespace) -> int:
         precision=args.precision,
         device=args.device,
     )
-    shards = run_sharded(task, num_rows, args.output, **sharding_options(args))
+    shards = run_sharded(task, num_rows, args.output, **sharding)
     print(f"{len(shards)} shard(s) of generated queries in {args.output}")
     return 0

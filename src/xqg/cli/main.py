@@ -12,6 +12,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from xqg import __version__
 from xqg.errors import XqgError
@@ -33,9 +34,16 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+class XqgArgumentParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (exit status 2), not the whole usage text."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n(see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the full argument parser with every stage's subcommands."""
-    parser = argparse.ArgumentParser(
+    parser = XqgArgumentParser(
         prog="xqg",
         description="Cross-lingual dense retrieval with query generation (xQG): data, encoding, "
         "generation, fusion, search, evaluation, misspelling robustness.",
@@ -55,7 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``xqg`` console script."""
+    """Entry point of the ``xqg`` console script.
+
+    Exit codes (docs/reliability.md): 0 done; 2 a bad argument, input or output (argparse's usage
+    errors, :class:`~xqg.errors.XqgError`: ``path:line: message``, nothing written); 1 the file system
+    failed during the work (an ``OSError``: message without a traceback, re-run to resume);
+    130 interrupted.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -70,6 +84,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except XqgError as exc:
         print(f"xqg {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the file system failed during the work (disk full, a file removed meanwhile)
+        if args.verbose:
+            raise
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(
+            f"xqg {args.command}: error: {where}{exc.strerror or exc}; re-run the same command to resume "
+            "(-v shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
     except KeyboardInterrupt:
         print(f"xqg {args.command}: interrupted; re-run the same command to resume", file=sys.stderr)
         return 130

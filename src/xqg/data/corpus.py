@@ -23,6 +23,7 @@ set of ids seen, to report duplicates), so an 18M-line corpus is never loaded wh
 from __future__ import annotations
 
 import csv
+import logging
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -35,6 +36,7 @@ from xqg.data.records import Passage, Query
 from xqg.errors import InputError
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+logger = logging.getLogger(__name__)
 
 _TSV_SUFFIXES = (".tsv", ".tsv.gz", ".txt", ".txt.gz")
 _JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz")
@@ -149,6 +151,72 @@ def _iter_corpus_lines(path: str | Path) -> Iterator[tuple[int, Passage]]:
             raise InputError("missing field 'text'", path=path, line=line)
         meta = {k: v for k, v in fields.items() if k not in ("id", "text", "title")}
         yield line, Passage(fields["id"], fields["text"], fields.get("title", ""), meta)
+
+
+def _lines_text(lines: list[int], total: int) -> str:
+    shown = ", ".join(str(n) for n in lines[:10])
+    return f"line{'s' if total > 1 else ''} {shown}{', ...' if total > len(lines[:10]) else ''}"
+
+
+def count_passages(path: str | Path) -> int:
+    """Count a corpus's passages, validating every line first (the pass a sharded job plans with).
+
+    Refuses what is almost certainly a mistake, warns about what may not be.
+
+    Args:
+        path: corpus file (JSONL/TSV, optionally gzipped).
+
+    Returns:
+        The number of passages.
+
+    Raises:
+        InputError: a malformed line, a duplicate id (``path:line``), or no passage at all.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "c.tsv"
+        >>> _ = p.write_text("d1\\tfirst\\nd2\\tsecond\\n")
+        >>> count_passages(p)
+        2
+    """
+    count = 0
+    empty: list[int] = []
+    seen: set[str] = set()
+    for line, passage in _iter_corpus_lines(path):
+        if passage.id in seen:
+            raise InputError(f"duplicate document id {passage.id!r}", path=path, line=line)
+        seen.add(passage.id)
+        if not passage.text.strip() and not passage.title.strip():
+            empty.append(line)
+        count += 1
+    if count == 0:
+        raise InputError("the corpus holds no passages (an empty file?)", path=path)
+    if empty:
+        logger.warning(
+            "%s: %d of %d passage(s) have neither text nor title (%s); they are kept, as empty strings",
+            path,
+            len(empty),
+            count,
+            _lines_text(empty, len(empty)),
+        )
+    return count
+
+
+def count_queries(path: str | Path, lang: str | None = None, *, require_language: bool = True) -> int:
+    """Count a queries file's queries, validating every line first (see :func:`read_queries`).
+
+    Raises:
+        InputError: a malformed line, an unknown language, a duplicate id, an empty text
+            (``path:line``), or no query at all.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "q.tsv"
+        >>> _ = p.write_text("q1\\tWer?\\nq2\\tWo?\\n")
+        >>> count_queries(p, lang="de")
+        2
+    """
+    return sum(1 for _ in _checked_queries(path, lang, require_language))
 
 
 def collect_passages(path: str | Path, doc_ids: Iterable[str]) -> dict[str, Passage]:
@@ -307,7 +375,8 @@ def read_queries(path: str | Path, lang: str | None = None, *, require_language:
         require_language: see :func:`iter_queries` (False: rows without a language get ``"und"``).
 
     Raises:
-        InputError: see :func:`iter_queries`; also a duplicate query id.
+        InputError: see :func:`iter_queries`; also a duplicate query id, a query with an empty text,
+            or a file without queries.
 
     Example:
         >>> import tempfile, pathlib
@@ -316,14 +385,20 @@ def read_queries(path: str | Path, lang: str | None = None, *, require_language:
         >>> read_queries(p)
         [Query(id='q1', text='Кто это?', lang='ru')]
     """
+    return list(_checked_queries(path, lang, require_language))
+
+
+def _checked_queries(path: str | Path, lang: str | None, require_language: bool = True) -> Iterator[Query]:
     seen: set[str] = set()
-    out: list[Query] = []
     for line, query in iter_queries(path, lang=lang, require_language=require_language):
         if query.id in seen:
             raise InputError(f"duplicate query id {query.id!r}", path=path, line=line)
+        if not query.text.strip():
+            raise InputError(f"query {query.id!r} has an empty text", path=path, line=line)
         seen.add(query.id)
-        out.append(query)
-    return out
+        yield query
+    if not seen:
+        raise InputError("the file holds no queries (an empty file?)", path=path)
 
 
 def write_queries(path: str | Path, queries: Iterable[Query], format: str | None = None) -> int:

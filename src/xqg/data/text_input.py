@@ -29,12 +29,22 @@ def _raw_open(path: Path) -> IO[bytes]:
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 
+COMMON_ENCODINGS = (
+    "cp1252", "cp1250", "cp1251", "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "cp1258", "koi8_r",
+    "cp874", "gb18030", "big5", "shift_jis", "euc_jp", "euc_kr", "utf_16",
+)  # fmt: skip
+"""The legacy encodings a guess chooses from (Windows code pages, the CJK national encodings, UTF-16)."""
+
+
 def guess_encoding(sample: bytes) -> str | None:
-    """A guess of the encoding of ``sample`` (a Python codec name), or ``None``.
+    """A guess of the encoding of ``sample`` among :data:`COMMON_ENCODINGS` (a Python codec name), or
+    ``None``. Short samples make poor guesses: messages say "probably".
 
     Example:
         >>> guess_encoding("Привет, как дела? Это тест кодировки.".encode("cp1251"))
         'cp1251'
+        >>> guess_encoding("Wer ist der Bürgermeister von München?".encode("latin-1"))
+        'cp1252'
     """
     if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf_16"
@@ -42,8 +52,16 @@ def guess_encoding(sample: bytes) -> str | None:
         import charset_normalizer
     except ImportError:  # pragma: no cover - a dependency; guessing is a courtesy
         return None
-    best = charset_normalizer.from_bytes(sample).best()
-    return None if best is None else str(best.encoding)
+    best = charset_normalizer.from_bytes(sample, cp_isolation=list(COMMON_ENCODINGS)).best()
+    if best is None:
+        return None
+    encoding = str(best.encoding)
+    try:  # Western text decodes alike in several code pages: name the most common one
+        if sample.decode("cp1252") == str(best):
+            return "cp1252"
+    except UnicodeDecodeError:
+        pass
+    return encoding
 
 
 def _iconv_name(codec: str) -> str:

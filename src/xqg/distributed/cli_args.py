@@ -37,6 +37,8 @@ def add_shard_arguments(
         >>> sharding_options(args)["shard_index"], engine_from_args(args)
         (1, 'inprocess')
     """
+    from xqg.cli.validators import non_negative_float, non_negative_int, positive_int
+
     group = parser.add_argument_group(
         "sharding and execution",
         "Output is written shard by shard (a folder per --shard-size rows, with manifest and DONE marker); "
@@ -44,7 +46,7 @@ def add_shard_arguments(
     )
     group.add_argument(
         "--shard-size",
-        type=int,
+        type=positive_int,
         default=default_shard_size,
         help=f"input rows per shard (default {default_shard_size})",
     )
@@ -61,26 +63,26 @@ def add_shard_arguments(
     )
     group.add_argument(
         "--num-workers",
-        type=int,
+        type=positive_int,
         default=None,
         help="Ray actors, one model each (default: cluster CPUs, or GPUs with --gpus-per-worker)",
     )
     group.add_argument(
         "--gpus-per-worker",
-        type=float,
+        type=non_negative_float,
         default=0.0,
         help="GPUs per Ray actor (1 = one model per GPU); --engine ray only",
     )
     group.add_argument(
         "--num-shards",
-        type=int,
+        type=positive_int,
         default=None,
         help="batch scheduler: number of array tasks; this process runs plan shards i with "
         "i %% NUM_SHARDS == SHARD_INDEX",
     )
     group.add_argument(
         "--shard-index",
-        type=int,
+        type=non_negative_int,
         default=None,
         help="batch scheduler: this array task's 0-based index (e.g. $SLURM_ARRAY_TASK_ID)",
     )
@@ -134,6 +136,8 @@ def sharding_options(args: argparse.Namespace) -> dict[str, Any]:
         raise ConfigError(f"--shard-size must be >= 1, got {args.shard_size}")
     if (args.num_shards is None) != (args.shard_index is None):
         raise ConfigError("--num-shards and --shard-index must be given together")
+    if args.num_shards is not None and args.shard_index >= args.num_shards:
+        raise ConfigError(f"--shard-index must be < --num-shards ({args.num_shards}), got {args.shard_index}")
     return {
         "shard_size": args.shard_size,
         "engine": engine_from_args(args),

@@ -15,7 +15,8 @@ from typing import Any, Protocol
 
 from tqdm.auto import tqdm
 
-from xqg.distributed.manifest import JobPlan, ensure_job_manifest
+from xqg.data.output_paths import check_output_folder
+from xqg.distributed.manifest import JobPlan, ensure_job_manifest, undo_job_start
 from xqg.distributed.plan import ShardSpec, select_shards
 from xqg.distributed.task import ShardTask, TaskSpec, build_task, normalise_fingerprint
 from xqg.distributed.worker import ShardResult, run_shard
@@ -106,11 +107,14 @@ def run_sharded(
 ) -> list[Path]:
     """Run ``task`` over rows ``[0, num_rows)`` in shards of ``shard_size``, resumably, into ``out_dir``.
 
-    Writes ``out_dir/manifest.json`` (task, fingerprint, plan) — or checks it against this run — then
-    runs the shard worker on every shard of the plan (or on slice ``shard_index`` of ``num_shards``
-    for a batch-scheduler array task). Finished shards whose marker and checksums are valid are
-    skipped; unfinished ones are redone from scratch; corrupt ones are an error unless
-    ``redo_corrupt``.
+    First checks, writing nothing: that ``out_dir`` can be written (a probe file), the task's own
+    ``check()`` if it has one (models and inputs resolvable), and the fingerprint (inputs hashed by
+    content). Then writes ``out_dir/manifest.json`` (task, fingerprint, plan) — or checks it against
+    this run — and runs the shard worker on every shard of the plan (or on slice ``shard_index`` of
+    ``num_shards`` for a batch-scheduler array task). Finished shards whose marker and checksums are
+    valid are skipped; unfinished ones are redone from scratch; corrupt ones are an error unless
+    ``redo_corrupt``. If the run fails before any shard is finished, the manifest it wrote (and the
+    folders it created) are removed again: a failed start leaves the folder as it was.
 
     Args:
         task: a :class:`ShardTask`, or a :class:`TaskSpec` to build it (remote engines need a spec, or a
@@ -129,7 +133,8 @@ def run_sharded(
         The shard folders this call covered (its slice), in plan order.
 
     Raises:
-        FingerprintMismatchError: ``out_dir`` holds another task's or settings' output.
+        OutputError: ``out_dir`` cannot be written.
+        FingerprintMismatchError: ``out_dir`` holds another task's, input's or settings' output.
         CorruptShardError: a finished shard does not match its manifest (and not ``redo_corrupt``).
 
     Example:
@@ -139,21 +144,38 @@ def run_sharded(
         >>> [p.name for p in run_sharded(NumpyVectorTask(dim=4), 10, out, shard_size=4, show_progress=False)]
         ['shard-00000', 'shard-00001', 'shard-00002']
     """
+    if num_rows < 0:
+        raise ConfigError(f"num_rows must be >= 0, got {num_rows}")
+    if num_rows == 0:
+        logger.warning("%s: the input has no rows; the job is empty", out_dir)
+    if shard_size < 1:
+        raise ConfigError(f"shard_size must be >= 1, got {shard_size}")
+    out = check_output_folder(out_dir)
     task_obj = build_task(task) if isinstance(task, TaskSpec) else task
+    check = getattr(task_obj, "check", None)
+    if check is not None:
+        check()
     fingerprint = normalise_fingerprint(task_obj.fingerprint())
-    out = Path(out_dir)
-    plan = ensure_job_manifest(out, JobPlan(task_obj.name, fingerprint, num_rows, shard_size))
-    shards = select_shards(plan.shards, num_shards, shard_index)
+    job = JobPlan(task_obj.name, fingerprint, num_rows, shard_size)
+    shards = select_shards(job.shards, num_shards, shard_index)
     executor = resolve_engine(engine)
-    results = executor.run(
-        task if isinstance(task, TaskSpec) else task_obj,
-        shards,
-        out,
-        fingerprint=fingerprint,
-        redo_corrupt=redo_corrupt,
-        verify=verify,
-        show_progress=show_progress,
-    )
+    created = [p for p in (out.absolute(), *out.absolute().parents) if not p.exists()]
+    started_here = not (out / "manifest.json").exists()
+    ensure_job_manifest(out, job)
+    try:
+        results = executor.run(
+            task if isinstance(task, TaskSpec) else task_obj,
+            shards,
+            out,
+            fingerprint=fingerprint,
+            redo_corrupt=redo_corrupt,
+            verify=verify,
+            show_progress=show_progress,
+        )
+    except BaseException:
+        if started_here and undo_job_start(out, created):
+            logger.info("%s: no shard finished; removed the manifest this run wrote", out)
+        raise
     counts = Counter(result.status for result in results)
     logger.info(
         "%s: %d shards in %s (%s)",

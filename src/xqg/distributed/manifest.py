@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import re
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
@@ -27,9 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from xqg.data.atomic import atomic_write_json
+from xqg.distributed.fingerprint import describe_changes
 from xqg.distributed.plan import ShardSpec, plan_shards
 from xqg.distributed.task import normalise_fingerprint
 from xqg.errors import InputError
+
+logger = logging.getLogger(__name__)
 
 JOB_MANIFEST = "manifest.json"
 SHARD_MANIFEST = "manifest.json"
@@ -37,6 +42,12 @@ DONE_MARKER = "DONE"
 JOB_FORMAT = "xqg-sharded-job/1"
 SHARD_FORMAT = "xqg-shard/1"
 _RESERVED = {SHARD_MANIFEST, DONE_MARKER}
+_SHARD_DIR = re.compile(r"^shard-(\d{5,})$")
+REPAIR_HINT = (
+    "to repair it, move manifest.json aside and re-run the command that wrote this folder: it rebuilds "
+    "manifest.json from the finished shards' own manifests (and refuses if they were written with other "
+    "inputs or settings)"
+)
 
 
 class ShardError(InputError):
@@ -135,6 +146,10 @@ def read_job_plan(out_dir: str | Path) -> JobPlan:
     Args:
         out_dir: a sharded output folder.
 
+    Raises:
+        ShardError: no manifest (naming the shard folders there if any), or one that cannot be read;
+            the message says how to repair it.
+
     Example:
         >>> import tempfile
         >>> d = tempfile.mkdtemp()
@@ -143,25 +158,53 @@ def read_job_plan(out_dir: str | Path) -> JobPlan:
         >>> read_job_plan(d).shards[-1]
         ShardSpec(index=2, start=8, stop=10)
     """
-    path = Path(out_dir) / JOB_MANIFEST
+    out = Path(out_dir)
+    path = out / JOB_MANIFEST
     if not path.exists():
-        raise ShardError("not a sharded output folder (no manifest.json)", path=Path(out_dir))
-    data = _read_json(path)
+        if not out.is_dir():
+            raise ShardError("no such folder (expected the output folder of a sharded command)", path=out)
+        shards = shard_folders(out)
+        if shards:
+            raise ShardError(
+                f"manifest.json is missing but the folder holds {len(shards)} shard folder(s); re-run the "
+                "command that wrote this folder: it rebuilds manifest.json from the shards' own manifests",
+                path=out,
+            )
+        raise ShardError("not a sharded output folder (no manifest.json)", path=out)
+    try:
+        data = _read_json(path)
+    except ShardError as exc:
+        raise ShardError(f"{exc.message}; {REPAIR_HINT}", path=path) from None
     try:
         if data.get("format") != JOB_FORMAT:
-            raise ShardError(f"unknown manifest format {data.get('format')!r}", path=path)
+            raise ShardError(f"unknown manifest format {data.get('format')!r}; {REPAIR_HINT}", path=path)
         plan = data["plan"]
         return JobPlan(
             str(data["task"]), dict(data["fingerprint"]), int(plan["num_rows"]), int(plan["shard_size"])
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise ShardError(f"malformed job manifest: {exc!r}", path=path) from None
+        raise ShardError(f"malformed job manifest ({exc!r}); {REPAIR_HINT}", path=path) from None
+
+
+def shard_folders(out_dir: str | Path) -> list[Path]:
+    """The ``shard-NNNNN`` folders in ``out_dir`` (finished or not), in index order."""
+    out = Path(out_dir)
+    if not out.is_dir():
+        return []
+    found = [p for p in out.iterdir() if _SHARD_DIR.match(p.name) and p.is_dir()]
+    return sorted(found, key=lambda p: int(_SHARD_DIR.match(p.name).group(1)))  # type: ignore[union-attr]
+
+
+def holds_no_work(out_dir: str | Path) -> bool:
+    """Whether ``out_dir`` has no shard folder, finished or in progress (only a job manifest, if any)."""
+    out = Path(out_dir)
+    if not out.is_dir():
+        return True
+    return not any(_SHARD_DIR.match(p.name) or p.name.startswith(".shard-") for p in out.iterdir())
 
 
 def _diff_keys(old: dict[str, Any], new: dict[str, Any]) -> str:
-    keys = sorted(set(old) | set(new))
-    diffs = [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in keys if old.get(k) != new.get(k)]
-    return "; ".join(diffs[:6]) or "(same keys, different values)"
+    return "; ".join(describe_changes(old, new)) or "(same keys, different values)"
 
 
 def _create_exclusively(path: Path, text: str) -> bool:
@@ -186,37 +229,154 @@ def _create_exclusively(path: Path, text: str) -> bool:
     return True
 
 
+def _check_plan_against_shards(out: Path, plan: JobPlan) -> int:
+    """Check every finished shard folder of ``out`` against ``plan`` (task, fingerprint, row range).
+
+    Returns the number of finished shards; raises :class:`FingerprintMismatchError` naming what differs.
+    """
+    wanted = normalise_fingerprint(plan.fingerprint)
+    expected = {spec.index: spec for spec in plan.shards}
+    finished = 0
+    for folder in shard_folders(out):
+        if not (folder / DONE_MARKER).exists():
+            continue  # unfinished: the worker redoes it
+        manifest_path = folder / SHARD_MANIFEST
+        manifest = _read_json(manifest_path, CorruptShardError)
+        try:
+            recorded = ShardSpec.from_dict(manifest["shard"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CorruptShardError(f"malformed shard manifest: {exc!r}", path=manifest_path) from None
+        if manifest.get("task") != plan.task or manifest.get("fingerprint") != wanted:
+            changes = (
+                f"task {manifest.get('task')!r} -> {plan.task!r}"
+                if manifest.get("task") != plan.task
+                else _diff_keys(manifest.get("fingerprint") or {}, wanted)
+            )
+            raise FingerprintMismatchError(
+                "manifest.json is missing and the finished shards here were written by another run than "
+                f"this one ({changes}); re-run the command that wrote them (it rebuilds manifest.json), or "
+                "use another output folder",
+                path=manifest_path,
+            )
+        if expected.get(recorded.index) != recorded:
+            raise FingerprintMismatchError(
+                f"manifest.json is missing and this finished shard holds rows [{recorded.start}, "
+                f"{recorded.stop}), which is not a shard of this run's plan ({plan.num_rows} rows in shards "
+                f"of {plan.shard_size}): the input or --shard-size changed; use another output folder",
+                path=manifest_path,
+            )
+        finished += 1
+    return finished
+
+
 def ensure_job_manifest(out_dir: str | Path, plan: JobPlan) -> JobPlan:
     """Write the job manifest, or check that the existing one describes the same task and plan.
 
+    * No manifest and no shard folders: write it.
+    * No manifest but finished shards (the manifest was lost or moved aside): rebuild it when every
+      finished shard was written by this task, fingerprint and plan; refuse otherwise.
+    * A manifest of another task, fingerprint or plan: refuse, naming what changed (the inputs by
+      content, the settings by name); if the folder holds no shard yet (a start killed before it
+      finished one), the message says that deleting the manifest is safe. (A start that fails with an
+      error removes its own manifest: see :func:`undo_job_start`.)
+
     Raises:
-        FingerprintMismatchError: the folder holds the output of another task, model or settings,
-            or was split with another shard size / row count. Nothing is overwritten.
+        FingerprintMismatchError: the folder holds the output of another task, model, input or
+            settings, or was split with another shard size / row count. Nothing is overwritten.
+        ShardError: the existing manifest cannot be read (the message says how to repair it).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / JOB_MANIFEST
     wanted = plan.to_dict()
-    if not path.exists() and _create_exclusively(
-        path, json.dumps(wanted, ensure_ascii=False, indent=2) + "\n"
-    ):
-        return plan
+    text = json.dumps(wanted, ensure_ascii=False, indent=2) + "\n"
+    if not path.exists():
+        rebuilt = _check_plan_against_shards(out, plan)
+        if _create_exclusively(path, text):
+            if rebuilt:
+                logger.warning(
+                    "%s was missing; rebuilt it from %d finished shard(s) written by this same run",
+                    path,
+                    rebuilt,
+                )
+            return plan
     existing = read_job_plan(out)
-    if existing.task != plan.task or normalise_fingerprint(existing.fingerprint) != wanted["fingerprint"]:
+    same_settings = (
+        existing.task == plan.task and normalise_fingerprint(existing.fingerprint) == wanted["fingerprint"]
+    )
+    same_plan = (existing.num_rows, existing.shard_size) == (plan.num_rows, plan.shard_size)
+    if same_settings and same_plan:
+        return existing
+    empty = (
+        " The folder holds no results yet (only the manifest of a start that finished no shard): delete "
+        f"{path} to start over with this run's settings."
+        if holds_no_work(out)
+        else ""
+    )
+    if not same_settings:
+        what = (
+            f"task {existing.task!r}, this run is {plan.task!r}"
+            if existing.task != plan.task
+            else _diff_keys(existing.fingerprint, wanted["fingerprint"])
+        )
         raise FingerprintMismatchError(
-            f"this folder holds the output of task {existing.task!r} with other settings than this run "
-            f"({_diff_keys(existing.fingerprint, wanted['fingerprint'])}); use another output folder "
-            "or delete this one",
+            f"this folder holds the output of task {existing.task!r} with other inputs or settings than this "
+            f"run ({what}); use another output folder, or delete this one to recompute it.{empty}",
             path=path,
         )
-    if (existing.num_rows, existing.shard_size) != (plan.num_rows, plan.shard_size):
-        raise FingerprintMismatchError(
-            f"this folder was planned for {existing.num_rows} rows in shards of {existing.shard_size}, "
-            f"this run has {plan.num_rows} rows in shards of {plan.shard_size}; the input or --shard-size "
-            "changed: use another output folder",
-            path=path,
-        )
-    return existing
+    raise FingerprintMismatchError(
+        f"this folder was planned for {existing.num_rows} rows in shards of {existing.shard_size}, "
+        f"this run has {plan.num_rows} rows in shards of {plan.shard_size}; the input or --shard-size "
+        f"changed: use another output folder.{empty}",
+        path=path,
+    )
+
+
+def undo_job_start(out_dir: str | Path, created_dirs: list[Path]) -> bool:
+    """Undo what starting a job wrote, after it failed before finishing any shard.
+
+    Removes ``manifest.json`` and then the folders in ``created_dirs`` (deepest first) that are
+    empty, so a failed start leaves the file system as it was. Does nothing if a shard folder exists
+    (finished or in progress, possibly by another array task).
+
+    Returns:
+        Whether the manifest was removed.
+    """
+    out = Path(out_dir)
+    if not holds_no_work(out):
+        return False
+    manifest = out / JOB_MANIFEST
+    removed = False
+    if manifest.exists():
+        manifest.unlink()
+        removed = True
+    for folder in created_dirs:
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+    return removed
+
+
+def output_identity(out_dir: str | Path) -> str:
+    """SHA-256 over a sharded output's job manifest and its finished shards' ``DONE`` markers (each the
+    checksum of a shard manifest, which holds the checksum of every part file): the output's content,
+    for the fingerprint of a job that reads it (``xqg fuse --output`` reads a fusion store).
+
+    Example:
+        >>> import tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> _ = ensure_job_manifest(d, JobPlan("t", {"m": 1}, 10, 4))
+        >>> len(output_identity(d))
+        64
+    """
+    out = Path(out_dir)
+    digest = hashlib.sha256((out / JOB_MANIFEST).read_bytes())
+    for folder in shard_folders(out):
+        done = folder / DONE_MARKER
+        if done.exists():
+            digest.update(folder.name.encode("ascii") + b"\0" + done.read_bytes())
+    return digest.hexdigest()
 
 
 def build_shard_manifest(

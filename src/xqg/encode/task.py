@@ -10,7 +10,6 @@ model, the settings and the shard plan, so a killed run, resumed, gives byte-ide
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import logging
@@ -29,16 +28,10 @@ BACKENDS = ("torch", "onnx")
 CHUNK_SIZE = 4096
 
 
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _model_identity(model: str | None) -> dict[str, Any]:
-    """A cheap, stable description of a model (no weights loaded): name plus file sizes and configs."""
+    """What identifies a model by content (no weights loaded): the default model's source checksum,
+    or the SHA-256 over a folder's files (names and bytes; :func:`xqg.distributed.fingerprint.folder_identity`).
+    A Hugging Face id in the local cache is identified by its name."""
     if model is None:
         from xqg.encode.default_model import BUILD_INFO_FILE, default_model_dir, ensure_default_model
 
@@ -50,14 +43,9 @@ def _model_identity(model: str | None) -> dict[str, Any]:
     path = Path(model)
     if not path.is_dir():
         return {"name": str(model)}
-    digest = hashlib.sha256()
-    for file in sorted(path.rglob("*")):
-        if file.is_file():
-            digest.update(str(file.relative_to(path)).encode())
-            digest.update(str(file.stat().st_size).encode())
-            if file.suffix == ".json":
-                digest.update(file.read_bytes())
-    return {"name": str(path.resolve()), "files": digest.hexdigest()[:16]}
+    from xqg.distributed.fingerprint import folder_identity
+
+    return {"name": str(path.resolve()), "content": folder_identity(path)}
 
 
 def iter_input_texts(path: str | Path, kind: str, lang: str | None = None) -> Iterator[tuple[str, str]]:
@@ -92,6 +80,10 @@ def iter_input_texts(path: str | Path, kind: str, lang: str | None = None) -> It
 def count_rows(path: str | Path, kind: str, lang: str | None = None) -> int:
     """Number of rows (passages or queries) in an input file, validating every line on the way.
 
+    Raises:
+        InputError: a malformed line, a duplicate id, an empty query, no row at all (``path:line``);
+            passages without text are counted, with a warning.
+
     Example:
         >>> import tempfile, pathlib
         >>> p = pathlib.Path(tempfile.mkdtemp()) / "q.tsv"
@@ -99,11 +91,13 @@ def count_rows(path: str | Path, kind: str, lang: str | None = None) -> int:
         >>> count_rows(p, "query", lang="de")
         2
     """
-    if kind == "passage":
-        from xqg.data.corpus import iter_corpus
+    from xqg.data.corpus import count_passages, count_queries
 
-        return sum(1 for _ in iter_corpus(path, check_duplicates=True))
-    return sum(1 for _ in iter_input_texts(path, kind, lang))
+    if kind == "passage":
+        return count_passages(path)
+    if kind == "query":
+        return count_queries(path, lang=lang, require_language=False)
+    raise ConfigError(f"kind must be 'passage' or 'query', got {kind!r}")
 
 
 class EncodeTask:
@@ -163,6 +157,7 @@ class EncodeTask:
         precision: str = "auto",
         threads: int | None = None,
         record_precision: bool = True,
+        input_identity: dict[str, Any] | None = None,
     ) -> None:
         from xqg.precision import normalise_precision, resolve_precision
 
@@ -201,6 +196,7 @@ class EncodeTask:
         self._encoder: Any = None
         self._engine: Any = None
         self._fingerprint: dict[str, Any] | None = None
+        self._input_identity = dict(input_identity) if input_identity is not None else None
 
     def to_spec(self):  # -> xqg.distributed.TaskSpec
         """How a remote worker rebuilds this task."""
@@ -223,20 +219,41 @@ class EncodeTask:
                 "precision": self.precision,
                 "threads": self.threads,
                 "record_precision": self.record_precision,
+                # hashed once by the driver (run_sharded fingerprints before it ships the spec), so a
+                # worker does not re-read the whole input
+                "input_identity": self._input_identity,
             },
         )
+
+    def input_identity(self) -> dict[str, Any]:
+        """``{"name", "bytes", "sha256"}`` of the input file (its content, hashed once)."""
+        if self._input_identity is None:
+            from xqg.distributed.fingerprint import file_identity
+
+            self._input_identity = {"name": Path(self.input_path).name, **file_identity(self.input_path)}
+        return self._input_identity
+
+    def check(self) -> None:
+        """Before any manifest is written: the input exists and the model can be found."""
+        from xqg.errors import InputError
+        from xqg.model_paths import check_model_source
+
+        path = Path(self.input_path)
+        if not path.is_file():
+            raise InputError("no such file" if not path.exists() else "expected a file", path=path)
+        if self.model is not None:
+            check_model_source(self.model, "encoder")
 
     def fingerprint(self) -> dict[str, Any]:
         """Model identity, settings and input checksum (everything that determines the vectors)."""
         if self._fingerprint is None:
-            path = Path(self.input_path)
             self._fingerprint = {
                 "model": _model_identity(self.model),
                 "options": dict(sorted(self.options.items())),
                 "kind": self.kind,
                 "dtype": self.dtype,
                 "lang": self.lang,
-                "input": {"name": path.name, "bytes": path.stat().st_size, "sha256": _file_digest(path)},
+                "input": self.input_identity(),
             }
             # the backend is recorded only when not the default, so folders written before it resume
             if self.backend != "torch":
@@ -361,6 +378,10 @@ def encode_file(
         threads=threads,
         record_precision=record,
     )
+    from xqg.data.output_paths import check_output_folder
+
+    check_output_folder(out_dir)  # before the pass over the input, which is long for a large corpus
+    task.check()
     num_rows = count_rows(input_path, kind, lang)
     return run_sharded(
         task, num_rows, out_dir, shard_size=shard_size, show_progress=show_progress, **sharding

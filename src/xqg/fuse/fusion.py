@@ -117,6 +117,21 @@ def check_equal_counts(query_counts: np.ndarray, ids: Sequence[str] | None = Non
         )
 
 
+def check_fusion_settings(alpha: float, mode: str) -> None:
+    """Raise :class:`ConfigError` unless ``alpha`` is in [0, 1] and ``mode`` is a fusion mode.
+
+    Example:
+        >>> check_fusion_settings(1.5, "sum")
+        Traceback (most recent call last):
+        ...
+        xqg.errors.ConfigError: alpha must be in [0, 1], not 1.5
+    """
+    if mode not in FUSION_MODES:
+        raise ConfigError(f"fusion mode must be one of {FUSION_MODES}, not {mode!r}")
+    if not 0.0 <= alpha <= 1.0:
+        raise ConfigError(f"alpha must be in [0, 1], not {alpha}")
+
+
 def fuse_vectors(
     passage_vectors: np.ndarray,
     query_sums: np.ndarray,
@@ -146,10 +161,7 @@ def fuse_vectors(
         >>> fuse_vectors(p, s, c, alpha=0.5, mode="mean").tolist()
         [[0.5, 0.5]]
     """
-    if mode not in FUSION_MODES:
-        raise ConfigError(f"fusion mode must be one of {FUSION_MODES}, not {mode!r}")
-    if not 0.0 <= alpha <= 1.0:
-        raise ConfigError(f"alpha must be in [0, 1], not {alpha}")
+    check_fusion_settings(alpha, mode)
     p = np.asarray(passage_vectors, dtype=np.float32)
     s = np.asarray(query_sums, dtype=np.float32)
     c = np.asarray(query_counts)

@@ -268,10 +268,17 @@ class GeneratedQueriesFile(KeyedTextSource):
         return [self.path]
 
     def fingerprint(self) -> dict[str, Any]:
-        files = self.files()
+        from xqg.distributed.fingerprint import file_identity, folder_identity
+
+        content = (
+            folder_identity(self.path, (".jsonl", ".jsonl.gz"))
+            if self.path.is_dir()
+            else file_identity(self.path)
+        )
+        self.files()  # a folder without query files is an error here already
         return {
             "source": "generated-file",
-            "files": [(str(f), f.stat().st_size, int(f.stat().st_mtime)) for f in files],
+            "content": content,
             "languages": self.languages,
             "per_language": self.per_language,
         }

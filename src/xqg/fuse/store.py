@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from xqg.distributed.manifest import read_job_plan
+from xqg.distributed.manifest import output_identity, read_job_plan
 from xqg.distributed.plan import ShardSpec
 from xqg.distributed.reader import iter_finished_shards
 from xqg.distributed.task import TaskSpec
 from xqg.distributed.vectors import IDS_FILE, VectorPartWriter, read_ids
 from xqg.errors import ConfigError, InputError
-from xqg.fuse.fusion import FusionStore, check_equal_counts, fuse_vectors
+from xqg.fuse.fusion import FusionStore, check_equal_counts, check_fusion_settings, fuse_vectors
 from xqg.fuse.task import QCOUNT_FILE, QSUM_NAME, language_count_file, language_sum_name
 
 
@@ -142,6 +142,7 @@ class RefuseShardTask:
         self.store_dir = Path(store_dir)
         self.alpha = float(alpha)
         self.mode = mode
+        check_fusion_settings(self.alpha, mode)
         self.allow_unequal_counts = allow_unequal_counts
         plan = read_job_plan(self.store_dir)
         if plan.task != "fuse":
@@ -149,11 +150,15 @@ class RefuseShardTask:
         _check_language(self.store_dir, language)
         self.language = language
         self._plan = plan
+        self._store_content: str | None = None
 
     def fingerprint(self) -> dict[str, Any]:
+        if self._store_content is None:
+            self._store_content = output_identity(self.store_dir)
         return {
             "task": self.name,
-            "store": str(self.store_dir),
+            # the store by content: its fingerprint and the checksums of its finished shards
+            "store": {"sha256": self._store_content},
             "store_fingerprint": self._plan.fingerprint,
             "alpha": self.alpha,
             "mode": self.mode,

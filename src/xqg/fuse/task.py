@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from xqg.data.records import Passage
+from xqg.distributed.fingerprint import corpus_identity
 from xqg.distributed.plan import ShardSpec
 from xqg.distributed.task import TaskSpec
 from xqg.distributed.vectors import VectorPartWriter
@@ -158,6 +159,7 @@ class FuseShardTask:
         languages: Sequence[str] | None = None,
         precision: str = "auto",
         record_precision: bool = True,
+        input_identities: dict[str, Any] | None = None,
     ) -> None:
         if languages is not None:
             from xqg.data.languages import check_language_code
@@ -186,6 +188,7 @@ class FuseShardTask:
 
             self.precision = resolve_precision(precision, "auto")  # load_encoder's device
         self.record_precision = bool(record_precision)
+        self._inputs = dict(input_identities) if input_identities is not None else None
 
     @property
     def source(self) -> QuerySource:
@@ -207,20 +210,61 @@ class FuseShardTask:
             )
         return self._encoder
 
+    def input_identities(self) -> dict[str, Any]:
+        """The corpus and the query source identified by content (hashed once, then remembered;
+        remote workers receive them in the spec instead of hashing the inputs again)."""
+        if self._inputs is None:
+            self._inputs = {"corpus": corpus_identity(self.corpus), "source": self._source_identity()}
+        return self._inputs
+
+    def _source_identity(self) -> dict[str, Any]:
+        if self._source_spec is None:
+            return self.source.fingerprint()
+        spec = {k: v for k, v in self._source_spec.items() if k != "device"}  # where it runs, not what
+        kind = spec.get("kind")
+        if kind in ("fixed", "file"):
+            return build_source(spec).fingerprint()  # cheap to build; fingerprints the content
+        from xqg.distributed.fingerprint import folder_identity
+
+        if kind == "predicted":
+            return {
+                **{k: v for k, v in spec.items() if k != "path"},
+                "content": folder_identity(spec["path"]),
+            }
+        if kind == "generator":
+            name = spec.get("generator")
+            if name is None:
+                from xqg.generate.loading import default_generator_dir
+
+                folder: Path | None = default_generator_dir()
+            else:
+                folder = Path(name) if Path(name).is_dir() else None
+            if folder is not None and folder.is_dir():
+                spec["content"] = folder_identity(folder)
+            return spec
+        return spec
+
+    def check(self) -> None:
+        """Before any manifest is written: the corpus, the query source and the encoder can be found."""
+        from xqg.model_paths import check_model_source
+
+        if isinstance(self.corpus, (str, Path)) and not Path(self.corpus).is_file():
+            raise InputError("no such file", path=self.corpus)
+        if self._encoder_name not in (None, "default"):
+            check_model_source(str(self._encoder_name), "encoder")
+        spec = self._source_spec or {}
+        if spec.get("kind") in ("file", "predicted") and not Path(spec["path"]).exists():
+            raise InputError("not found", path=spec["path"])
+        if spec.get("kind") == "generator" and spec.get("generator") not in (None, "default"):
+            check_model_source(str(spec["generator"]), "generator")
+
     def fingerprint(self) -> dict[str, Any]:
-        corpus = (
-            str(self.corpus) if isinstance(self.corpus, (str, Path)) else f"<{len(self.corpus)} passages>"
-        )
-        source = self._source_spec if self._source_spec is not None else self.source.fingerprint()
-        source = {k: v for k, v in source.items() if k != "device"}  # where it runs, not what it computes
-        if source.get("kind") in ("fixed", "file"):
-            # cheap to build: fingerprint the content (text checksum; file sizes and times), not the path
-            source = build_source(source).fingerprint()
+        inputs = self.input_identities()
         return {
             "task": self.name,
-            "corpus": corpus,
+            "corpus": inputs["corpus"],
             "encoder": self.encoder_id,
-            "source": source,
+            "source": inputs["source"],
             **({"languages": self.languages} if self.languages is not None else {}),
             **({"precision": self.precision} if self.record_precision or self.precision != "float32" else {}),
         }
@@ -247,6 +291,8 @@ class FuseShardTask:
                 "languages": self.languages,
                 "precision": self.precision,
                 "record_precision": self.record_precision,
+                # hashed once by the driver (run_sharded fingerprints before it ships the spec)
+                "input_identities": self._inputs,
             },
         )
 
