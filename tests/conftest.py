@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ DEFAULT_MIRROR = REPO.parent / "shared" / "data"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("XQG_DATA_MIRROR", str(DEFAULT_MIRROR))
+# Remembered shard checksums (xqg.distributed.verified) go to a temporary folder, not the user's cache.
+os.environ.setdefault("XQG_STAMP_DIR", tempfile.mkdtemp(prefix="xqg-stamps-"))
 
 
 @pytest.fixture(scope="session")

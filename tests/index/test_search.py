@@ -145,15 +145,17 @@ def test_cli_in_memory_search_writes_the_same_run(tmp_path, flags) -> None:
     assert (tmp_path / "memory.trec").read_text() == (tmp_path / "shards.trec").read_text()
 
 
-def test_cli_mmap_needs_in_memory(tmp_path, capsys) -> None:
+def test_cli_mmap_is_an_in_memory_option(tmp_path, capsys) -> None:
     from xqg.cli.main import main
 
     vectors = np.eye(3, dtype=np.float32)
     docs = _write(tmp_path, "docs", ["a", "b", "c"], vectors, 2)
     args = ["search", "--queries", str(docs), "--index", str(docs), "-o", str(tmp_path / "r"), "--mmap"]
-    assert main(args) != 0
-    assert "--mmap applies to --in-memory search only" in capsys.readouterr().err
+    assert main([*args, "--search-path", "streaming"]) != 0
+    assert "--mmap applies to the in-memory path only" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+    assert main(args) == 0
+    assert "path memory" in capsys.readouterr().out
 
 
 def test_the_gpu_matrix_product_path_ranks_like_faiss(tmp_path, monkeypatch) -> None:

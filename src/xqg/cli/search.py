@@ -18,8 +18,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "search",
         help="exact top-k search of queries over sharded passage vectors; writes a TREC run",
-        description="Search every shard of the --index folder(s) one at a time (FAISS IndexFlatIP, or a GPU "
-        "matrix product with --search-device cuda) and merge each query's top-k. --queries is either an "
+        description="Exact inner-product top-k of every query over the --index folder(s), by the fastest path "
+        "that fits --max-memory: shard by shard, float32 shards memory-mapped and scanned in place (FAISS), or "
+        "a GPU matrix product with --search-device cuda; --search-path memory holds the whole index in memory. "
+        "The run is the same either way (ties by doc id). Each shard's checksums are verified once and "
+        "remembered while its files are unchanged (--verify hashes them again). --queries is either an "
         "`xqg encode --kind query` output folder or a queries file (JSONL/TSV), encoded here with --model.",
     )
     parser.add_argument(
@@ -46,10 +49,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "and traffic), then re-score a shortlist in float32 (scores written are float32)",
     )
     parser.add_argument(
-        "--in-memory",
+        "--max-memory",
+        type=memory_budget,
+        default=None,
+        help="memory the search may use: a size (8G, 512M) or a share of the available memory (60%%); "
+        "default 50%% of the memory available at start. The fastest path that fits it is taken",
+    )
+    parser.add_argument(
+        "--search-path",
+        choices=("auto", "memory", "streaming"),
+        default="auto",
+        help="auto (default): the fastest path that fits --max-memory (docs/performance.md); memory: the "
+        "whole index loaded once (LoadedIndex); streaming: shard by shard",
+    )
+    parser.add_argument(
+        "--in-memory", action="store_true", help="same as --search-path memory (kept for old scripts)"
+    )
+    parser.add_argument(
+        "--verify",
         action="store_true",
-        help="load every shard once (checksums verified) and search it in blocks: the fastest CPU path "
-        "when the vectors fit in memory (docs/performance.md); same rankings as the per-shard search",
+        help="hash every shard file against its manifest now (default: files verified before and "
+        "unchanged since, by size, times and inode, are not hashed again)",
     )
     parser.add_argument(
         "--per-language",
@@ -60,10 +80,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--mmap",
         action="store_true",
-        help="with --in-memory: memory-map float32 shards instead of reading them",
+        help="in-memory path: memory-map a single float32 shard instead of reading it",
     )
     add_encoder_arguments(parser)
     parser.set_defaults(func=_search)
+
+
+def memory_budget(text: str) -> str:
+    """``--max-memory``, checked when parsed (:func:`xqg.index.search_plan.parse_memory`); kept as written.
+
+    Example:
+        >>> memory_budget("8G")
+        '8G'
+    """
+    from xqg.errors import ConfigError
+    from xqg.index.search_plan import parse_memory
+
+    try:
+        parse_memory(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def check_index(folder: str | Path) -> int:
@@ -122,20 +159,24 @@ def _search(args: argparse.Namespace) -> int:
     import numpy as np
 
     from xqg.errors import ConfigError
-    from xqg.index.exact_search import search_to_trec
 
     queries = Path(args.queries)
+    verify = "sha256" if args.verify else "remembered"
+    if args.in_memory and args.search_path == "streaming":
+        raise ConfigError("--in-memory and --search-path streaming contradict each other")
+    path = "memory" if args.in_memory else args.search_path
     query_langs: list[str] = []
     if args.per_language and queries.is_dir():
         raise ConfigError("--per-language needs a queries file (each query's language), not encoded vectors")
-    if args.mmap and not args.in_memory:
-        raise ConfigError("--mmap applies to --in-memory search only")
-    if args.in_memory and (args.search_device != "cpu" or args.search_precision != "float32"):
-        raise ConfigError("--in-memory is the CPU path; use --search-device alone for a GPU")
+    if args.mmap and path == "streaming":
+        raise ConfigError("--mmap applies to the in-memory path only")
+    if path == "memory" and (args.search_device != "cpu" or args.search_precision != "float32"):
+        raise ConfigError("the in-memory path runs on the CPU; use --search-device alone for a GPU")
     if args.per_language:
-        if len(args.index) != 1 or args.in_memory:
+        if len(args.index) != 1 or path == "memory":
             raise ConfigError(
-                "--per-language takes one --index folder (of per-language indexes), without --in-memory"
+                "--per-language takes one --index folder (of per-language indexes) and streams each "
+                "language's index (without --in-memory / --search-path memory)"
             )
     else:
         for folder in args.index:
@@ -143,7 +184,7 @@ def _search(args: argparse.Namespace) -> int:
     if queries.is_dir():
         from xqg.distributed import load_vectors
 
-        query_ids, vectors = load_vectors(queries)
+        query_ids, vectors = load_vectors(queries, verify=verify)
         _check_query_ids(query_ids, queries)
     else:
         from xqg.cli.encode import encoder_options
@@ -164,25 +205,23 @@ def _search(args: argparse.Namespace) -> int:
         query_langs = [q.lang for q in records]
     if args.per_language:
         return _search_per_language(args, np.asarray(vectors, dtype=np.float32), query_ids, query_langs)
-    if args.in_memory:
-        from xqg.data.trec import write_run
-        from xqg.index.loaded_index import LoadedIndex
+    from xqg.data.trec import write_run
+    from xqg.index.search_plan import search_index
 
-        run = LoadedIndex.open(args.index, mmap=args.mmap).search(
-            np.asarray(vectors, dtype=np.float32), query_ids, k=args.k
-        )
-        write_run(args.output, run, tag=args.tag)
-    else:
-        run = search_to_trec(
-            vectors,
-            query_ids,
-            args.index,
-            args.output,
-            k=args.k,
-            tag=args.tag,
-            device=args.search_device,
-            precision=args.search_precision,
-        )
+    run, plan = search_index(
+        np.asarray(vectors, dtype=np.float32),
+        query_ids,
+        args.index,
+        k=args.k,
+        max_memory=args.max_memory,
+        verify=verify,
+        device=args.search_device,
+        precision=args.search_precision,
+        path=path,
+        mmap=args.mmap,
+    )
+    write_run(args.output, run, tag=args.tag)
+    print(f"xqg search: path {plan}", flush=True)
     print(f"{args.output}: {len(run)} queries, top {args.k}")
     return 0
 
@@ -203,6 +242,7 @@ def _search_per_language(
         k=args.k,
         device=args.search_device,
         precision=args.search_precision,
+        verify="sha256" if args.verify else "remembered",
     )
     write_run(args.output, run, tag=args.tag)
     print(f"{args.output}: {len(run)} queries in {len(set(langs))} languages, top {args.k}")

@@ -93,9 +93,10 @@ def add_shard_arguments(
     )
     group.add_argument(
         "--verify",
-        choices=("sha256", "size", "none"),
+        choices=("sha256", "remembered", "size", "none"),
         default="sha256",
-        help="how finished shards are checked before being skipped (default sha256)",
+        help="how finished shards are checked before being skipped (default sha256: hash every part "
+        "file; remembered: only files not verified before or changed since)",
     )
 
 

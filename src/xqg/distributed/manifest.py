@@ -32,6 +32,7 @@ from xqg.data.atomic import atomic_write_json
 from xqg.distributed.fingerprint import describe_changes
 from xqg.distributed.plan import ShardSpec, plan_shards
 from xqg.distributed.task import normalise_fingerprint
+from xqg.distributed.verified import StampBook, file_stamp
 from xqg.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,9 @@ REPAIR_HINT = (
     "manifest.json from the finished shards' own manifests (and refuses if they were written with other "
     "inputs or settings)"
 )
+VERIFY_MODES = ("sha256", "remembered", "size", "none")
+"""How a finished shard is checked: hash every part file; hash only those not verified before or
+changed since (:mod:`xqg.distributed.verified`); compare sizes; nothing."""
 
 
 class ShardError(InputError):
@@ -426,7 +430,9 @@ def shard_state(
         shard_dir: ``out_dir/shard-NNNNN``.
         shard: the row range the plan expects there.
         task, fingerprint: expected task name and fingerprint (``None``: not checked).
-        verify: ``"sha256"`` (hash every part file), ``"size"`` (sizes only, fast) or ``"none"``.
+        verify: ``"sha256"`` (hash every part file), ``"remembered"`` (hash the part files not
+            verified before, or changed since: :mod:`xqg.distributed.verified`), ``"size"`` (sizes
+            only, fast) or ``"none"``.
 
     Raises:
         CorruptShardError: the DONE marker, the manifest or a part file does not match (names the file).
@@ -465,7 +471,8 @@ def shard_state(
                 f"shard written with other settings ({_diff_keys(manifest.get('fingerprint') or {}, wanted)})",
                 path=manifest_path,
             )
-    if verify in ("sha256", "size"):
+    if verify in VERIFY_MODES and verify != "none":
+        book = StampBook(shard_dir) if verify == "remembered" else None
         for rel, info in sorted(files.items()):
             path = shard_dir / rel
             if not path.is_file():
@@ -475,8 +482,15 @@ def shard_state(
                 raise CorruptShardError(
                     f"part file has {size} bytes, manifest.json says {info.get('bytes')}", path=path
                 )
-            if verify == "sha256" and sha256_file(path) != info.get("sha256"):
+            if verify == "size" or (book is not None and book.trusted(rel, info.get("sha256"))):
+                continue
+            stamp = file_stamp(path)  # taken before hashing: a change while hashing shows next time
+            if sha256_file(path) != info.get("sha256"):
                 raise CorruptShardError("part file's sha256 does not match manifest.json", path=path)
+            if book is not None:
+                book.remember(rel, str(info["sha256"]), stamp)
+        if book is not None:
+            book.save()
     elif verify != "none":
-        raise ValueError(f"verify must be 'sha256', 'size' or 'none', not {verify!r}")
+        raise ValueError(f"verify must be one of {', '.join(VERIFY_MODES)}, not {verify!r}")
     return ShardState.DONE, manifest

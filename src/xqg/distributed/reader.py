@@ -45,13 +45,15 @@ class FinishedShard:
 
 
 def iter_finished_shards(
-    out_dir: str | Path, verify: str = "sha256", allow_missing: bool = False
+    out_dir: str | Path, verify: str = "remembered", allow_missing: bool = False
 ) -> Iterator[FinishedShard]:
     """Yield every finished shard of ``out_dir`` in plan order, checking each against its manifest.
 
     Args:
         out_dir: a folder written by :func:`xqg.distributed.run_sharded`.
-        verify: ``"sha256"`` (default), ``"size"`` (fast, for very large indexes) or ``"none"``.
+        verify: ``"remembered"`` (default: a part file is hashed against its manifest once, and again
+            only when it changed: :mod:`xqg.distributed.verified`), ``"sha256"`` (hash every file
+            now), ``"size"`` (sizes only) or ``"none"``.
         allow_missing: skip unfinished shards instead of raising (e.g. to peek at a running job).
 
     Raises:
@@ -84,7 +86,7 @@ def iter_finished_shards(
 
 
 def iter_shards(
-    out_dir: str | Path, name: str = "vectors", mmap: bool = False, verify: str = "sha256"
+    out_dir: str | Path, name: str = "vectors", mmap: bool = False, verify: str = "remembered"
 ) -> Iterator[tuple[list[str], np.ndarray]]:
     """Yield ``(ids, vectors)`` per shard, in docid order, from a vector task's output.
 
@@ -115,7 +117,7 @@ def iter_shards(
 
 
 def load_vectors(
-    out_dir: str | Path, name: str = "vectors", verify: str = "sha256"
+    out_dir: str | Path, name: str = "vectors", verify: str = "remembered"
 ) -> tuple[list[str], np.ndarray]:
     """All shards' ids and vectors concatenated in docid order (for corpora that fit in memory).
 

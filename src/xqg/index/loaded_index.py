@@ -88,7 +88,7 @@ class LoadedIndex:
         cls,
         shard_dir_or_dirs: str | Path | Iterable[str | Path],
         mmap: bool = False,
-        verify: str = "sha256",
+        verify: str = "remembered",
         **options: int,
     ) -> LoadedIndex:
         """Load every shard of one or more ``xqg encode`` output folders (checksums verified once).
@@ -96,7 +96,8 @@ class LoadedIndex:
         Args:
             shard_dir_or_dirs: sharded vector folder(s).
             mmap: memory-map the shards instead of reading them into memory (float32 shards only).
-            verify: ``"sha256"``, ``"size"`` or ``"none"`` (see :func:`xqg.distributed.iter_shards`).
+            verify: ``"remembered"`` (default), ``"sha256"``, ``"size"`` or ``"none"`` (see
+                :func:`xqg.distributed.iter_finished_shards`).
             **options: ``block_rows``, ``query_batch``.
 
         Example:
