@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "p-values. Systems are NAME=PATH (or PATH, named by its file stem); PATH is a TREC run, an XOR "
         "prediction JSON, or per-query JSON from `xqg evaluate --per-query`.",
     )
-    parser.add_argument("systems", nargs="+", help="NAME=PATH of each system")
+    parser.add_argument("systems", nargs="+", type=_system, help="NAME=PATH of each system")
     parser.add_argument("--baseline", help="name of the baseline (default: the first system)")
     add_input_arguments(parser)
     parser.add_argument(
@@ -48,6 +48,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--digits", type=non_negative_int, default=1, help="decimals (default 1)")
     parser.set_defaults(func=_compare)
+
+
+def _system(spec: str) -> str:
+    """A ``NAME=PATH`` (or ``PATH``) whose file exists; returned as given."""
+    from xqg.cli.validators import input_file
+
+    input_file(parse_system(spec)[1])
+    return spec
 
 
 def parse_system(spec: str) -> tuple[str, str]:

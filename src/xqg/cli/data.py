@@ -10,6 +10,16 @@ EXPORTABLE = ("xquad", "xor_tydi-dev", "xor_tydi-train", "mkqa", "locomo")
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``data list|download|export|validate``."""
+    from xqg.cli.validators import (
+        corpus_file,
+        input_folder,
+        language_code,
+        language_list,
+        non_negative_int,
+        output_folder,
+        positive_int,
+    )
+
     parser = subparsers.add_parser(
         "data",
         help="list, download (with SHA-256 checks), export and validate data sets",
@@ -34,23 +44,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="write a benchmark as a BEIR-style folder (corpus.jsonl, queries.jsonl, qrels, answers)",
     )
     p.add_argument("name", help=f"one of {', '.join(EXPORTABLE)}, or a BEIR-style folder")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--root", help="folder with the set's files (default: mirror or cache)")
-    p.add_argument("--languages", help="comma-separated query languages (default: all)")
+    p.add_argument("--out", required=True, type=output_folder, help="output folder")
+    p.add_argument("--root", type=input_folder, help="folder with the set's files (default: mirror or cache)")
+    p.add_argument("--languages", type=language_list, help="comma-separated query languages (default: all)")
     p.add_argument(
         "--level", choices=("paragraph", "sentence"), default="paragraph", help="XQuAD corpus unit"
     )
-    p.add_argument("--fold", type=int, help="XQuAD article fold index (0-based); needs --num-folds")
-    p.add_argument("--num-folds", type=int, help="number of article folds")
+    p.add_argument(
+        "--fold", type=non_negative_int, help="XQuAD article fold index (0-based); needs --num-folds"
+    )
+    p.add_argument("--num-folds", type=positive_int, help="number of article folds")
     p.add_argument("--split", choices=("train", "test"), default="test", help="side of the fold to export")
     p.add_argument("--seed", type=int, default=0, help="fold seed")
-    p.add_argument("--corpus", help="corpus file to include (MKQA has none; overrides the set's own)")
-    p.add_argument("--lang", help="language of queries without one (BEIR folders)")
+    p.add_argument(
+        "--corpus", type=corpus_file, help="corpus file to include (MKQA has none; overrides the set's own)"
+    )
+    p.add_argument("--lang", type=language_code, help="language of queries without one (BEIR folders)")
     p.set_defaults(func=_export)
 
     p = sub.add_parser("validate", help="check a dataset folder: ids, languages, qrels against corpus")
-    p.add_argument("folder")
-    p.add_argument("--lang", help="language of queries without one")
+    p.add_argument("folder", type=input_folder)
+    p.add_argument("--lang", type=language_code, help="language of queries without one")
     p.set_defaults(func=_validate)
 
 
@@ -86,7 +100,7 @@ def _export(args: argparse.Namespace) -> int:
     from xqg.data.folds import fold_split, split_by_articles
     from xqg.errors import ConfigError
 
-    languages = args.languages.split(",") if args.languages else None
+    languages = args.languages  # a checked list (xqg.cli.validators.language_list) or None
     if (args.fold is None) != (args.num_folds is None):
         raise ConfigError("--fold and --num-folds go together")
     if args.fold is not None and args.name != "xquad":

@@ -22,7 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status = sub.add_parser(
         "status", help="count finished, unfinished and corrupt shards; exit 1 unless complete"
     )
-    status.add_argument("out_dir", help="the sharded output folder")
+    from xqg.cli.validators import input_folder, positive_int
+
+    status.add_argument("out_dir", type=input_folder, help="the sharded output folder")
     status.add_argument(
         "--verify",
         choices=("sha256", "size", "none"),
@@ -31,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     status.add_argument(
         "--num-shards",
-        type=int,
+        type=positive_int,
         default=None,
         help="also list which array task (--shard-index) owns each unfinished shard",
     )

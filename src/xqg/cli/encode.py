@@ -10,6 +10,7 @@ import argparse
 from xqg.cli.precision_option import add_precision_argument
 from xqg.cli.validators import (
     corpus_file,
+    device,
     language_code,
     model_path,
     output_folder,
@@ -41,7 +42,9 @@ def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--passage-prefix", default=None, help="text put before passages (E5: 'passage: ')")
     group.add_argument("--query-max-length", type=positive_int, default=None, help="max query tokens")
     group.add_argument("--passage-max-length", type=positive_int, default=None, help="max passage tokens")
-    group.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    group.add_argument(
+        "--device", type=device, default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)"
+    )
     add_precision_argument(group, "the encoder")
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from xqg.cli.validators import corpus_file, input_file, language_code, non_negative_int, output_file
+from xqg.cli.validators import metrics as metric_list
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +40,7 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     lang.add_argument("--lang", type=language_code, help="one language for every query")
     parser.add_argument(
         "--metrics",
+        type=metric_list,
         help="comma-separated metrics, e.g. 'Success@1,Recall@10,MRR@10,nDCG@10,R@2kt,R@5kt,AnswerRecall@20'; "
         "default: the qrel metrics with --qrels, R@2kt,R@5kt for XOR predictions, AnswerRecall@20,100 for a run "
         "with --corpus and --answers",

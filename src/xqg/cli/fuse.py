@@ -10,10 +10,12 @@ import argparse
 from xqg.cli.precision_option import add_precision_argument
 from xqg.cli.validators import (
     corpus_file,
+    device,
     input_file,
     input_folder,
     input_path,
     language_list,
+    metrics,
     model_path,
     non_negative_float,
     output_folder,
@@ -68,6 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--device",
+        type=device,
         default="auto",
         help="where --generator runs: auto (a CUDA GPU when there is one), cpu, cuda, cuda:N",
     )
@@ -99,7 +102,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--dev-queries", type=corpus_file, help="dev queries (JSONL/TSV) for --alpha-sweep")
     parser.add_argument("--dev-qrels", type=input_file, help="dev qrels (TREC) for --alpha-sweep")
-    parser.add_argument("--metric", default="MRR@10", help="selection metric of the sweep (default MRR@10)")
+    parser.add_argument(
+        "--metric", type=metrics, default="MRR@10", help="selection metric of the sweep (default MRR@10)"
+    )
     parser.add_argument(
         "--output", type=output_folder, help="write fused vectors here (sharded like the store)"
     )

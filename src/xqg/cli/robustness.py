@@ -10,6 +10,16 @@ from typing import Any
 def register(subparsers: Any) -> None:
     """Add ``xqg robustness``."""
     from xqg.cli.precision_option import add_precision_argument
+    from xqg.cli.validators import (
+        input_folder,
+        language_list,
+        metrics,
+        model_path,
+        output_file,
+        output_folder,
+        positive_int,
+        unit_interval,
+    )
 
     parser = subparsers.add_parser(
         "robustness",
@@ -20,11 +30,19 @@ def register(subparsers: Any) -> None:
         "with low- and high-resource groups. See docs/typos.md.",
     )
     parser.add_argument("--dataset", default="xquad", choices=["xquad"], help="benchmark (default: xquad)")
-    parser.add_argument("--data-root", help="folder with xquad.{lang}.json (default: the data mirror)")
-    parser.add_argument("--languages", help="comma-separated query languages (default: all)")
-    parser.add_argument("--model", help="encoder name or path (default: multilingual-e5-small)")
+    parser.add_argument(
+        "--data-root", type=input_folder, help="folder with xquad.{lang}.json (default: the data mirror)"
+    )
+    parser.add_argument(
+        "--languages", type=language_list, help="comma-separated query languages (default: all)"
+    )
+    parser.add_argument(
+        "--model", type=model_path("encoder"), help="encoder name or path (default: multilingual-e5-small)"
+    )
     add_precision_argument(parser, "the encoder")
-    parser.add_argument("--variants", type=int, default=10, help="K misspelled variants (default 10)")
+    parser.add_argument(
+        "--variants", type=positive_int, default=10, help="K misspelled variants (default 10)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--protocol",
@@ -33,15 +51,21 @@ def register(subparsers: Any) -> None:
         help="typo protocol (default one-typo); 'idf' takes the IDF of words over all the "
         "dataset's queries of the same language (the corpus is in another language)",
     )
-    parser.add_argument("--num-typos", type=int, default=1, help="typos per query (one-typo, script)")
-    parser.add_argument("--rate", type=float, default=0.2, help="per-word typo rate (protocol 'rate')")
-    parser.add_argument("--metric", default="Success@1", help="qrel metric (default Success@1)")
+    parser.add_argument(
+        "--num-typos", type=positive_int, default=1, help="typos per query (one-typo, script)"
+    )
+    parser.add_argument(
+        "--rate", type=unit_interval, default=0.2, help="per-word typo rate (protocol 'rate')"
+    )
+    parser.add_argument("--metric", type=metrics, default="Success@1", help="qrel metric (default Success@1)")
     parser.add_argument("--test", default="ttest", choices=["ttest", "randomisation"])
-    parser.add_argument("--max-queries", type=int, help="seeded subset of queries per language")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--cache-dir", help="encoding cache (default: $XQG_CACHE/robustness)")
-    parser.add_argument("--output", help="write the report as JSON here")
-    parser.add_argument("--markdown", help="write the Markdown table here")
+    parser.add_argument("--max-queries", type=positive_int, help="seeded subset of queries per language")
+    parser.add_argument("--batch-size", type=positive_int, default=64)
+    parser.add_argument(
+        "--cache-dir", type=output_folder, help="encoding cache (default: $XQG_CACHE/robustness)"
+    )
+    parser.add_argument("--output", type=output_file, help="write the report as JSON here")
+    parser.add_argument("--markdown", type=output_file, help="write the Markdown table here")
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(func=run)
 
@@ -55,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     from xqg.encode import load_encoder
     from xqg.evaluate.robustness import evaluate_robustness, write_report
 
-    languages = args.languages.split(",") if args.languages else None
+    languages = args.languages  # a checked list (xqg.cli.validators.language_list) or None
     dataset = load_xquad(languages, root=args.data_root)
     cache_dir = (
         args.cache_dir or Path(os.environ.get("XQG_CACHE", Path.home() / ".cache" / "xqg")) / "robustness"

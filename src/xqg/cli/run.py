@@ -14,9 +14,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "typo conditions, metrics and comparisons. Every stage is cached by the content of its inputs "
         "and settings, so a re-run redoes only what changed.",
     )
-    parser.add_argument("experiment", help="experiment TOML file (see experiments/)")
-    parser.add_argument("--output", help="report folder (default: [experiment] output or runs/<name>)")
-    parser.add_argument("--cache", help="stage cache folder (default: $XQG_CACHE/stages)")
+    from xqg.cli.validators import input_file, output_folder
+
+    parser.add_argument("experiment", type=input_file, help="experiment TOML file (see experiments/)")
+    parser.add_argument(
+        "--output", type=output_folder, help="report folder (default: [experiment] output or runs/<name>)"
+    )
+    parser.add_argument("--cache", type=output_folder, help="stage cache folder (default: $XQG_CACHE/stages)")
     parser.add_argument(
         "--systems",
         help="comma-separated subset of the file's systems to run (the baseline is always kept)",

@@ -13,7 +13,15 @@ if TYPE_CHECKING:
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``search`` subcommand."""
     from xqg.cli.encode import add_encoder_arguments
-    from xqg.cli.validators import input_folder, input_path, language_code, output_file, positive_int
+    from xqg.cli.validators import (
+        device,
+        input_folder,
+        input_path,
+        language_code,
+        output_file,
+        positive_int,
+        run_tag,
+    )
 
     parser = subparsers.add_parser(
         "search",
@@ -37,10 +45,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--output", "-o", required=True, type=output_file, help="TREC run file to write")
     parser.add_argument("-k", "--k", type=positive_int, default=100, help="documents per query (default 100)")
-    parser.add_argument("--tag", default="xqg", help="run tag (last TREC column)")
+    parser.add_argument("--tag", type=run_tag, default="xqg", help="run tag (last TREC column)")
     parser.add_argument("--lang", type=language_code, default=None, help="language of query rows without one")
     parser.add_argument("--batch-size", type=positive_int, default=64, help="query encoding batch size")
-    parser.add_argument("--search-device", default="cpu", help="cpu (FAISS) or a torch device such as cuda")
+    parser.add_argument(
+        "--search-device", type=device, default="cpu", help="cpu (FAISS) or a torch device such as cuda"
+    )
     parser.add_argument(
         "--search-precision",
         choices=("float32", "float16", "bfloat16"),

@@ -12,66 +12,92 @@ import argparse
 import json
 from dataclasses import fields
 
+from xqg.cli import validators as v
 from xqg.cli.precision_option import add_precision_argument
 
+# TrainingConfig fields settable from the command line, each checked when parsed (0 = off where the
+# field allows it: max_steps, grad_cache_chunk, max_grad_norm, save_steps, eval_steps)
 _CONFIG_FLAGS = {
-    "epochs": float,
-    "max_steps": int,
-    "batch_size": int,
-    "num_negatives": int,
-    "learning_rate": float,
-    "weight_decay": float,
-    "warmup_ratio": float,
-    "temperature": float,
-    "grad_accumulation": int,
-    "grad_cache_chunk": int,
-    "max_grad_norm": float,
-    "typo_probability": float,
-    "typo_variants": int,
-    "adversarial_candidates": int,
-    "kl_weight": float,
-    "kl_temperature": float,
+    "epochs": v.non_negative_float,
+    "max_steps": v.non_negative_int,
+    "batch_size": v.positive_int,
+    "num_negatives": v.non_negative_int,
+    "learning_rate": v.positive_float,
+    "weight_decay": v.non_negative_float,
+    "warmup_ratio": v.unit_interval,
+    "temperature": v.positive_float,
+    "grad_accumulation": v.positive_int,
+    "grad_cache_chunk": v.non_negative_int,
+    "max_grad_norm": v.non_negative_float,
+    "typo_probability": v.unit_interval,
+    "typo_variants": v.positive_int,
+    "adversarial_candidates": v.positive_int,
+    "kl_weight": v.non_negative_float,
+    "kl_temperature": v.positive_float,
     "typo_protocol": str,
     "seed": int,
-    "save_steps": int,
-    "keep_checkpoints": int,
-    "eval_steps": int,
+    "save_steps": v.non_negative_int,
+    "keep_checkpoints": v.positive_int,
+    "eval_steps": v.non_negative_int,
     "eval_metric": str,
-    "eval_batch_size": int,
+    "eval_batch_size": v.positive_int,
 }
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("data (an XQuAD fold, or files)")
     group.add_argument(
-        "--xquad-fold", type=int, default=None, help="train on the train articles of this fold"
+        "--xquad-fold", type=v.non_negative_int, default=None, help="train on the train articles of this fold"
     )
-    group.add_argument("--num-folds", type=int, default=5, help="XQuAD folds (default 5)")
+    group.add_argument("--num-folds", type=v.positive_int, default=5, help="XQuAD folds (default 5)")
     group.add_argument("--fold-seed", type=int, default=0, help="seed of the article folds (default 0)")
-    group.add_argument("--languages", default=None, help="comma-separated query languages (default all)")
     group.add_argument(
-        "--xquad-root", default=None, help="folder with xquad.{lang}.json (default: the data mirror)"
+        "--languages",
+        type=v.language_list,
+        default=None,
+        help="comma-separated query languages (default all)",
     )
-    group.add_argument("--corpus", default=None, help="corpus JSONL/TSV (with --queries and --qrels)")
-    group.add_argument("--queries", default=None, help="training queries JSONL/TSV")
-    group.add_argument("--qrels", default=None, help="training qrels (TREC)")
     group.add_argument(
-        "--answers", default=None, help="answers JSONL (mine-negatives: skip answer-bearing passages)"
+        "--xquad-root",
+        type=v.input_folder,
+        default=None,
+        help="folder with xquad.{lang}.json (default: the data mirror)",
     )
-    group.add_argument("--lang", default=None, help="language of query rows that name none")
+    group.add_argument(
+        "--corpus", type=v.corpus_file, default=None, help="corpus JSONL/TSV (with --queries and --qrels)"
+    )
+    group.add_argument("--queries", type=v.corpus_file, default=None, help="training queries JSONL/TSV")
+    group.add_argument("--qrels", type=v.input_file, default=None, help="training qrels (TREC)")
+    group.add_argument(
+        "--answers",
+        type=v.input_file,
+        default=None,
+        help="answers JSONL (mine-negatives: skip answer-bearing passages)",
+    )
+    group.add_argument(
+        "--lang", type=v.language_code, default=None, help="language of query rows that name none"
+    )
 
 
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--model", default=None, help="encoder folder or cached model id (default: multilingual-e5-small)"
+        "--model",
+        default=None,
+        type=v.model_path("encoder"),
+        help="encoder folder or cached model id (default: multilingual-e5-small)",
     )
     parser.add_argument(
-        "--query-max-length", type=int, default=None, help="query tokens (default: the model's)"
+        "--query-max-length", type=v.positive_int, default=None, help="query tokens (default: the model's)"
     )
     parser.add_argument(
-        "--passage-max-length", type=int, default=None, help="passage tokens (default: the model's)"
+        "--passage-max-length",
+        type=v.positive_int,
+        default=None,
+        help="passage tokens (default: the model's)",
     )
-    parser.add_argument("--device", default=None, help="cpu / cuda (default: cuda if available)")
+    parser.add_argument(
+        "--device", type=v.device, default=None, help="cpu / cuda (default: cuda if available)"
+    )
     add_precision_argument(
         parser, "encoding (inference: ranking, mining, dev evaluation; training runs in float32)"
     )
@@ -89,10 +115,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _add_model_arguments(train)
     _add_data_arguments(train)
-    train.add_argument("--dev-queries", default=None, help="dev queries file (with --dev-qrels)")
-    train.add_argument("--dev-qrels", default=None, help="dev qrels (TREC)")
-    train.add_argument("--negatives", default=None, help="hard negatives JSONL from `xqg mine-negatives`")
-    train.add_argument("--output", required=True, help="run folder: checkpoints, history.json, model/")
+    train.add_argument(
+        "--dev-queries", type=v.corpus_file, default=None, help="dev queries file (with --dev-qrels)"
+    )
+    train.add_argument("--dev-qrels", type=v.input_file, default=None, help="dev qrels (TREC)")
+    train.add_argument(
+        "--negatives", type=v.input_file, default=None, help="hard negatives JSONL from `xqg mine-negatives`"
+    )
+    train.add_argument(
+        "--output", required=True, type=v.output_folder, help="run folder: checkpoints, history.json, model/"
+    )
     train.add_argument("--preset", choices=("default", "paper"), default="default", help="starting settings")
     train.add_argument(
         "--robustness", choices=ROBUSTNESS_METHODS, default=None, help="misspelling robustness method"
@@ -113,11 +145,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _add_model_arguments(mine)
     _add_data_arguments(mine)
-    mine.add_argument("--output", required=True, help="hard negatives JSONL to write")
-    mine.add_argument("--num-negatives", type=int, default=30, help="negatives kept per query (default 30)")
-    mine.add_argument("--depth", type=int, default=100, help="top passages inspected per query (default 100)")
-    mine.add_argument("--skip-top", type=int, default=0, help="skip the first N non-relevant passages")
-    mine.add_argument("--batch-size", type=int, default=64, help="encoding batch size")
+    mine.add_argument("--output", required=True, type=v.output_file, help="hard negatives JSONL to write")
+    mine.add_argument(
+        "--num-negatives", type=v.positive_int, default=30, help="negatives kept per query (default 30)"
+    )
+    mine.add_argument(
+        "--depth", type=v.positive_int, default=100, help="top passages inspected per query (default 100)"
+    )
+    mine.add_argument(
+        "--skip-top", type=v.non_negative_int, default=0, help="skip the first N non-relevant passages"
+    )
+    mine.add_argument("--batch-size", type=v.positive_int, default=64, help="encoding batch size")
     mine.set_defaults(func=_mine)
 
     positives = subparsers.add_parser(
@@ -133,25 +171,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_model_arguments(positives)
     source = positives.add_mutually_exclusive_group(required=True)
     source.add_argument(
-        "--questions", help="questions with answers, XOR-Retrieve JSONL {id, question, answers, lang}"
+        "--questions",
+        type=v.input_file,
+        help="questions with answers, XOR-Retrieve JSONL {id, question, answers, lang}",
     )
-    source.add_argument("--queries", help="queries file (JSONL/TSV); needs --answers")
-    positives.add_argument("--answers", default=None, help="answers JSONL (with --queries)")
-    positives.add_argument("--lang", default=None, help="language of query rows that name none")
-    positives.add_argument("--index", required=True, nargs="+", help="`xqg encode` folder(s) of the corpus")
-    positives.add_argument("--corpus", required=True, help="the corpus file the index was encoded from")
-    positives.add_argument("--output", "-o", required=True, help="folder for the training files")
+    source.add_argument("--queries", type=v.corpus_file, help="queries file (JSONL/TSV); needs --answers")
     positives.add_argument(
-        "--depth", type=int, default=100, help="ranked passages per question (default 100)"
+        "--answers", type=v.input_file, default=None, help="answers JSONL (with --queries)"
     )
-    positives.add_argument("--num-negatives", type=int, default=7, help="hard negatives kept (default 7)")
-    positives.add_argument("--skip-top", type=int, default=0, help="skip the first N answer-free passages")
-    positives.add_argument("--batch-size", type=int, default=64, help="query encoding batch size")
+    positives.add_argument(
+        "--lang", type=v.language_code, default=None, help="language of query rows that name none"
+    )
+    positives.add_argument(
+        "--index", required=True, nargs="+", type=v.input_folder, help="`xqg encode` folder(s) of the corpus"
+    )
+    positives.add_argument(
+        "--corpus", required=True, type=v.corpus_file, help="the corpus file the index was encoded from"
+    )
+    positives.add_argument(
+        "--output", "-o", required=True, type=v.output_folder, help="folder for the training files"
+    )
+    positives.add_argument(
+        "--depth", type=v.positive_int, default=100, help="ranked passages per question (default 100)"
+    )
+    positives.add_argument(
+        "--num-negatives", type=v.positive_int, default=7, help="hard negatives kept (default 7)"
+    )
+    positives.add_argument(
+        "--skip-top", type=v.non_negative_int, default=0, help="skip the first N answer-free passages"
+    )
+    positives.add_argument("--batch-size", type=v.positive_int, default=64, help="query encoding batch size")
     positives.set_defaults(func=_mine_positives)
 
 
 def _languages(args: argparse.Namespace) -> list[str] | None:
-    return [s.strip() for s in args.languages.split(",") if s.strip()] if args.languages else None
+    return args.languages  # a checked list (xqg.cli.validators.language_list) or None
 
 
 def load_training_data(args: argparse.Namespace):

@@ -156,6 +156,42 @@ def language_list(text: str) -> list[str]:
     return out
 
 
+def metrics(text: str) -> str:
+    """Comma-separated metric names that :func:`xqg.evaluate.measures.parse_measures` knows
+    (``Success@1,MRR@10,R@2kt``); returned as given.
+
+    Example:
+        >>> metrics("Hit@1, nDCG@10")
+        'Hit@1, nDCG@10'
+    """
+    from xqg.evaluate.measures import parse_measures
+
+    try:
+        if not parse_measures(text):
+            raise _fail("expected comma-separated metric names, got nothing")
+    except XqgError as exc:
+        raise _fail(str(exc)) from None
+    return text
+
+
+def device(text: str) -> str:
+    """A device name (``auto``, ``cpu``, ``cuda``, ``cuda:N``: :func:`xqg.devices.check_device_name`).
+    Whether the machine has that GPU is checked where the work runs."""
+    from xqg.devices import check_device_name
+
+    try:
+        return check_device_name(text)
+    except XqgError as exc:
+        raise _fail(str(exc)) from None
+
+
+def run_tag(text: str) -> str:
+    """A TREC run tag: non-empty, no whitespace (the file is whitespace separated)."""
+    if not text or any(c.isspace() for c in text):
+        raise _fail(f"a run tag must be non-empty and hold no whitespace, got {text!r}")
+    return text
+
+
 def input_file(text: str) -> str:
     """An existing file (not a folder); returned as given."""
     path = Path(text).expanduser()
