@@ -16,7 +16,23 @@ CONFIGS = {
     "plain": TrainingConfig(num_negatives=2, temperature=0.1),
     "gradcache": TrainingConfig(num_negatives=2, temperature=0.1, grad_cache_chunk=3),
     "self-teaching": TrainingConfig(num_negatives=2, temperature=0.1, robustness="self-teaching"),
+    # both towers: the sampled candidate passages are split over the processes too
+    "distill": TrainingConfig(
+        num_negatives=2, temperature=0.1, robustness="distill", distill_views=2, distill_passages=4
+    ),
 }
+
+
+def _teacher(config: TrainingConfig):
+    """The distillation teacher (the starting model's vectors of the toy texts and passages)."""
+    if config.robustness != "distill":
+        return None
+    from xqg.train.distill import DistillTeacher
+    from xqg.train.testing import tiny_hash_encoder, toy_examples
+
+    examples = toy_examples(6, 2, docs=4)
+    passages = list({p.id: p for e in examples for p in (e.positive, *e.negatives)}.values())
+    return DistillTeacher.from_model(tiny_hash_encoder(seed=4), [e.query.text for e in examples], passages)
 
 
 def _fake(text, lang, seed, num_typos=1, protocol="one-typo"):
@@ -45,7 +61,11 @@ def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
             model = tiny_hash_encoder(seed=4)
             model.train()
             stats = compute_batch_gradients(
-                model, toy_examples(6, 2, docs=4), config, QueryPerturber(config, _fake)
+                model,
+                toy_examples(6, 2, docs=4),
+                config,
+                QueryPerturber(config, _fake),
+                teacher=_teacher(config),
             )
             all_reduce_gradients(list(model.parameters()))
             if rank == 0:
@@ -72,7 +92,9 @@ def test_two_processes_equal_one_process_with_the_whole_batch(two_process_result
     config = CONFIGS[name]
     model = tiny_hash_encoder(seed=4)
     model.train()
-    stats = compute_batch_gradients(model, toy_examples(6, 2, docs=4), config, QueryPerturber(config, _fake))
+    stats = compute_batch_gradients(
+        model, toy_examples(6, 2, docs=4), config, QueryPerturber(config, _fake), teacher=_teacher(config)
+    )
     assert shared.pop("__loss__").item() == pytest.approx(stats.loss, rel=1e-5)
     single = {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
     assert shared.keys() == single.keys()

@@ -14,8 +14,17 @@ ROBUSTNESS_METHODS: tuple[str, ...] = (
     "self-teaching",
     "multi-positive",
     "adversarial",
+    "distill",
 )
-"""Query-side robustness training methods (see :mod:`xqg.train.robustness`)."""
+"""Query-side robustness training methods (see :mod:`xqg.train.robustness`; ``distill``:
+:mod:`xqg.train.distill`)."""
+
+TUNING_MODES: tuple[str, ...] = ("full", "no-embeddings", "lora")
+"""Which weights training changes: all of them, all but the token embeddings, or low-rank adapters
+(:mod:`xqg.train.lora`) merged into the weights at the end."""
+
+DISTILL_LOSSES: tuple[str, ...] = ("cosine", "kl", "cosine+kl")
+"""Terms of the self-distillation loss (:func:`xqg.train.distill.distillation_loss`)."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,21 @@ class TrainingConfig:
         kl_weight: self-teaching: weight of the KL term.
         kl_temperature: self-teaching: softmax temperature of the KL term (applied to the logits).
         typo_protocol: the :func:`xqg.typos.misspell` protocol used for training typos.
+        distill_loss: distill: ``cosine`` (1 - cos between the student's vector of a text, clean or
+            misspelled, and the frozen teacher's vector of the clean text), ``kl`` (KL between the
+            teacher's and the student's score distributions over the candidate passages, at
+            ``temperature`` and ``kl_temperature``; ``kl_weight`` scales it) or ``cosine+kl``.
+        distill_views: distill: misspelled copies of each text per step (beside the clean one).
+        distill_clean_weight: distill: weight of the clean text's terms (the anchor that keeps clean
+            behaviour; the misspelled copies' terms have weight 1 together).
+        distill_passages: distill with both towers (no passage bank): corpus passages sampled per
+            step as the candidates, encoded by the student and anchored to the teacher's vectors.
+        tuning: one of :data:`TUNING_MODES`: ``full`` (every weight), ``no-embeddings`` (the token,
+            position and type embeddings frozen: their AdamW update is half the step time of a
+            250k-token vocabulary) or ``lora`` (low-rank adapters on every linear layer of the
+            transformer, merged at the end).
+        lora_rank: rank of the LoRA adapters.
+        lora_alpha: LoRA scaling numerator (the update is ``alpha / rank * B @ A``).
         seed: base seed (batches, typos, dropout).
         save_steps: save a resumable checkpoint every this many optimizer steps and at the end
             (0 = none: only the final model is saved).
@@ -72,6 +96,13 @@ class TrainingConfig:
     kl_weight: float = 1.0
     kl_temperature: float = 1.0
     typo_protocol: str = "one-typo"
+    distill_loss: str = "cosine+kl"
+    distill_views: int = 1
+    distill_clean_weight: float = 1.0
+    distill_passages: int = 16
+    tuning: str = "full"
+    lora_rank: int = 8
+    lora_alpha: float = 16.0
     seed: int = 0
     save_steps: int = 0
     keep_checkpoints: int = 2
@@ -98,6 +129,20 @@ class TrainingConfig:
             raise ConfigError("give epochs > 0 or max_steps > 0")
         if self.typo_variants < 1 or self.adversarial_candidates < 1:
             raise ConfigError("typo_variants and adversarial_candidates must be at least 1")
+        if self.distill_loss not in DISTILL_LOSSES:
+            raise ConfigError(
+                f"distill_loss must be one of {', '.join(DISTILL_LOSSES)}, got {self.distill_loss!r}"
+            )
+        if self.distill_views < 1 or self.distill_passages < 1 or self.distill_clean_weight < 0:
+            raise ConfigError(
+                "distill_views and distill_passages must be at least 1, distill_clean_weight not negative"
+            )
+        if self.tuning not in TUNING_MODES:
+            raise ConfigError(f"tuning must be one of {', '.join(TUNING_MODES)}, got {self.tuning!r}")
+        if self.lora_rank < 1 or self.lora_alpha <= 0:
+            raise ConfigError("lora_rank must be at least 1 and lora_alpha positive")
+        if self.robustness == "distill" and self.grad_cache_chunk:
+            raise ConfigError("distill computes per-text losses: gradient caching does not apply to it")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (stored in checkpoints; a resume with different settings is refused)."""

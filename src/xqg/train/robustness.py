@@ -14,6 +14,9 @@ Methods (a flag each, :attr:`TrainingConfig.robustness`):
   copies are scored against its positive by the *current* model, and the lowest-scored one replaces
   the query (with probability ``typo_probability``): training on the misspelling the model handles
   worst, instead of a random one.
+* ``distill`` (self-distillation, :mod:`xqg.train.distill`): the clean text and ``distill_views``
+  misspelled copies, each pulled to the frozen teacher's vector (and score distribution) of the
+  clean text; no relevance labels.
 
 Misspellings come from :func:`xqg.typos.misspell` (the multilingual generator); any callable with
 the signature ``misspell(text, lang, seed, num_typos=1, protocol="one-typo") -> str`` can be
@@ -52,10 +55,13 @@ class QueryViews:
         ce: lists of query texts (one per example each) trained with cross-entropy; the loss is
             their mean. ``ce[0]`` is the clean view for ``none``, ``self-teaching`` and ``multi-positive``.
         kl_student: self-teaching: the misspelled texts whose distribution is pulled to ``ce[0]``'s.
+        distilled: distill: the clean texts, then each misspelled copy (one list per view); ``ce``
+            is empty.
     """
 
     ce: list[list[str]]
     kl_student: list[str] | None = None
+    distilled: list[list[str]] | None = None
 
 
 def default_misspeller() -> Misspeller:
@@ -128,6 +134,9 @@ class QueryPerturber:
             return QueryViews([clean, *variants])
         if method == "adversarial":
             return QueryViews([self._adversarial(examples, epoch, scorer)])
+        if method == "distill":
+            variants = [[self.typo(e, epoch, v) for e in examples] for v in range(self.config.distill_views)]
+            return QueryViews([], distilled=[clean, *variants])
         raise AssertionError(method)  # pragma: no cover - TrainingConfig validates
 
     def _adversarial(

@@ -17,6 +17,7 @@ from typing import Protocol
 import torch
 
 from xqg.train.config import TrainingConfig
+from xqg.train.distill import DistillTeacher, distill_batch_gradients
 from xqg.train.distributed import ProcessGroupInfo, gather_with_local_grad
 from xqg.train.examples import TrainingExample, passage_text
 from xqg.train.loss import contrastive_loss, false_negative_mask, masked_logits, self_teaching_kl
@@ -133,6 +134,7 @@ def compute_batch_gradients(
     loss_scale: float = 1.0,
     info: ProcessGroupInfo | None = None,
     passage_bank: PassageBank | None = None,
+    teacher: DistillTeacher | None = None,
 ) -> StepStats:
     """Accumulate into ``.grad`` the gradient of the loss of one global batch (this process's part).
 
@@ -149,6 +151,7 @@ def compute_batch_gradients(
         info: the process group (default: the current one).
         passage_bank: score queries against these fixed passage vectors instead of encoding the
             batch's passages (see :class:`PassageBank`).
+        teacher: the frozen teacher's vectors, needed by ``distill`` (:mod:`xqg.train.distill`).
 
     Returns:
         The batch's loss terms.
@@ -161,6 +164,12 @@ def compute_batch_gradients(
     """
     info = info or ProcessGroupInfo.current()
     perturber = perturber or QueryPerturber(config)
+    if config.robustness == "distill":
+        if teacher is None:
+            raise ValueError("distill needs the teacher's vectors (xqg.train.distill.DistillTeacher)")
+        return distill_batch_gradients(
+            model, batch, config, perturber, epoch, loss_scale, info, passage_bank, teacher
+        )
     local = list(batch[info.local_slice(len(batch))])
     if passage_bank is None:
         doc_ids, targets = batch_layout(batch)

@@ -22,9 +22,12 @@ from xqg.data.atomic import atomic_write_json
 from xqg.seeding import derive_seed
 from xqg.train.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from xqg.train.config import TrainingConfig
+from xqg.errors import ConfigError
 from xqg.train.dev import DevSet, evaluate_encoder
+from xqg.train.distill import DistillTeacher
 from xqg.train.distributed import ProcessGroupInfo, all_reduce_gradients, broadcast_parameters
 from xqg.train.examples import TrainingExample
+from xqg.train.lora import merge_lora, set_trainable
 from xqg.train.robustness import Misspeller, QueryPerturber
 from xqg.train.sampler import UniquePassageBatchSampler
 from xqg.train.step import PassageBank, TrainableEncoder, compute_batch_gradients
@@ -103,6 +106,7 @@ def train_retriever(
     show_progress: bool = True,
     save_model: bool = True,
     passage_bank: PassageBank | None = None,
+    teacher: DistillTeacher | None = None,
 ) -> TrainResult:
     """Fine-tune a dual encoder contrastively (see :class:`TrainingConfig` for every setting).
 
@@ -126,6 +130,9 @@ def train_retriever(
         passage_bank: train the query side against these fixed passage vectors (every corpus
             passage a candidate; dev evaluation then searches the bank too). See
             :class:`~xqg.train.step.PassageBank`.
+        teacher: ``distill``: the frozen teacher's vectors of every training text (and, without a
+            passage bank, of the candidate passages); default with a bank: computed here from
+            ``model`` before the first step (and before a resumed checkpoint is loaded).
 
     Returns:
         A :class:`TrainResult`.
@@ -150,9 +157,28 @@ def train_retriever(
         raise ValueError(f"batch_size {config.batch_size} does not split over {info.world_size} processes")
     torch.manual_seed(derive_seed(config.seed, "torch", info.rank) % (2**63))
     broadcast_parameters(model, info)  # type: ignore[arg-type]
+    if config.robustness == "distill" and teacher is None:
+        if passage_bank is None:
+            raise ConfigError(
+                "distill with both towers needs candidate passages: pass "
+                "teacher=DistillTeacher.from_model(model, texts, passages)"
+            )
+        teacher = DistillTeacher.from_model(
+            model,  # type: ignore[arg-type]
+            [e.query.text for e in examples],
+            batch_size=config.eval_batch_size,
+        )
+    frozen = set_trainable(
+        model,  # type: ignore[arg-type]
+        config.tuning,
+        config.lora_rank,
+        config.lora_alpha,
+        derive_seed(config.seed, "lora"),
+    )
     sampler = UniquePassageBatchSampler(examples, config.batch_size, config.seed, drop_last=info.active)
     total = total_optimizer_steps(sampler, config)
     params = [p for p in model.parameters() if p.requires_grad]  # type: ignore[attr-defined]
+    log.info("training %d parameters (%s)", sum(p.numel() for p in params), config.tuning)
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, linear_schedule(total, config.warmup_ratio))
     perturber = QueryPerturber(config, misspell)
@@ -217,6 +243,7 @@ def train_retriever(
             loss_scale=1.0 / config.grad_accumulation,
             info=info,
             passage_bank=passage_bank,
+            teacher=teacher,
         )
         loss_sum += stats.loss / config.grad_accumulation
         position += 1
@@ -242,6 +269,9 @@ def train_retriever(
     evaluate()
     if config.save_steps:
         checkpoint()
+    merge_lora(model)  # type: ignore[arg-type]
+    for p in frozen:
+        p.requires_grad_(True)
     model_dir = None
     if info.is_main:
         atomic_write_json(output_dir / "history.json", history)
