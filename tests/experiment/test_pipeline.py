@@ -443,3 +443,88 @@ baseline = "zero-shot"
     run_experiment(config, cache_dir=tmp_path / "cache")
     report = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
     assert "# version read" in report and "# edited later" not in report
+
+
+def _distill_config(tmp_path, model, **training):
+    return parse_config(
+        {
+            "experiment": {"name": "tiny-distill", "seed": 3, "output": str(tmp_path / "report")},
+            "data": {
+                "dataset": "xquad",
+                "languages": ["de", "zh"],
+                "num_folds": 4,
+                "eval_folds": [2],
+                "max_queries_per_language": 10,
+            },
+            "encoder": {"model": str(model), "batch_size": 64},
+            "training": {
+                "towers": "query",
+                "max_steps": 2,
+                "batch_size": 8,
+                "languages": ["de", "zh"],
+                "distill_pieces_per_passage": 2,
+                **training,
+            },
+            "typos": {
+                "protocols": ["one-typo", "idf", "script"],
+                "variants": 2,
+                "variants_by_protocol": {"idf": 1, "script": 1},
+            },
+            "systems": {"names": ["zero-shot", "fine-tuned", "fine-tuned:distill"], "baseline": "zero-shot"},
+            "metrics": {"names": ["Success@1"], "primary": "Success@1"},
+        },
+        where="tiny-distill.toml",
+    )
+
+
+def test_distill_trains_on_label_free_texts_and_every_protocol_is_reported(
+    tmp_path, models, xquad_dir, monkeypatch
+):
+    monkeypatch.setenv("XQG_DATA_MIRROR", str(xquad_dir.parent))
+    cache = tmp_path / "cache"
+    summary = run_experiment(_distill_config(tmp_path, models[0]), cache_dir=cache)
+    report = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
+    for protocol in ("one-typo", "idf", "script"):
+        assert (
+            f"Misspelled questions ({protocol}, per-question mean over the variants), Success@1, against"
+            in report
+        )
+    conditions = {
+        p.name.split(".", 1)[1] for p in (tmp_path / "report" / "per_query").glob("zero-shot.*.json")
+    }
+    assert conditions == {"clean.json", "one-typo_0.json", "one-typo_1.json", "idf_0.json", "script_0.json"}
+    assert "fine-tuned:distill" in json.loads(summary.results_json.read_text(encoding="utf-8"))["systems"]
+    trained = {
+        d: json.loads((cache / d / "training" / "cost.json").read_text())
+        for d in _stage_dirs(cache)
+        if d.startswith("train-retriever")
+    }
+    assert len(trained) == 2 and all(c["seconds"] > 0 for c in trained.values())
+    # distill: the training articles' de/zh questions plus 2 pieces of each training paragraph per language
+    assert max(c["examples"] for c in trained.values()) > min(c["examples"] for c in trained.values())
+
+    # a distillation setting retrains the distilled model only
+    before = set(_stage_dirs(cache))
+    run_experiment(_distill_config(tmp_path, models[0], distill_loss="cosine"), cache_dir=cache)
+    new = sorted(set(_stage_dirs(cache)) - before)
+    assert len([d for d in new if d.startswith("train-retriever")]) == 1
+
+
+def test_distill_with_both_towers_and_lora_runs(tmp_path, models, xquad_dir, monkeypatch):
+    monkeypatch.setenv("XQG_DATA_MIRROR", str(xquad_dir.parent))
+    config = _distill_config(
+        tmp_path, models[0], towers="both", tuning="lora", lora_rank=2, distill_sources=["pieces"]
+    )
+    summary = run_experiment(config, cache_dir=tmp_path / "cache")
+    assert "fine-tuned:distill" in summary.markdown
+
+
+def test_distill_config_errors_name_the_key():
+    with pytest.raises(ConfigError, match="distill_sources"):
+        parse_config({"training": {"distill_sources": ["web"]}})
+    with pytest.raises(ConfigError, match="distill_files"):
+        parse_config({"training": {"distill_sources": ["files"]}})
+    with pytest.raises(ConfigError, match="tuning"):
+        parse_config({"training": {"tuning": "half"}})
+    with pytest.raises(ConfigError, match="protocol 'typo'"):
+        parse_config({"typos": {"variants_by_protocol": {"typo": 1}}})

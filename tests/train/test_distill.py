@@ -146,21 +146,36 @@ def test_resume_rebuilds_the_teacher_from_the_starting_model(tmp_path):
     config = CONFIG.replace(max_steps=4, save_steps=2, keep_checkpoints=5)
     full = tiny_hash_encoder(seed=3, dropout=0.1)
     train_retriever(
-        full, label_free_examples(TEXTS), config, tmp_path / "full", misspell=_drop_letter,
-        show_progress=False, passage_bank=_bank(tiny_hash_encoder(seed=3)),
+        full,
+        label_free_examples(TEXTS),
+        config,
+        tmp_path / "full",
+        misspell=_drop_letter,
+        show_progress=False,
+        passage_bank=_bank(tiny_hash_encoder(seed=3)),
     )
     part = tiny_hash_encoder(seed=3, dropout=0.1)
     train_retriever(
-        part, label_free_examples(TEXTS), config, tmp_path / "resumed", misspell=_drop_letter,
-        show_progress=False, passage_bank=_bank(tiny_hash_encoder(seed=3)),
+        part,
+        label_free_examples(TEXTS),
+        config,
+        tmp_path / "resumed",
+        misspell=_drop_letter,
+        show_progress=False,
+        passage_bank=_bank(tiny_hash_encoder(seed=3)),
     )
     import shutil
 
     shutil.rmtree(tmp_path / "resumed" / "checkpoint-00000004")
     resumed = tiny_hash_encoder(seed=3, dropout=0.1)  # the base model: the teacher
     train_retriever(
-        resumed, label_free_examples(TEXTS), config, tmp_path / "resumed", misspell=_drop_letter,
-        show_progress=False, passage_bank=_bank(tiny_hash_encoder(seed=3)),
+        resumed,
+        label_free_examples(TEXTS),
+        config,
+        tmp_path / "resumed",
+        misspell=_drop_letter,
+        show_progress=False,
+        passage_bank=_bank(tiny_hash_encoder(seed=3)),
     )
     for (name, x), (_, y) in zip(full.state_dict().items(), resumed.state_dict().items(), strict=True):
         assert torch.allclose(x, y, atol=1e-6), name

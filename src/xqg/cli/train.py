@@ -35,6 +35,13 @@ _CONFIG_FLAGS = {
     "kl_weight": v.non_negative_float,
     "kl_temperature": v.positive_float,
     "typo_protocol": str,
+    "distill_loss": str,
+    "distill_views": int,
+    "distill_clean_weight": float,
+    "distill_passages": int,
+    "tuning": str,
+    "lora_rank": int,
+    "lora_alpha": float,
     "seed": int,
     "save_steps": v.non_negative_int,
     "keep_checkpoints": v.positive_int,
@@ -133,6 +140,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         train.add_argument(
             "--" + name.replace("_", "-"), type=kind, default=None, help=f"TrainingConfig.{name}"
         )
+    train.add_argument(
+        "--towers",
+        choices=("both", "query"),
+        default="both",
+        help="both: the shared encoder on queries and passages; query: the query side only, against the "
+        "fixed passage vectors of the starting model for the training corpus (a softmax over all of them)",
+    )
+    train.add_argument(
+        "--distill-sources",
+        default="questions,pieces",
+        help="--robustness distill: label-free texts, comma-separated: questions (the training questions' "
+        "text), pieces (question-length pieces of the training passages; XQuAD: its paragraphs in every "
+        "training language), files (--distill-files) (default questions,pieces)",
+    )
+    train.add_argument(
+        "--distill-pieces-per-passage",
+        type=int,
+        default=4,
+        help="pieces kept per passage and language (0 = all)",
+    )
+    train.add_argument(
+        "--distill-files", nargs="*", default=(), help="queries files (JSONL/TSV) to distil on"
+    )
     train.add_argument("--no-resume", action="store_true", help="ignore checkpoints in --output")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(func=_train)
@@ -273,9 +303,39 @@ def _train(args: argparse.Namespace) -> int:
     }
     config = PRESETS[args.preset].replace(**changes)
     train_data, dev_data = load_training_data(args)
-    negatives = read_negatives(args.negatives) if args.negatives else None
-    examples = build_training_examples(train_data, negatives, config.num_negatives, seed=config.seed)
     model = _load_model(args)
+    query_only = args.towers == "query"
+    teacher = None
+    if config.robustness == "distill":
+        from xqg.train.distill import DistillTeacher, label_free_examples, label_free_texts
+
+        config = config.replace(num_negatives=0)
+        sources = [s.strip() for s in args.distill_sources.split(",") if s.strip()]
+        texts = label_free_texts(
+            train_data,
+            sources,
+            _languages(args),
+            args.distill_pieces_per_passage,
+            config.seed,
+            args.lang or "en",
+            args.distill_files,
+            xquad_root=args.xquad_root,
+        )
+        examples = label_free_examples(texts)
+        if not query_only:
+            teacher = DistillTeacher.from_model(
+                model, [q.text for q in texts], train_data.corpus[:2048], config.eval_batch_size
+            )
+    else:
+        if query_only:
+            config = config.replace(num_negatives=0)
+        negatives = read_negatives(args.negatives) if args.negatives else None
+        examples = build_training_examples(train_data, negatives, config.num_negatives, seed=config.seed)
+    bank = dev_bank = None
+    if query_only:
+        bank = _passage_bank(model, train_data.corpus, config.eval_batch_size)
+        if dev_data is not None:
+            dev_bank = _passage_bank(model, dev_data.corpus, config.eval_batch_size)
     result = train_retriever(
         model,
         examples,
@@ -284,11 +344,26 @@ def _train(args: argparse.Namespace) -> int:
         dev=DevSet.from_dataset(dev_data) if dev_data is not None else None,
         resume=not args.no_resume,
         show_progress=not args.no_progress,
+        passage_bank=bank,
+        teacher=teacher,
+        dev_bank=dev_bank,
     )
     if info.is_main:
         last_dev = next((h["dev"] for h in reversed(result.history) if "dev" in h), None)
         print(json.dumps({"steps": result.steps, "model": str(result.model_dir), "dev": last_dev}, indent=2))
     return 0
+
+
+def _passage_bank(model, passages, batch_size: int):
+    """The starting model's vectors of ``passages`` as a fixed :class:`~xqg.train.step.PassageBank`."""
+    import torch
+
+    from xqg.train.dev import embed_texts
+    from xqg.train.examples import passage_text
+    from xqg.train.step import PassageBank
+
+    vectors = embed_texts(model, [passage_text(p) for p in passages], "passage", batch_size)
+    return PassageBank([p.id for p in passages], torch.from_numpy(vectors))
 
 
 def _mine(args: argparse.Namespace) -> int:

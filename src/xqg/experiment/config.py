@@ -50,7 +50,9 @@ DATASETS = ("xquad", "xor-tydi", "mkqa", "locomo", "beir")
 FOLD_DATASETS = ("xquad", "locomo")
 #: benchmarks with answers and a large corpus file, encoded and searched in shards
 CORPUS_DATASETS = ("xor-tydi", "mkqa")
-TRAINING_METHODS = ("plain", "typos-aware", "self-teaching", "multi-positive", "adversarial")
+TRAINING_METHODS = ("plain", "typos-aware", "self-teaching", "multi-positive", "adversarial", "distill")
+#: label-free text sources of ``fine-tuned:distill`` (see TrainingSection; xqg.train.distill)
+DISTILL_SOURCES = ("questions", "pieces", "files")
 PASSAGE_REPRESENTATIONS = ("plain", "xqg", "predicted", "oracle")
 
 
@@ -162,6 +164,17 @@ class TrainingSection:
     hard negative per query); ``"query"`` trains the query side only, against the fixed passage
     vectors of the base encoder for every training-article paragraph (a softmax over all of them), which keeps the index of
     the base encoder and costs only the query passes (the CPU setting of the research questions).
+
+    ``tuning`` (``full``, ``no-embeddings``, ``lora`` with ``lora_rank``) chooses which weights
+    every fine-tuned system of the experiment changes (:mod:`xqg.train.lora`).
+
+    ``fine-tuned:distill`` (:mod:`xqg.train.distill`) uses no relevance labels: its texts are
+    ``distill_sources``: ``questions`` (the training split's questions, as text only), ``pieces``
+    (the training passages cut into question-length pieces, ``distill_pieces_per_passage`` of
+    them per passage and language; XQuAD: the training paragraphs in every training language,
+    elsewhere the training corpus in ``distill_corpus_language``) and ``files`` (the queries files
+    ``distill_files``, JSONL/TSV with a language per row: other data sets' queries).
+    ``distill_loss``, ``distill_views``, ``distill_clean_weight``: see :class:`xqg.train.TrainingConfig`.
     """
 
     epochs: float = 1.0
@@ -174,6 +187,15 @@ class TrainingSection:
     typo_variants: int = 2
     adversarial_candidates: int = 4
     towers: str = "both"
+    tuning: str = "full"
+    lora_rank: int = 8
+    distill_sources: tuple[str, ...] = ("questions", "pieces")
+    distill_files: tuple[str, ...] = ()
+    distill_pieces_per_passage: int = 4
+    distill_corpus_language: str = "en"
+    distill_loss: str = "cosine+kl"
+    distill_views: int = 1
+    distill_clean_weight: float = 1.0
     corpus: str = ""
     queries: str = ""
     qrels: str = ""
@@ -222,10 +244,22 @@ class FusionSection:
 
 @dataclass(frozen=True)
 class TyposSection:
-    """``[typos]``: misspelled-query conditions (empty protocol list = clean only)."""
+    """``[typos]``: misspelled-query conditions (empty protocol list = clean only).
+
+    ``protocols``: :data:`xqg.typos.PROTOCOLS` (``one-typo``, ``rate``: every content word with
+    probability 0.2, ``idf``: the word of highest IDF over the data set's questions in the query's
+    language, ``script``: script-specific errors only); ``variants`` seeded variants of each, or
+    ``variants_by_protocol`` for some (e.g. ``{ rate = 1 }``). A misspelled question that equals
+    the clean one is not encoded again.
+    """
 
     protocols: tuple[str, ...] = ("one-typo",)
     variants: int = 3
+    variants_by_protocol: dict[str, int] = field(default_factory=dict)
+
+    def variants_of(self, protocol: str) -> int:
+        """The number of seeded variants of a protocol."""
+        return self.variants_by_protocol.get(protocol, self.variants)
 
 
 @dataclass(frozen=True)
@@ -335,8 +369,10 @@ def _coerce(value: Any, default: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected a string, got {value!r}")
         return value
     if isinstance(default, dict):
-        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            raise ConfigError(f"{where}: expected a table of strings, got {value!r}")
+        if not isinstance(value, dict) or not all(
+            isinstance(v, str | int) and not isinstance(v, bool) for v in value.values()
+        ):
+            raise ConfigError(f"{where}: expected a table of strings or integers, got {value!r}")
         return dict(value)
     if isinstance(default, tuple):
         if not isinstance(value, list):
@@ -395,6 +431,16 @@ def _validate(config: ExperimentConfig, where: str) -> None:
             raise ConfigError(f"{where}: [fusion] alpha {alpha} is outside [0, 1]")
     if t.variants < 1:
         raise ConfigError(f"{where}: [typos] variants must be >= 1")
+    from xqg.typos.generator import PROTOCOLS
+
+    for protocol in (*t.protocols, *t.variants_by_protocol):
+        if protocol not in PROTOCOLS:
+            raise ConfigError(f"{where}: [typos] protocol {protocol!r} is not one of {', '.join(PROTOCOLS)}")
+    for protocol, count in t.variants_by_protocol.items():
+        if not isinstance(count, int) or count < 1:
+            raise ConfigError(f"{where}: [typos] variants_by_protocol {protocol} must be an integer >= 1")
+    if not all(isinstance(v, str) for v in config.encoder.others.values()):
+        raise ConfigError(f"{where}: [encoder] others: expected a table of strings (alias = model)")
     if tr.towers not in ("both", "query"):
         raise ConfigError(f"{where}: [training] towers must be 'both' or 'query', got {tr.towers!r}")
     if not 0.0 <= tr.typo_probability <= 1.0 or tr.adversarial_candidates < 1 or tr.typo_variants < 1:
@@ -402,11 +448,33 @@ def _validate(config: ExperimentConfig, where: str) -> None:
             f"{where}: [training] typo_probability must be in [0, 1], typo_variants and "
             "adversarial_candidates >= 1"
         )
-    for code in tr.languages:
+    for code in (*tr.languages, tr.distill_corpus_language):
         if not is_language_code(code):
             raise ConfigError(
                 f"{where}: {code!r} is not a language code (ISO 639 or BCP-47, e.g. 'ro', 'pt-BR')"
             )
+    from xqg.train.config import DISTILL_LOSSES, TUNING_MODES
+
+    if tr.tuning not in TUNING_MODES or tr.lora_rank < 1:
+        raise ConfigError(
+            f"{where}: [training] tuning must be one of {', '.join(TUNING_MODES)} and lora_rank >= 1"
+        )
+    unknown_sources = sorted(set(tr.distill_sources) - set(DISTILL_SOURCES))
+    if unknown_sources or not tr.distill_sources:
+        raise ConfigError(
+            f"{where}: [training] distill_sources must be a non-empty subset of {', '.join(DISTILL_SOURCES)}"
+        )
+    if ("files" in tr.distill_sources) != bool(tr.distill_files):
+        raise ConfigError(
+            f"{where}: [training] distill_files go with the distill source 'files' (both or neither)"
+        )
+    if tr.distill_loss not in DISTILL_LOSSES or tr.distill_views < 1 or tr.distill_clean_weight < 0:
+        raise ConfigError(
+            f"{where}: [training] distill_loss must be one of {', '.join(DISTILL_LOSSES)}, distill_views >= 1, "
+            "distill_clean_weight >= 0"
+        )
+    if tr.distill_pieces_per_passage < 0:
+        raise ConfigError(f"{where}: [training] distill_pieces_per_passage must be >= 0 (0 = all pieces)")
     if not s.names:
         raise ConfigError(f"{where}: [systems] names is empty")
     for name in s.names:

@@ -129,6 +129,7 @@ class FoldBenchmark:
                 f"[data] languages {', '.join(missing)} have no questions in {data.dataset} "
                 f"(it has {', '.join(dataset.languages)})"
             )
+        self.stages.use_full_dataset(dataset)
         articles = article_labels(dataset)
         if data.num_folds > len(articles):
             raise ConfigError(
@@ -370,8 +371,11 @@ class FoldBenchmark:
         passages = self.stages.encode_cached(
             "encode-corpus", passage_key, passage_path, [(p.id, passage_text(p)) for p in corpus], "passage"
         ).matrix
+        # plain passages need only the evaluated questions; fusion (α selection, the predictor,
+        # the oracle) needs every question's vector
+        encoded = all_questions if spec.passages != "plain" else test_queries
         questions = self.stages.encode_cached(
-            "encode-questions", enc_key, enc_path, [(q.id, q.text) for q in all_questions], "query"
+            "encode-questions", enc_key, enc_path, [(q.id, q.text) for q in encoded], "query"
         )
         # the passage representation of this system: one matrix, or one per query language
         alpha = cfg.fusion.alpha
@@ -416,9 +420,11 @@ class FoldBenchmark:
             represent = None  # type: ignore[assignment]
 
         # every real question counts once for each of its relevant passages
-        oracle_rows = [
-            (n, doc_row[d]) for n, q in enumerate(all_questions) for d in sorted(dataset.qrels[q.id])
-        ]
+        oracle_rows = (
+            [(n, doc_row[d]) for n, q in enumerate(all_questions) for d in sorted(dataset.qrels[q.id])]
+            if spec.passages == "oracle"
+            else []
+        )
         oracle_vectors = questions.matrix[[n for n, _ in oracle_rows]]
 
         def oracle(queries: Sequence[Query], vecs: np.ndarray, a: float) -> np.ndarray:
@@ -491,9 +497,19 @@ class FoldBenchmark:
                 vecs = questions.rows([q.id for q in queries])
             else:
                 queries = self.stages.typo_queries(test_queries, protocol, variant)
-                vecs = self.stages.encode_cached(
-                    "encode-typos", enc_key, enc_path, [(q.id, q.text) for q in queries], "query"
-                ).matrix
+                # a question the protocol left unchanged keeps its clean vector
+                vecs = questions.rows([q.id for q in test_queries]).copy()
+                changed = [
+                    i for i, (q, c) in enumerate(zip(queries, test_queries, strict=True)) if q.text != c.text
+                ]
+                if changed:
+                    vecs[changed] = self.stages.encode_cached(
+                        "encode-typos",
+                        enc_key,
+                        enc_path,
+                        [(queries[i].id, queries[i].text) for i in changed],
+                        "query",
+                    ).matrix
             if spec.passages == "oracle":
                 scores = oracle(queries, vecs, alpha)
             else:

@@ -37,6 +37,7 @@ def run_experiment(config: ExperimentConfig, cache_dir: str | Path | None = None
     stages = ExperimentStages(config, cache_dir)
     if config.data.dataset in CORPUS_DATASETS:
         dataset, languages, corpus_path = load_corpus_benchmark(config)
+        stages.use_full_dataset(dataset)
         print(
             f"[xqg run] {config.experiment.name}: corpus {corpus_path}, languages {', '.join(languages)}, "
             f"systems {', '.join(config.systems.names)}",

@@ -45,6 +45,62 @@ def _mean(values: Sequence[float]) -> float:
     return float(np.mean(values)) if len(values) else float("nan")
 
 
+def _summary_table(
+    condition_values: dict[str, dict[str, dict[str, float]]],
+    systems: Sequence[str],
+    baseline: str,
+    languages: Sequence[str],
+    query_lang: dict[str, str],
+    cfg: ExperimentConfig,
+    by_lang,
+    primary: str,
+    level: float,
+) -> ResultTable:
+    """One row per system: the macro average over all languages and over each resource group,
+    clean and under each typo protocol (per-question mean over its variants), each tested against
+    the baseline on the same questions (randomisation test of that macro average, Holm over the
+    systems in the column)."""
+    groups = {"all": list(languages)}
+    for group in ("low", "high"):
+        members = [lang for lang in languages if get_language(lang).resource_group == group]
+        if members and len(members) < len(languages):
+            groups[group] = members
+    columns: list[str] = []
+    values: dict[str, dict[str, float]] = {s: {} for s in systems}
+    pvalues: dict[str, dict[str, float]] = {s: {} for s in systems if s != baseline}
+    for condition, per_system in condition_values.items():
+        for group, members in groups.items():
+            column = condition if group == "all" else f"{condition} {group}"
+            columns.append(column)
+            keep = set(members)
+            raw: dict[str, float] = {}
+            for s in systems:
+                values[s][column] = _mean([by_lang(per_system[s])[lang] for lang in members])
+                if s == baseline:
+                    continue
+                qids = [q for q in per_system[s] if query_lang[q] in keep]
+                raw[s] = compare_per_query(
+                    {q: per_system[s][q] for q in qids},
+                    {q: per_system[baseline][q] for q in qids},
+                    query_lang,
+                    test="randomisation",
+                    num_permutations=cfg.metrics.permutations,
+                    seed=cfg.experiment.seed,
+                )["avg"].pvalue
+            for s, p in holm(raw).items():
+                pvalues[s][column] = p
+    return ResultTable(
+        title=f"Summary, {primary}: macro average over the languages and over each resource group "
+        "(Joshi et al. 2020 classes 0-3 low, 4-5 high), clean and under each typo protocol",
+        metric=primary,
+        columns=columns,
+        values=values,
+        baseline=baseline,
+        pvalues=pvalues,
+        significance_level=level,
+    )
+
+
 def build_report(
     config: ExperimentConfig,
     languages: Sequence[str],
@@ -142,6 +198,9 @@ def build_report(
         "timings_seconds": timings,
         "wall_seconds": seconds,
     }
+    condition_values: dict[str, dict[str, dict[str, float]]] = {
+        CLEAN: {s: merged[s][CLEAN][primary] for s in systems}
+    }
     if typo_conditions:
         protocols = sorted({c.split("#")[0] for c in typo_conditions})
         drops: dict[str, dict[str, float]] = {}
@@ -153,6 +212,7 @@ def build_report(
             for s in systems:
                 clean = merged[s][CLEAN][primary]
                 typo_mean = {qid: _mean([merged[s][c][primary][qid] for c in conds]) for qid in clean}
+                condition_values.setdefault(protocol, {})[s] = typo_mean
                 rows[f"{s} · clean"] = by_lang(clean)
                 rows[f"{s} · {protocol}"] = by_lang(typo_mean)
                 per_variant = [by_lang(merged[s][c][primary]) for c in conds]
@@ -185,6 +245,20 @@ def build_report(
                 significance_level=level,
             )
             tables.append(table)
+            if len(systems) > 1:
+                means = condition_values[protocol]
+                tables.append(
+                    ResultTable(
+                        title=f"Misspelled questions ({protocol}, per-question mean over the variants), "
+                        f"{primary}, against the baseline",
+                        metric=primary,
+                        columns=list(languages),
+                        values={s: by_lang(means[s]) for s in systems},
+                        baseline=baseline,
+                        pvalues=pvalues_vs(means[baseline], {s: means[s] for s in systems if s != baseline}),
+                        significance_level=level,
+                    )
+                )
             tables.append(
                 ResultTable(
                     title=f"Relative drop under {protocol} (% of the clean score)",
@@ -224,6 +298,12 @@ def build_report(
                 )
             )
             results[f"typo_sd_{protocol}"] = spread
+    if len(systems) > 1:
+        tables.append(
+            _summary_table(
+                condition_values, systems, baseline, languages, query_lang, cfg, by_lang, primary, level
+            )
+        )
     for fold_id, fold in folds.items():
         for name, curves in fold.alpha_curves.items():
             plots.append(

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from xqg.data.atomic import atomic_write_json
 from xqg.data.records import Passage, Query, RetrievalDataset, passage_text
 from xqg.errors import ConfigError
 from xqg.experiment.cache import StageCache
@@ -130,8 +131,25 @@ def query_conditions(config: ExperimentConfig) -> list[tuple[str, str, int]]:
     """
     conditions: list[tuple[str, str, int]] = [(CLEAN, "", 0)]
     for protocol in config.typos.protocols:
-        conditions += [(f"{protocol}#{v}", protocol, v) for v in range(config.typos.variants)]
+        conditions += [(f"{protocol}#{v}", protocol, v) for v in range(config.typos.variants_of(protocol))]
     return conditions
+
+
+def seeded_sample(items: list[Any], count: int, seed: int) -> list[Any]:
+    """At most ``count`` of ``items``: a seeded sample, in their original order.
+
+    Example:
+        >>> seeded_sample([1, 2, 3], 5, 0), len(seeded_sample(list(range(10)), 3, 0))
+        ([1, 2, 3], 3)
+    """
+    if len(items) <= count:
+        return items
+    import random
+
+    from xqg.seeding import derive_seed
+
+    keep = sorted(random.Random(derive_seed(seed, "sample")).sample(range(len(items)), count))
+    return [items[i] for i in keep]
 
 
 def split_path(value: str) -> dict[str, Any]:
@@ -183,6 +201,8 @@ class ExperimentStages:
         self._encoders: dict[str, Any] = {}
         self._precision: str | None = None
         self.timings: dict[str, float] = {}
+        self.full_dataset: RetrievalDataset | None = None
+        self._idf_tables: dict[tuple[str, ...], dict[str, Any]] = {}
 
     @property
     def precision(self) -> str:
@@ -251,11 +271,14 @@ class ExperimentStages:
         if not spec.trained:
             return base_key, base
         tr = self.config.training
+        training = self.config.section_dict("training")
+        if spec.method != "distill":  # the distillation settings do not change the other methods
+            training = {k: v for k, v in training.items() if not k.startswith("distill_")}
         settings = {
             "base": str(base),
             "method": spec.method,
             "fold": fold,
-            "training": self.config.section_dict("training"),
+            "training": training,
             "data": self.config.section_dict("data"),
             "seed": self.seed,
             "bank": "training-articles",
@@ -286,11 +309,27 @@ class ExperimentStages:
                 bank = PassageBank(ids, torch.from_numpy(np.ascontiguousarray(vectors.rows(ids))))
             encoder = load_encoder(base, device=self.device, precision=self.precision)
             languages = list(tr.languages) or None
-            negatives = 0 if query_only else 1
-            mined = read_negatives(tr.negatives) if tr.negatives else None
-            examples = build_training_examples(
-                train, mined, num_negatives=negatives, seed=self.seed, languages=languages
-            )
+            negatives = 0 if query_only or spec.method == "distill" else 1
+            teacher = None
+            if spec.method == "distill":
+                from xqg.train.distill import label_free_examples, label_free_texts
+
+                texts = label_free_texts(
+                    train,
+                    tr.distill_sources,
+                    languages,
+                    tr.distill_pieces_per_passage,
+                    self.seed,
+                    tr.distill_corpus_language,
+                    tr.distill_files,
+                )
+                examples = label_free_examples(texts)
+                teacher = self.distill_teacher(base_key, base, texts, train, corpus, query_only)
+            else:
+                mined = read_negatives(tr.negatives) if tr.negatives else None
+                examples = build_training_examples(
+                    train, mined, num_negatives=negatives, seed=self.seed, languages=languages
+                )
             robustness = {"plain": "none"}.get(spec.method, spec.method)
             config = TrainingConfig(
                 epochs=tr.epochs,
@@ -303,13 +342,90 @@ class ExperimentStages:
                 typo_probability=tr.typo_probability,
                 typo_variants=tr.typo_variants,
                 adversarial_candidates=tr.adversarial_candidates,
+                distill_loss=tr.distill_loss,
+                distill_views=tr.distill_views,
+                distill_clean_weight=tr.distill_clean_weight,
+                tuning=tr.tuning,
+                lora_rank=tr.lora_rank,
+                lora_alpha=2.0 * tr.lora_rank,
                 seed=self.seed,
             )
-            train_retriever(encoder, examples, config, out / "training", save_model=False, passage_bank=bank)
+            started = time.perf_counter()
+            result = train_retriever(
+                encoder,
+                examples,
+                config,
+                out / "training",
+                save_model=False,
+                passage_bank=bank,
+                teacher=teacher,
+            )
+            atomic_write_json(
+                out / "training" / "cost.json",
+                {
+                    "examples": len(examples),
+                    "steps": result.steps,
+                    "trainable_parameters": result.trainable_parameters,
+                    "seconds": time.perf_counter() - started,
+                    "threads": torch.get_num_threads(),
+                },
+            )
             encoder.save(out / "model")
 
         key, path = self.run_stage("train-retriever", settings, build)
         return key, str(path / "model")
+
+    def distill_teacher(
+        self,
+        base_key: str,
+        base: str | None,
+        texts: Sequence[Query],
+        train: RetrievalDataset,
+        corpus: Sequence[Passage],
+        query_only: bool,
+    ) -> Any:
+        """The frozen teacher of ``fine-tuned:distill`` (:class:`xqg.train.distill.DistillTeacher`):
+        the base encoder's query vectors of every text the distillation can train on in *any* fold
+        (one cached stage, ``encode-distill-texts``, shared by the folds and by every distillation
+        setting with the same texts: :meth:`use_full_dataset`), and, with both towers trained, its
+        passage vectors of up to 2,048 candidate passages of the training split (the cached corpus
+        encoding)."""
+        import torch
+
+        from xqg.train.distill import DistillTeacher, label_free_texts
+
+        tr = self.config.training
+        union = label_free_texts(
+            self.full_dataset if self.full_dataset is not None else train,
+            tr.distill_sources,
+            list(tr.languages) or None,
+            tr.distill_pieces_per_passage,
+            self.seed,
+            tr.distill_corpus_language,
+            tr.distill_files,
+        )
+        unique = list(dict.fromkeys([q.text for q in union] + [q.text for q in texts]))
+        vectors = self.encode_cached(
+            "encode-distill-texts", base_key, base, [(str(i), t) for i, t in enumerate(unique)], "query"
+        )
+        teacher = DistillTeacher({t: i for i, t in enumerate(unique)}, torch.from_numpy(vectors.matrix))
+        if not query_only:
+            encoded = self.encode_cached(
+                "encode-corpus", base_key, base, [(p.id, passage_text(p)) for p in corpus], "passage"
+            )
+            pool = seeded_sample(list(train.corpus), 2048, self.seed)
+            teacher.passages = pool
+            teacher.passage_vectors = torch.from_numpy(
+                np.ascontiguousarray(encoded.rows([p.id for p in pool]))
+            )
+        return teacher
+
+    def use_full_dataset(self, dataset: RetrievalDataset) -> None:
+        """The whole data set of the run: the ``idf`` typo protocol takes the IDF over all its
+        questions in each language (as ``xqg robustness`` does; unsupervised, the same for every
+        fold and system), and the distillation teacher encodes the texts of every fold at once."""
+        self.full_dataset = dataset
+        self._idf_tables = {}
 
     # ------------------------------------------------------------- vectors
     def encode_cached(
@@ -339,5 +455,18 @@ class ExperimentStages:
         return EncodedVectors(ids, np.load(path / "vectors.npy"))
 
     def typo_queries(self, queries: Sequence[Query], protocol: str, variant: int) -> list[Query]:
-        """The seeded misspelled copy ``variant`` of ``queries`` under ``protocol``."""
-        return list(misspell_queries(queries, seed=self.seed, variant=variant, protocol=protocol))
+        """The seeded misspelled copy ``variant`` of ``queries`` under ``protocol``; for ``idf``,
+        the misspelled word is the one of highest IDF over the run's questions in the query's
+        language (:meth:`use_full_dataset`; without it, over ``queries``)."""
+        options: dict[str, Any] = {}
+        if protocol == "idf":
+            from xqg.typos import IdfTable
+
+            langs = tuple(sorted({q.lang for q in queries}))
+            if langs not in self._idf_tables:
+                source = list(self.full_dataset.all_queries()) if self.full_dataset is not None else queries
+                self._idf_tables[langs] = {
+                    lang: IdfTable([q.text for q in source if q.lang == lang], lang) for lang in langs
+                }
+            options["idf"] = self._idf_tables[langs]
+        return list(misspell_queries(queries, seed=self.seed, variant=variant, protocol=protocol, **options))

@@ -35,7 +35,7 @@ import regex
 import torch
 import torch.nn.functional as F
 
-from xqg.data.records import Passage, Query
+from xqg.data.records import Passage, Query, RetrievalDataset
 from xqg.errors import ConfigError
 from xqg.seeding import derive_seed
 from xqg.train.config import TrainingConfig
@@ -127,6 +127,74 @@ def passage_pieces(
     return out
 
 
+DISTILL_SOURCES: tuple[str, ...] = ("questions", "pieces", "files")
+"""Where label-free training texts come from (:func:`label_free_texts`)."""
+
+
+def label_free_texts(
+    train: RetrievalDataset,
+    sources: Sequence[str] = ("questions", "pieces"),
+    languages: Iterable[str] | None = None,
+    pieces_per_passage: int = 4,
+    seed: int = 0,
+    corpus_language: str = "en",
+    files: Sequence[str] = (),
+    xquad_root: str | None = None,
+) -> list[Query]:
+    """The texts self-distillation trains on, read from a training split without its labels.
+
+    Args:
+        train: the training split (only its question texts and its passages are read).
+        sources: ``questions`` (the split's questions), ``pieces`` (question-length pieces of its
+            passages: for XQuAD the paragraphs in every one of ``languages``, XQuAD's translations;
+            elsewhere the corpus passages, taken to be in ``corpus_language``), ``files`` (the
+            queries files ``files``, JSONL/TSV with a language per row: other data sets' queries).
+        languages: keep texts in these languages (default all; for XQuAD pieces, all 11).
+        pieces_per_passage: seeded sample of pieces per passage and language (0 = all).
+        seed: seed of that sample.
+        corpus_language: the language of non-XQuAD corpus passages.
+        files: queries files for the ``files`` source.
+        xquad_root: folder of the XQuAD files (default: the data mirror).
+
+    Raises:
+        ConfigError: an unknown source.
+
+    Example:
+        >>> ds = RetrievalDataset("toy", [Passage("p", "One two three four. Five six seven.")],
+        ...     {"en": [Query("q", "What is one?", "en")]}, {"q": {"p": 1}})
+        >>> [q.text for q in label_free_texts(ds)]
+        ['What is one?', 'One two three four', 'Five six seven']
+    """
+    unknown = sorted(set(sources) - set(DISTILL_SOURCES))
+    if unknown:
+        raise ConfigError(f"unknown distillation text sources {unknown}; known: {', '.join(DISTILL_SOURCES)}")
+    wanted = set(languages) if languages else None
+    texts: list[Query] = []
+    if "questions" in sources:
+        texts += [q for q in train.all_queries() if wanted is None or q.lang in wanted]
+    if "pieces" in sources:
+        if train.name.startswith("xquad"):
+            from xqg.data.xquad import XQUAD_LANGUAGES, load_xquad_contexts
+
+            langs = sorted(wanted or set(XQUAD_LANGUAGES))
+            contexts = load_xquad_contexts(langs, root=xquad_root)
+            paragraphs = sorted({str(p.meta.get("paragraph", p.id)) for p in train.corpus} & set(contexts))
+            items = [(pid, contexts[pid][lang], lang) for pid in paragraphs for lang in langs]
+        else:
+            items = [(p.id, passage_text(p), corpus_language) for p in train.corpus]
+        texts += passage_pieces(items, pieces_per_passage, seed)
+    if "files" in sources:
+        from xqg.data.corpus import read_queries
+
+        for path in files:
+            texts += [
+                Query(f"file:{path}:{q.id}", q.text, q.lang)
+                for q in read_queries(path)
+                if wanted is None or q.lang in wanted
+            ]
+    return texts
+
+
 @dataclass
 class DistillTeacher:
     """The frozen teacher's vectors: of every training text (as a query) and of candidate passages.
@@ -172,7 +240,10 @@ class DistillTeacher:
         finally:
             model.train(was_training)
         return cls(
-            {t: i for i, t in enumerate(unique)}, vectors, list(passages) if passages else None, passage_vectors
+            {t: i for i, t in enumerate(unique)},
+            vectors,
+            list(passages) if passages else None,
+            passage_vectors,
         )
 
     def of(self, texts: Sequence[str]) -> torch.Tensor:
@@ -180,11 +251,15 @@ class DistillTeacher:
         try:
             return self.vectors[[self.texts[t] for t in texts]]
         except KeyError as exc:
-            raise ConfigError(f"the distillation teacher has no vector for the text {exc.args[0]!r}") from None
+            raise ConfigError(
+                f"the distillation teacher has no vector for the text {exc.args[0]!r}"
+            ) from None
 
 
 def _embed_in_batches(model: torch.nn.Module, texts: list[str], kind: str, batch_size: int) -> torch.Tensor:
-    parts = [model.embed(texts[i : i + batch_size], kind).float().cpu() for i in range(0, len(texts), batch_size)]
+    parts = [
+        model.embed(texts[i : i + batch_size], kind).float().cpu() for i in range(0, len(texts), batch_size)
+    ]
     return torch.cat(parts) if parts else torch.zeros(0, 0)
 
 
@@ -281,11 +356,15 @@ def distill_batch_gradients(
         if teacher.passages is None or teacher.passage_vectors is None:
             raise ConfigError("distill without a passage bank needs candidate passages in the teacher")
         rows = _sampled_passages(teacher, config, epoch, batch[0].query.id)
-        p_local = model.embed([passage_text(teacher.passages[r]) for r in rows[info.local_slice(len(rows))]], "passage")
+        p_local = model.embed(
+            [passage_text(teacher.passages[r]) for r in rows[info.local_slice(len(rows))]], "passage"
+        )
         cand_student = gather_with_local_grad(p_local, info)
         cand_teacher = teacher.passage_vectors[rows].to(q_local.device)
         if "cosine" in config.distill_loss:
-            anchor = (1.0 - F.cosine_similarity(cand_student, cand_teacher.to(cand_student.dtype), dim=-1)).mean()
+            anchor = (
+                1.0 - F.cosine_similarity(cand_student, cand_teacher.to(cand_student.dtype), dim=-1)
+            ).mean()
 
     per_view = []
     for v in range(len(views.distilled)):
@@ -310,11 +389,13 @@ def distill_batch_gradients(
 
 
 __all__ = [
+    "DISTILL_SOURCES",
     "PLACEHOLDER_PREFIX",
     "DistillTeacher",
     "distill_batch_gradients",
     "distillation_loss",
     "label_free_examples",
+    "label_free_texts",
     "passage_pieces",
     "question_length_pieces",
 ]

@@ -49,7 +49,9 @@ class LoRALinear(nn.Module):
         bound = 1.0 / math.sqrt(base.in_features)
         a.uniform_(-bound, bound, generator=generator)
         self.lora_a = nn.Parameter(a.to(weight.device))
-        self.lora_b = nn.Parameter(torch.zeros(base.out_features, rank, dtype=weight.dtype, device=weight.device))
+        self.lora_b = nn.Parameter(
+            torch.zeros(base.out_features, rank, dtype=weight.dtype, device=weight.device)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.base(x) + (x @ self.lora_a.T @ self.lora_b.T) * self.scaling
@@ -137,7 +139,9 @@ def set_trainable(
     if tuning not in ("full", "no-embeddings"):
         raise ValueError(f"unknown tuning mode {tuning!r}")
     frozen = [
-        p for name, p in model.named_parameters() if tuning != "full" and "embeddings" in name and p.requires_grad
+        p
+        for name, p in model.named_parameters()
+        if tuning != "full" and "embeddings" in name and p.requires_grad
     ]
     for p in frozen:
         p.requires_grad_(False)

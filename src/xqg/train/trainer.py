@@ -19,10 +19,10 @@ import torch
 from tqdm.auto import tqdm
 
 from xqg.data.atomic import atomic_write_json
+from xqg.errors import ConfigError
 from xqg.seeding import derive_seed
 from xqg.train.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from xqg.train.config import TrainingConfig
-from xqg.errors import ConfigError
 from xqg.train.dev import DevSet, evaluate_encoder
 from xqg.train.distill import DistillTeacher
 from xqg.train.distributed import ProcessGroupInfo, all_reduce_gradients, broadcast_parameters
@@ -44,12 +44,14 @@ class TrainResult:
         steps: optimizer steps done in total.
         history: one record per logged step / dev evaluation.
         model_dir: where the final model was saved (``None`` when not saved).
+        trainable_parameters: how many parameters the optimizer changed (see ``TrainingConfig.tuning``).
     """
 
     output_dir: Path
     steps: int
     history: list[dict[str, Any]] = field(default_factory=list)
     model_dir: Path | None = None
+    trainable_parameters: int = 0
 
 
 def init_distributed_from_env(backend: str | None = None) -> ProcessGroupInfo:
@@ -107,6 +109,7 @@ def train_retriever(
     save_model: bool = True,
     passage_bank: PassageBank | None = None,
     teacher: DistillTeacher | None = None,
+    dev_bank: PassageBank | None = None,
 ) -> TrainResult:
     """Fine-tune a dual encoder contrastively (see :class:`TrainingConfig` for every setting).
 
@@ -133,6 +136,8 @@ def train_retriever(
         teacher: ``distill``: the frozen teacher's vectors of every training text (and, without a
             passage bank, of the candidate passages); default with a bank: computed here from
             ``model`` before the first step (and before a resumed checkpoint is loaded).
+        dev_bank: the fixed passage vectors dev evaluation searches (default: ``passage_bank``;
+            query-tower-only training on some passages, evaluated on others).
 
     Returns:
         A :class:`TrainResult`.
@@ -213,7 +218,11 @@ def train_retriever(
     def evaluate() -> None:
         if dev is not None and info.is_main:
             table, _ = evaluate_encoder(
-                model, dev, (config.eval_metric,), config.eval_batch_size, passage_bank=passage_bank
+                model,
+                dev,
+                (config.eval_metric,),
+                config.eval_batch_size,
+                passage_bank=dev_bank if dev_bank is not None else passage_bank,
             )
             record = {"step": step, "dev": table[config.eval_metric]}
             history.append(record)
@@ -279,7 +288,7 @@ def train_retriever(
             model_dir = output_dir / "model"
             model.save(model_dir)  # type: ignore[attr-defined]
     model.eval()  # type: ignore[attr-defined]
-    return TrainResult(output_dir, step, history, model_dir)
+    return TrainResult(output_dir, step, history, model_dir, sum(p.numel() for p in params))
 
 
 __all__ = [
