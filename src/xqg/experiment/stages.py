@@ -405,8 +405,14 @@ class ExperimentStages:
             tr.distill_files,
         )
         unique = list(dict.fromkeys([q.text for q in union] + [q.text for q in texts]))
+        # float32, as the student computes in training: the clean term is zero at the start
         vectors = self.encode_cached(
-            "encode-distill-texts", base_key, base, [(str(i), t) for i, t in enumerate(unique)], "query"
+            "encode-distill-texts",
+            base_key,
+            base,
+            [(str(i), t) for i, t in enumerate(unique)],
+            "query",
+            precision="float32",
         )
         teacher = DistillTeacher({t: i for i, t in enumerate(unique)}, torch.from_numpy(vectors.matrix))
         if not query_only:
@@ -429,24 +435,37 @@ class ExperimentStages:
 
     # ------------------------------------------------------------- vectors
     def encode_cached(
-        self, stage: str, enc_key: str, enc_path: str | None, items: Sequence[tuple[str, str]], kind: str
+        self,
+        stage: str,
+        enc_key: str,
+        enc_path: str | None,
+        items: Sequence[tuple[str, str]],
+        kind: str,
+        precision: str | None = None,
     ) -> EncodedVectors:
         """Vectors of ``items`` (``(id, text)``) by the encoder ``enc_key`` (at ``enc_path``) as
-        ``kind`` (``"query"`` or ``"passage"``), cached as the stage ``stage``."""
+        ``kind`` (``"query"`` or ``"passage"``), cached as the stage ``stage``, computed at
+        ``precision`` (default: the run's :attr:`precision`)."""
+        precision = precision or self.precision
         settings = {
             "encoder": enc_key,
             "kind": kind,
             "texts": hash_texts(items),
             "n": len(items),
             "batch_size": self.config.encoder.batch_size,
-            "precision": self.precision,
+            "precision": precision,
         }
 
         def build(out: Path) -> None:
             encoder = self.encoder(enc_key, enc_path)
             texts = [t for _, t in items]
             encode = encoder.encode_queries if kind == "query" else encoder.encode_passages
-            vectors = encode(texts, batch_size=self.config.encoder.batch_size, show_progress=True)
+            run_precision = encoder.precision
+            encoder.precision = precision
+            try:
+                vectors = encode(texts, batch_size=self.config.encoder.batch_size, show_progress=True)
+            finally:
+                encoder.precision = run_precision
             np.save(out / "vectors.npy", np.asarray(vectors, dtype=np.float32))
             (out / "ids.txt").write_text("\n".join(i for i, _ in items) + "\n", encoding="utf-8")
 
