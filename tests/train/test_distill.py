@@ -18,6 +18,7 @@ from xqg.train.distill import (
     passage_pieces,
     question_length_pieces,
 )
+from xqg.train.forward import embed_at
 from xqg.train.robustness import QueryPerturber
 from xqg.train.step import PassageBank, compute_batch_gradients
 from xqg.train.testing import tiny_hash_encoder
@@ -90,11 +91,12 @@ def test_a_batch_costs_nothing_when_the_student_is_the_teacher():
     assert max(p.grad.abs().max().item() for p in model.parameters() if p.grad is not None) < 1e-5
 
 
-def test_the_student_moves_toward_the_teachers_clean_vectors_on_misspelled_inputs(tmp_path):
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_the_student_moves_toward_the_teachers_clean_vectors_on_misspelled_inputs(tmp_path, precision):
     model = tiny_hash_encoder(seed=2)
     bank = _bank(model)
     examples = label_free_examples(TEXTS)
-    teacher = DistillTeacher.from_model(model, [e.query.text for e in examples])
+    teacher = DistillTeacher.from_model(model, [e.query.text for e in examples], precision=precision)
     clean = [q.text for q in TEXTS]
     # misspellings the training never draws (other seeds than the training's)
     unseen = [_drop_letter(t, "en", 10_000 + k) for k, t in enumerate(clean)]
@@ -102,14 +104,15 @@ def test_the_student_moves_toward_the_teachers_clean_vectors_on_misspelled_input
     def similarity(texts):
         with torch.no_grad():
             model.eval()
-            return F.cosine_similarity(model.embed(texts, "query"), teacher.of(clean)).mean().item()
+            vectors = embed_at(model, texts, "query", precision)
+            return F.cosine_similarity(vectors, teacher.of(clean)).mean().item()
 
     typo_before, clean_before = similarity(unseen), similarity(clean)
     assert clean_before == pytest.approx(1.0, abs=1e-5) and typo_before < 1 - 1e-4
     result = train_retriever(
         model,
         examples,
-        CONFIG.replace(distill_views=2, learning_rate=1e-3, max_steps=60),
+        CONFIG.replace(distill_views=2, learning_rate=1e-3, max_steps=60, precision=precision),
         tmp_path,
         misspell=_drop_letter,
         show_progress=False,

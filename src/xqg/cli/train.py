@@ -106,7 +106,7 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "--device", type=v.device, default=None, help="cpu / cuda (default: cuda if available)"
     )
     add_precision_argument(
-        parser, "encoding (inference: ranking, mining, dev evaluation; training runs in float32)"
+        parser, "encoding (inference: ranking, mining, dev evaluation; training: --train-precision)"
     )
 
 
@@ -140,6 +140,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         train.add_argument(
             "--" + name.replace("_", "-"), type=kind, default=None, help=f"TrainingConfig.{name}"
         )
+    train.add_argument(
+        "--train-precision",
+        choices=("auto", "float32", "bfloat16"),
+        default="auto",
+        help="compute precision of training's forward/backward passes (weights, optimizer and loss stay "
+        "float32); auto: bfloat16 autocast where the device has native bf16 (AMX/avx512_bf16 CPUs, GPUs of "
+        "capability >= 8), else float32",
+    )
     train.add_argument(
         "--towers",
         choices=("both", "query"),
@@ -301,6 +309,9 @@ def _train(args: argparse.Namespace) -> int:
         for f in fields(TrainingConfig)
         if getattr(args, f.name, None) is not None
     }
+    from xqg.train.config import training_precision
+
+    changes["precision"] = training_precision(args.train_precision, args.device)
     config = PRESETS[args.preset].replace(**changes)
     train_data, dev_data = load_training_data(args)
     model = _load_model(args)
@@ -324,7 +335,11 @@ def _train(args: argparse.Namespace) -> int:
         examples = label_free_examples(texts)
         if not query_only:
             teacher = DistillTeacher.from_model(
-                model, [q.text for q in texts], train_data.corpus[:2048], config.eval_batch_size
+                model,
+                [q.text for q in texts],
+                train_data.corpus[:2048],
+                config.eval_batch_size,
+                config.precision,
             )
     else:
         if query_only:

@@ -166,7 +166,9 @@ class TrainingSection:
     the base encoder and costs only the query passes (the CPU setting of the research questions).
 
     ``tuning`` (``full``, ``no-embeddings``, ``lora`` with ``lora_rank``) chooses which weights
-    every fine-tuned system of the experiment changes (:mod:`xqg.train.lora`).
+    every fine-tuned system of the experiment changes (:mod:`xqg.train.lora`); ``precision`` the
+    compute precision of training (``auto``: bfloat16 autocast where the device has native bf16,
+    else float32; :func:`xqg.train.config.training_precision`).
 
     ``fine-tuned:distill`` (:mod:`xqg.train.distill`) uses no relevance labels: its texts are
     ``distill_sources``: ``questions`` (the training split's questions, as text only), ``pieces``
@@ -189,6 +191,7 @@ class TrainingSection:
     towers: str = "both"
     tuning: str = "full"
     lora_rank: int = 8
+    precision: str = "auto"
     distill_sources: tuple[str, ...] = ("questions", "pieces")
     distill_files: tuple[str, ...] = ()
     distill_pieces_per_passage: int = 4
@@ -455,6 +458,10 @@ def _validate(config: ExperimentConfig, where: str) -> None:
             )
     from xqg.train.config import DISTILL_LOSSES, TUNING_MODES
 
+    if tr.precision not in ("auto", "float32", "bfloat16"):
+        raise ConfigError(
+            f"{where}: [training] precision must be auto, float32 or bfloat16, not {tr.precision!r}"
+        )
     if tr.tuning not in TUNING_MODES or tr.lora_rank < 1:
         raise ConfigError(
             f"{where}: [training] tuning must be one of {', '.join(TUNING_MODES)} and lora_rank >= 1"

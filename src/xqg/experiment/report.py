@@ -32,6 +32,8 @@ class ResultTable:
         pvalues: ``{row: {column: p}}`` of the test against the baseline.
         significance_level: α of the tests (after Holm correction, if the caller applied it).
         scale: multiplier for display (100 shows fractions as percentages).
+        average: add the ``avg`` column (the macro average of the columns); ``False`` for tables
+            whose columns are not languages.
     """
 
     title: str
@@ -42,9 +44,10 @@ class ResultTable:
     pvalues: dict[str, dict[str, float]] = field(default_factory=dict)
     significance_level: float = 0.05
     scale: float = 100.0
+    average: bool = True
 
     def __post_init__(self) -> None:
-        for row in self.values.values():
+        for row in self.values.values() if self.average else ():
             if "avg" not in row:
                 present = [row[c] for c in self.columns if c in row]
                 if present:
@@ -52,8 +55,8 @@ class ResultTable:
 
     @property
     def all_columns(self) -> list[str]:
-        """The language columns followed by ``avg``."""
-        return [*self.columns, "avg"]
+        """The language columns followed by ``avg`` (when :attr:`average`)."""
+        return [*self.columns, "avg"] if self.average else list(self.columns)
 
     def is_significant(self, row: str, column: str) -> bool:
         """Whether ``row`` differs from the baseline in ``column`` at the table's level."""

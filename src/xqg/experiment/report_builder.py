@@ -98,6 +98,7 @@ def _summary_table(
         baseline=baseline,
         pvalues=pvalues,
         significance_level=level,
+        average=False,
     )
 
 

@@ -214,6 +214,14 @@ class ExperimentStages:
             self._precision = choice.precision
         return self._precision
 
+    @property
+    def training_precision(self) -> str:
+        """``[training] precision`` resolved for ``[experiment] device``
+        (:func:`xqg.train.config.training_precision`)."""
+        from xqg.train.config import training_precision
+
+        return training_precision(self.config.training.precision, self.device)
+
     def run_stage(
         self,
         name: str,
@@ -274,12 +282,18 @@ class ExperimentStages:
         training = self.config.section_dict("training")
         if spec.method != "distill":  # the distillation settings do not change the other methods
             training = {k: v for k, v in training.items() if not k.startswith("distill_")}
+        training["precision"] = self.training_precision  # what "auto" means here
         settings = {
             "base": str(base),
             "method": spec.method,
             "fold": fold,
             "training": training,
-            "data": self.config.section_dict("data"),
+            # which folds are evaluated, and how many of their questions, does not change a fold's model
+            "data": {
+                k: v
+                for k, v in self.config.section_dict("data").items()
+                if k not in ("eval_folds", "max_queries_per_language")
+            },
             "seed": self.seed,
             "bank": "training-articles",
             **(extra or {}),
@@ -348,6 +362,7 @@ class ExperimentStages:
                 tuning=tr.tuning,
                 lora_rank=tr.lora_rank,
                 lora_alpha=2.0 * tr.lora_rank,
+                precision=self.training_precision,
                 seed=self.seed,
             )
             started = time.perf_counter()
@@ -405,14 +420,14 @@ class ExperimentStages:
             tr.distill_files,
         )
         unique = list(dict.fromkeys([q.text for q in union] + [q.text for q in texts]))
-        # float32, as the student computes in training: the clean term is zero at the start
+        # at the training's precision, as the student computes: the clean term starts at zero
         vectors = self.encode_cached(
             "encode-distill-texts",
             base_key,
             base,
             [(str(i), t) for i, t in enumerate(unique)],
             "query",
-            precision="float32",
+            precision=self.training_precision,
         )
         teacher = DistillTeacher({t: i for i, t in enumerate(unique)}, torch.from_numpy(vectors.matrix))
         if not query_only:

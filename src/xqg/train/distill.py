@@ -41,6 +41,7 @@ from xqg.seeding import derive_seed
 from xqg.train.config import TrainingConfig
 from xqg.train.distributed import ProcessGroupInfo, gather_with_local_grad
 from xqg.train.examples import TrainingExample, passage_text
+from xqg.train.forward import embed_at
 
 PLACEHOLDER_PREFIX = "distill-text:"
 """Doc id prefix of the placeholder passage of a label-free example (never a real passage)."""
@@ -218,8 +219,10 @@ class DistillTeacher:
         texts: Iterable[str],
         passages: Sequence[Passage] | None = None,
         batch_size: int = 64,
+        precision: str = "float32",
     ) -> DistillTeacher:
-        """Encode the texts (and passages) with ``model`` as it is now, in eval mode, without gradients.
+        """Encode the texts (and passages) with ``model`` as it is now, in eval mode, without
+        gradients, at the training's compute ``precision`` (so the clean term starts at zero).
 
         Example:
             >>> from xqg.train.testing import tiny_hash_encoder
@@ -231,9 +234,11 @@ class DistillTeacher:
         model.eval()
         try:
             with torch.no_grad():
-                vectors = _embed_in_batches(model, unique, "query", batch_size)
+                vectors = _embed_in_batches(model, unique, "query", batch_size, precision)
                 passage_vectors = (
-                    _embed_in_batches(model, [passage_text(p) for p in passages], "passage", batch_size)
+                    _embed_in_batches(
+                        model, [passage_text(p) for p in passages], "passage", batch_size, precision
+                    )
                     if passages
                     else None
                 )
@@ -256,9 +261,12 @@ class DistillTeacher:
             ) from None
 
 
-def _embed_in_batches(model: torch.nn.Module, texts: list[str], kind: str, batch_size: int) -> torch.Tensor:
+def _embed_in_batches(
+    model: torch.nn.Module, texts: list[str], kind: str, batch_size: int, precision: str = "float32"
+) -> torch.Tensor:
     parts = [
-        model.embed(texts[i : i + batch_size], kind).float().cpu() for i in range(0, len(texts), batch_size)
+        embed_at(model, texts[i : i + batch_size], kind, precision).float().cpu()
+        for i in range(0, len(texts), batch_size)
     ]
     return torch.cat(parts) if parts else torch.zeros(0, 0)
 
@@ -345,7 +353,7 @@ def distill_batch_gradients(
     assert views.distilled is not None
     b = len(local)
     texts = [t for view in views.distilled for t in view]
-    q_local = model.embed(texts, "query")
+    q_local = embed_at(model, texts, "query", config.precision)
     targets = teacher.of([e.query.text for e in batch]).to(q_local.device)
 
     cand_student = cand_teacher = None
@@ -356,8 +364,11 @@ def distill_batch_gradients(
         if teacher.passages is None or teacher.passage_vectors is None:
             raise ConfigError("distill without a passage bank needs candidate passages in the teacher")
         rows = _sampled_passages(teacher, config, epoch, batch[0].query.id)
-        p_local = model.embed(
-            [passage_text(teacher.passages[r]) for r in rows[info.local_slice(len(rows))]], "passage"
+        p_local = embed_at(
+            model,
+            [passage_text(teacher.passages[r]) for r in rows[info.local_slice(len(rows))]],
+            "passage",
+            config.precision,
         )
         cand_student = gather_with_local_grad(p_local, info)
         cand_teacher = teacher.passage_vectors[rows].to(q_local.device)

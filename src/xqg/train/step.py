@@ -20,6 +20,7 @@ from xqg.train.config import TrainingConfig
 from xqg.train.distill import DistillTeacher, distill_batch_gradients
 from xqg.train.distributed import ProcessGroupInfo, gather_with_local_grad
 from xqg.train.examples import TrainingExample, passage_text
+from xqg.train.forward import embed_at
 from xqg.train.loss import contrastive_loss, false_negative_mask, masked_logits, self_teaching_kl
 from xqg.train.robustness import QueryPerturber
 
@@ -94,7 +95,9 @@ def batch_layout(examples: Sequence[TrainingExample]) -> tuple[list[str], list[i
     return doc_ids, targets
 
 
-def pair_scorer(model: TrainableEncoder, fixed_passages: dict[str, torch.Tensor] | None = None):
+def pair_scorer(
+    model: TrainableEncoder, fixed_passages: dict[str, torch.Tensor] | None = None, precision: str = "float32"
+):
     """A no-grad ``scorer(queries, passages) -> [dot of pair i]`` with the model in eval mode (for adversarial typos).
 
     Args:
@@ -111,11 +114,11 @@ def pair_scorer(model: TrainableEncoder, fixed_passages: dict[str, torch.Tensor]
         try:
             with torch.no_grad():
                 unique = list(dict.fromkeys(passages))
-                q = model.embed(queries, "query")
+                q = embed_at(model, queries, "query", precision)
                 if fixed_passages is not None:
                     p = torch.stack([fixed_passages[t] for t in unique]).to(q.device, q.dtype)
                 else:
-                    p = model.embed(unique, "passage")
+                    p = embed_at(model, unique, "passage", precision)
                 index = torch.tensor([unique.index(t) for t in passages])
                 return (q * p[index]).sum(-1).tolist()
         finally:
@@ -182,7 +185,7 @@ def compute_batch_gradients(
             if passage_bank is not None
             else None
         )
-        scorer = pair_scorer(model, fixed)
+        scorer = pair_scorer(model, fixed, config.precision)
     views = perturber.views(local, epoch, scorer)
     query_texts = [t for view in views.ce for t in view] + (views.kl_student or [])
     passage_texts = (
@@ -196,14 +199,16 @@ def compute_batch_gradients(
             with torch.no_grad():
                 for part in _chunks(len(texts), config.grad_cache_chunk):
                     states.append(_RandomState())
-                    parts.append(model.embed(texts[part], kind))
+                    parts.append(embed_at(model, texts[part], kind, config.precision))
             caches.append((kind, texts, states, torch.cat(parts).requires_grad_()))
         after_first_pass = _RandomState()
         q_local = caches[0][3]
         p_local = caches[1][3] if passage_bank is None else None
     else:
-        q_local = model.embed(query_texts, "query")
-        p_local = model.embed(passage_texts, "passage") if passage_bank is None else None
+        q_local = embed_at(model, query_texts, "query", config.precision)
+        p_local = (
+            embed_at(model, passage_texts, "passage", config.precision) if passage_bank is None else None
+        )
 
     if passage_bank is None:
         passages = gather_with_local_grad(p_local, info)
@@ -234,7 +239,7 @@ def compute_batch_gradients(
         for kind, texts, states, reps in caches:
             for part, state in zip(_chunks(len(texts), config.grad_cache_chunk), states, strict=True):
                 state.restore()
-                emb = model.embed(texts[part], kind)
+                emb = embed_at(model, texts[part], kind, config.precision)
                 emb.backward(gradient=reps.grad[part])
         after_first_pass.restore()
     return StepStats(loss=float(loss.detach()), ce=float(ce.detach()), kl=float(kl.detach()))

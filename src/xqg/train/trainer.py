@@ -172,6 +172,7 @@ def train_retriever(
             model,  # type: ignore[arg-type]
             [e.query.text for e in examples],
             batch_size=config.eval_batch_size,
+            precision=config.precision,
         )
     frozen = set_trainable(
         model,  # type: ignore[arg-type]
