@@ -14,6 +14,7 @@ from dataclasses import fields
 
 from xqg.cli import validators as v
 from xqg.cli.precision_option import add_precision_argument
+from xqg.train.config import DISTILL_LOSSES, DISTILL_SOURCES, TUNING_MODES
 
 # TrainingConfig fields settable from the command line, each checked when parsed (0 = off where the
 # field allows it: max_steps, grad_cache_chunk, max_grad_norm, save_steps, eval_steps)
@@ -35,13 +36,13 @@ _CONFIG_FLAGS = {
     "kl_weight": v.non_negative_float,
     "kl_temperature": v.positive_float,
     "typo_protocol": str,
-    "distill_loss": str,
-    "distill_views": int,
-    "distill_clean_weight": float,
-    "distill_passages": int,
-    "tuning": str,
-    "lora_rank": int,
-    "lora_alpha": float,
+    "distill_loss": v.one_of(DISTILL_LOSSES),
+    "distill_views": v.positive_int,
+    "distill_clean_weight": v.non_negative_float,
+    "distill_passages": v.positive_int,
+    "tuning": v.one_of(TUNING_MODES),
+    "lora_rank": v.positive_int,
+    "lora_alpha": v.positive_float,
     "seed": int,
     "save_steps": v.non_negative_int,
     "keep_checkpoints": v.positive_int,
@@ -157,19 +158,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     train.add_argument(
         "--distill-sources",
-        default="questions,pieces",
+        type=v.choice_list(DISTILL_SOURCES),
+        default=["questions", "pieces"],
         help="--robustness distill: label-free texts, comma-separated: questions (the training questions' "
         "text), pieces (question-length pieces of the training passages; XQuAD: its paragraphs in every "
         "training language), files (--distill-files) (default questions,pieces)",
     )
     train.add_argument(
         "--distill-pieces-per-passage",
-        type=int,
+        type=v.non_negative_int,
         default=4,
         help="pieces kept per passage and language (0 = all)",
     )
     train.add_argument(
-        "--distill-files", nargs="*", default=(), help="queries files (JSONL/TSV) to distil on"
+        "--distill-files",
+        nargs="*",
+        type=v.corpus_file,
+        default=(),
+        help="queries files (JSONL/TSV) to distil on",
     )
     train.add_argument("--no-resume", action="store_true", help="ignore checkpoints in --output")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -321,7 +327,7 @@ def _train(args: argparse.Namespace) -> int:
         from xqg.train.distill import DistillTeacher, label_free_examples, label_free_texts
 
         config = config.replace(num_negatives=0)
-        sources = [s.strip() for s in args.distill_sources.split(",") if s.strip()]
+        sources = args.distill_sources
         texts = label_free_texts(
             train_data,
             sources,

@@ -279,6 +279,22 @@ def output_file(text: str) -> str:
     return text
 
 
+def one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    """One of ``choices`` (for options whose values come from a settings class).
+
+    Example:
+        >>> one_of(("a", "b"))("b")
+        'b'
+    """
+
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise _fail(f"expected one of {', '.join(choices)}, got {text!r}")
+        return text
+
+    return parse
+
+
 def choice_list(choices: tuple[str, ...]) -> Callable[[str], list[str]]:
     """Comma-separated values, each one of ``choices``."""
 

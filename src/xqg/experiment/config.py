@@ -51,8 +51,7 @@ FOLD_DATASETS = ("xquad", "locomo")
 #: benchmarks with answers and a large corpus file, encoded and searched in shards
 CORPUS_DATASETS = ("xor-tydi", "mkqa")
 TRAINING_METHODS = ("plain", "typos-aware", "self-teaching", "multi-positive", "adversarial", "distill")
-#: label-free text sources of ``fine-tuned:distill`` (see TrainingSection; xqg.train.distill)
-DISTILL_SOURCES = ("questions", "pieces", "files")
+
 PASSAGE_REPRESENTATIONS = ("plain", "xqg", "predicted", "oracle")
 
 
@@ -456,7 +455,7 @@ def _validate(config: ExperimentConfig, where: str) -> None:
             raise ConfigError(
                 f"{where}: {code!r} is not a language code (ISO 639 or BCP-47, e.g. 'ro', 'pt-BR')"
             )
-    from xqg.train.config import DISTILL_LOSSES, TUNING_MODES
+    from xqg.train.config import DISTILL_LOSSES, DISTILL_SOURCES, TUNING_MODES
 
     if tr.precision not in ("auto", "float32", "bfloat16"):
         raise ConfigError(

@@ -23,6 +23,9 @@ TUNING_MODES: tuple[str, ...] = ("full", "no-embeddings", "lora")
 """Which weights training changes: all of them, all but the token embeddings, or low-rank adapters
 (:mod:`xqg.train.lora`) merged into the weights at the end."""
 
+DISTILL_SOURCES: tuple[str, ...] = ("questions", "pieces", "files")
+"""Where self-distillation's label-free texts come from (:func:`xqg.train.distill.label_free_texts`)."""
+
 DISTILL_LOSSES: tuple[str, ...] = ("cosine", "kl", "cosine+kl")
 """Terms of the self-distillation loss (:func:`xqg.train.distill.distillation_loss`)."""
 

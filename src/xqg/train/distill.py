@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from xqg.data.records import Passage, Query, RetrievalDataset
 from xqg.errors import ConfigError
 from xqg.seeding import derive_seed
-from xqg.train.config import TrainingConfig
+from xqg.train.config import DISTILL_SOURCES, TrainingConfig
 from xqg.train.distributed import ProcessGroupInfo, gather_with_local_grad
 from xqg.train.examples import TrainingExample, passage_text
 from xqg.train.forward import embed_at
@@ -126,10 +126,6 @@ def passage_pieces(
             pieces = sorted(rng.sample(pieces, per_passage))
         out.extend(Query(f"{pid}/{lang}/piece{k}", piece, lang) for k, piece in pieces)
     return out
-
-
-DISTILL_SOURCES: tuple[str, ...] = ("questions", "pieces", "files")
-"""Where label-free training texts come from (:func:`label_free_texts`)."""
 
 
 def label_free_texts(
