@@ -233,9 +233,12 @@ def peak_rss_mib() -> float:
 
 
 def hf_generate(generator: Any, passages: Sequence[Any], languages: Sequence[str], n: int, steps: int) -> int:
-    """What a ``transformers`` user would write for the default generator: ``model.generate`` once per
-    language (top-k 10, exactly ``steps`` new tokens, no-repeat n-grams and input length from the
-    generator's settings), on the generator's device. Returns the number of queries written.
+    """What a ``transformers`` user would write for an xqg generator: ``model.generate`` once per
+    language over the batch of passages (top-k 10, exactly ``steps`` new tokens, no-repeat n-grams
+    and input length from the generator's settings, ``n`` samples per prompt), on the generator's
+    device. A causal LM gets the same prompt tokens as xqg reads (passage, then the language's
+    instruction; left-padded); an encoder-decoder its prompt and start token. Returns the number of
+    queries written.
 
     Example:
         >>> hf_generate(generator, passages, ["de"], n=5, steps=32)  # doctest: +SKIP
@@ -244,10 +247,34 @@ def hf_generate(generator: Any, passages: Sequence[Any], languages: Sequence[str
     import torch
 
     device = generator.device
-    vocab = generator.vocabulary
     count = 0
+    common = {
+        "do_sample": True,
+        "top_k": 10,
+        "max_new_tokens": steps,
+        "min_new_tokens": steps,
+        "no_repeat_ngram_size": generator.settings.no_repeat_ngram_size,
+        "num_return_sequences": n,
+    }
     with torch.no_grad():
         for lang in languages:
+            if generator.kind == "causal":
+                prompts = [generator.shared_ids(p) + generator.language_ids(p, lang) for p in passages]
+                width = max(len(p) for p in prompts)
+                ids = torch.full((len(prompts), width), generator.pad_id, dtype=torch.long)
+                mask = torch.zeros((len(prompts), width), dtype=torch.long)
+                for i, prompt in enumerate(prompts):  # left padding, as for any decoder-only batch
+                    ids[i, width - len(prompt) :] = torch.tensor(prompt)
+                    mask[i, width - len(prompt) :] = 1
+                out = generator.model.generate(
+                    input_ids=ids.to(device),
+                    attention_mask=mask.to(device),
+                    eos_token_id=generator.eos_id,
+                    pad_token_id=generator.pad_id,
+                    **common,
+                )
+                count += out.shape[0]
+                continue
             enc = generator.tokenizer(
                 generator.prompts(passages, lang),
                 max_length=generator.settings.max_input_length,
@@ -258,18 +285,14 @@ def hf_generate(generator: Any, passages: Sequence[Any], languages: Sequence[str
             start = torch.full(
                 (len(passages), 1), generator.decoder_start(lang), dtype=torch.long, device=device
             )
+            vocab = generator.vocabulary
             out = generator.model.generate(
                 input_ids=enc["input_ids"],
                 attention_mask=enc["attention_mask"],
                 decoder_input_ids=start,
-                do_sample=True,
-                top_k=10,
-                max_new_tokens=steps,
-                min_new_tokens=steps,
-                no_repeat_ngram_size=generator.settings.no_repeat_ngram_size,
-                num_return_sequences=n,
                 eos_token_id=vocab.small_eos,
                 pad_token_id=vocab.small_pad,
+                **common,
             )
             count += out.shape[0]
     return count

@@ -30,11 +30,11 @@ from xqg.data.atomic import atomic_write_json
 from xqg.data.folds import split_by_articles, xquad_folds
 from xqg.data.xquad import load_xquad
 from xqg.encode.precision import autocast_context
+from xqg.generate.examples import examples_from_dataset
 from xqg.generate.generator import GeneratorSettings
 from xqg.generate.prompt import PAPER_PROMPT, PASSAGE_ONLY_PROMPT
 from xqg.generate.quality import LanguageIdentifier, distinct_n, repetition_rate, script_share, sentence_chrf
 from xqg.generate.recipes import texts_by_language, train_default_generator
-from xqg.generate.training import examples_from_dataset
 
 
 def main() -> None:

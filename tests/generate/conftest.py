@@ -17,6 +17,6 @@ def cached_tiny_generator(kind: str):
     return tiny_generator(kind)
 
 
-@pytest.fixture(params=["bert2bert", "seq2seq", "t5"])
+@pytest.fixture(params=["bert2bert", "seq2seq", "t5", "causal"])
 def generator(request):
     return cached_tiny_generator(request.param)

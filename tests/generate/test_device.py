@@ -14,7 +14,7 @@ import torch
 from xqg.data.records import Passage
 from xqg.devices import resolve_device
 from xqg.errors import ConfigError
-from xqg.generate import GenerateTask, GeneratorExample, TrainingConfig, train_generator
+from xqg.generate import GenerateTask, GeneratorExample, GeneratorTrainingConfig, train_generator
 from xqg.generate.testing import tiny_generator
 
 PASSAGES = [Passage("a", "Paris is big."), Passage("b", "Berlin is old and large.")]
@@ -26,7 +26,15 @@ def _row_languages(generator, rows: int) -> list[str]:
     return (["de", "ru", "el"] * rows)[:rows] if generator.settings.kind == "bert2bert" else ["de"] * rows
 
 
-def test_decoding_loop_creates_its_tensors_on_the_batch_device(generator):
+@pytest.fixture(params=["bert2bert", "seq2seq", "t5"])
+def encoder_decoder(request):
+    from .conftest import cached_tiny_generator
+
+    return cached_tiny_generator(request.param)
+
+
+def test_decoding_loop_creates_its_tensors_on_the_batch_device(encoder_decoder):
+    generator = encoder_decoder
     encoded = generator.encode(generator.prompts(PASSAGES, "de")).rows(torch.tensor([0, 0, 1, 1, 1]))
     langs = _row_languages(generator, 5)
     expected = generator.sample(encoded, langs, [1, 2, 3, 4, 5], top_k=4)
@@ -36,7 +44,8 @@ def test_decoding_loop_creates_its_tensors_on_the_batch_device(generator):
     assert any(text for text in expected)
 
 
-def test_teacher_forced_loss_builds_its_targets_for_the_model_device(generator):
+def test_teacher_forced_loss_builds_its_targets_for_the_model_device(encoder_decoder):
+    generator = encoder_decoder
     encoded = generator.encode(generator.prompts(PASSAGES, "de"))
     targets = ["Wer ist das?", "Wie alt ist die Stadt?"]
     with torch.no_grad():
@@ -44,6 +53,25 @@ def test_teacher_forced_loss_builds_its_targets_for_the_model_device(generator):
         with torch.device("meta"):
             placed = float(generator.loss(encoded, targets, "de"))
     assert placed == pytest.approx(expected, abs=0)
+
+
+def test_causal_generation_and_loss_create_their_tensors_on_the_model_device():
+    from xqg.generate.causal import CausalLMGenerator
+    from xqg.generate.testing import tiny_causal_lm
+
+    tiny = tiny_generator("causal")
+    model = tiny_causal_lm(tiny.tokenizer, sliding=False)  # see tiny_causal_lm
+    generator = CausalLMGenerator(model, tiny.tokenizer, tiny.settings, tiny.token_subset)
+    kwargs = {"n": 2, "seed": 3, "max_new_tokens": 6, "batch_size": 2}
+    expected = list(generator.generate(PASSAGES, ["de", "ru"], **kwargs))
+    with torch.device("meta"):
+        placed = list(generator.generate(PASSAGES, ["de", "ru"], **kwargs))
+    assert placed == expected
+    blocks = [("de", "Wer ist das?"), ("ru", "Кто это?")]
+    with torch.no_grad():
+        loss = float(generator.unit_loss(PASSAGES[1], blocks)[0])
+        with torch.device("meta"):
+            assert float(generator.unit_loss(PASSAGES[1], blocks)[0]) == pytest.approx(loss, abs=0)
 
 
 def test_resolve_device_names_what_is_wrong():
@@ -68,9 +96,9 @@ def test_int8_generation_stays_on_the_cpu():
 
 def test_training_device_is_not_part_of_the_resume_identity(tmp_path):
     examples = [GeneratorExample(PASSAGES[0], "de", "Wer ist das?")] * 4
-    config = TrainingConfig(steps=2, batch_size=2, device="cpu")
+    config = GeneratorTrainingConfig(steps=2, batch_size=2, device="cpu")
     assert "device" not in config.identity()
-    assert config.identity() == TrainingConfig(steps=2, batch_size=2, device="auto").identity()
+    assert config.identity() == GeneratorTrainingConfig(steps=2, batch_size=2, device="auto").identity()
     result = train_generator(tiny_generator(), examples, tmp_path, config, show_progress=False)
     assert result.steps == 2
 
@@ -88,7 +116,7 @@ def test_cuda_generation_matches_the_cpu(kind):
 @has_cuda
 def test_cuda_training_resumes_like_an_uninterrupted_run(tmp_path):
     examples = [GeneratorExample(p, "de", q) for p in PASSAGES for q in ("Wer ist das?", "Wie alt?")]
-    config = TrainingConfig(steps=4, batch_size=2, device="cuda", save_every=1)
+    config = GeneratorTrainingConfig(steps=4, batch_size=2, device="cuda", save_every=1)
     whole = train_generator(tiny_generator(), examples, tmp_path / "whole", config, show_progress=False)
     train_generator(tiny_generator(), examples, tmp_path / "part", config, show_progress=False, stop_after=2)
     resumed = train_generator(tiny_generator(), examples, tmp_path / "part", config, show_progress=False)

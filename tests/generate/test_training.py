@@ -7,15 +7,11 @@ import torch
 
 from xqg.data.records import Passage
 from xqg.errors import ConfigError, InputError
-from xqg.generate.generator import QueryGenerator
+from xqg.generate.base import QueryGenerator
+from xqg.generate.examples import GeneratorExample, read_examples_jsonl
 from xqg.generate.testing import tiny_generator
-from xqg.generate.training import (
-    GeneratorExample,
-    TrainingConfig,
-    evaluation_loss,
-    read_examples_jsonl,
-    train_generator,
-)
+from xqg.generate.training import evaluation_loss, train_generator
+from xqg.generate.training_config import GeneratorTrainingConfig
 
 EXAMPLES = [GeneratorExample(Passage(f"d{i}", f"Berlin {i}"), "de", f"Wo ist {i}?") for i in range(6)] + [
     GeneratorExample(Passage(f"d{i}", f"Москва {i}"), "ru", f"Где это {i}?") for i in range(6)
@@ -25,7 +21,7 @@ EXAMPLES = [GeneratorExample(Passage(f"d{i}", f"Berlin {i}"), "de", f"Wo ist {i}
 @pytest.mark.parametrize("kind", ["bert2bert", "t5"])
 def test_training_lowers_train_and_eval_loss(tmp_path, kind):
     gen = tiny_generator(kind)
-    config = TrainingConfig(steps=12, batch_size=6, lr=3e-3, warmup=0.1, save_every=0)
+    config = GeneratorTrainingConfig(steps=12, batch_size=6, lr=3e-3, warmup=0.1, save_every=0)
     before = evaluation_loss(gen, EXAMPLES, config)
     result = train_generator(gen, EXAMPLES, tmp_path, config, eval_examples=EXAMPLES, show_progress=False)
     assert result.eval_loss[-1][1] < before - 0.5
@@ -37,7 +33,7 @@ def test_training_lowers_train_and_eval_loss(tmp_path, kind):
 
 @pytest.mark.parametrize("kind", ["bert2bert", "seq2seq"])
 def test_resume_equals_uninterrupted(tmp_path, kind):
-    config = TrainingConfig(steps=6, batch_size=4, lr=3e-3, save_every=0, precision="bf16")
+    config = GeneratorTrainingConfig(steps=6, batch_size=4, lr=3e-3, save_every=0, precision="bf16")
     whole = tiny_generator(kind, dropout=0.1)  # dropout: the RNG state must be restored too
     train_generator(whole, EXAMPLES, tmp_path / "a", config, show_progress=False)
     first = tiny_generator(kind, dropout=0.1)
@@ -55,28 +51,34 @@ def test_resume_equals_uninterrupted(tmp_path, kind):
 
 
 def test_resume_with_other_settings_is_refused(tmp_path):
-    config = TrainingConfig(steps=4, batch_size=4, save_every=0)
+    config = GeneratorTrainingConfig(steps=4, batch_size=4, save_every=0)
     train_generator(tiny_generator(), EXAMPLES, tmp_path, config, show_progress=False, stop_after=2)
     with pytest.raises(ConfigError, match="other training settings"):
         train_generator(
             tiny_generator(),
             EXAMPLES,
             tmp_path,
-            TrainingConfig(steps=4, batch_size=4, lr=5e-4),
+            GeneratorTrainingConfig(steps=4, batch_size=4, lr=5e-4),
             show_progress=False,
         )
 
 
-def test_fp16_is_refused():
-    with pytest.raises(ConfigError, match="fp16"):
-        TrainingConfig(precision="fp16")
+def test_float16_is_refused_and_short_precision_names_are_read():
+    for name in ("fp16", "float16"):
+        with pytest.raises(ConfigError, match="float16"):
+            GeneratorTrainingConfig(precision=name)
+    assert GeneratorTrainingConfig(precision="bf16").precision == "bfloat16"
 
 
 def test_frozen_encoder_is_unchanged_and_trained_model_reloads(tmp_path):
     gen = tiny_generator("bert2bert")
     encoder_before = {k: v.clone() for k, v in gen.model.encoder.state_dict().items()}
     train_generator(
-        gen, EXAMPLES, tmp_path, TrainingConfig(steps=3, batch_size=4, save_every=0), show_progress=False
+        gen,
+        EXAMPLES,
+        tmp_path,
+        GeneratorTrainingConfig(steps=3, batch_size=4, save_every=0),
+        show_progress=False,
     )
     for k, v in gen.model.encoder.state_dict().items():
         assert torch.equal(v, encoder_before[k]), k

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xqg.errors import InputError
-from xqg.generate.default import build_vocabulary
+from xqg.generate.bert2bert import build_vocabulary
 from xqg.generate.testing import tiny_tokenizer
 from xqg.generate.vocabulary import OutputVocabulary
 

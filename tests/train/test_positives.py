@@ -71,7 +71,7 @@ def test_mine_positives_cli_writes_training_files(tmp_path) -> None:
         ("fi", next(iter(qrels["a"]))),
         ("ru", next(iter(qrels["b"]))),
     ]
-    from xqg.generate.training import read_examples_jsonl
+    from xqg.generate.examples import read_examples_jsonl
 
     assert [ex.lang for ex in read_examples_jsonl(out / "generator_triples.jsonl")] == ["fi", "ru"]
 

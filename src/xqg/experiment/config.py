@@ -206,19 +206,25 @@ class TrainingSection:
 
 @dataclass(frozen=True)
 class GeneratorSection:
-    """``[generator]``: the query generator and how many queries it writes (``steps`` 0 = the recipe's).
+    """``[generator]``: the query generator, its training recipe and how many queries it writes.
 
-    ``translation_pairs`` (XQuAD only): the default generator also trains on (English sentence ->
-    sentence in L) pairs from its training paragraphs' XQuAD translations (:mod:`xqg.generate.parallel`).
+    ``model`` is what the recipe starts from: ``"default"`` (Gemma 3 270M from PyPI, or for the
+    ``bert2bert-*`` recipes multilingual-e5-small), or any causal LM (folder, cached hub id, ``.gguf``).
+    ``recipe``: a name of :data:`xqg.generate.RECIPES` (``full``: two epochs; ``fast``: the demo's
+    budget; ``bert2bert-fast``/``bert2bert-long``: the BERT-to-BERT generator). ``steps`` or ``epochs``
+    (0 = the recipe's) override its length. ``translation_pairs`` (XQuAD only): the generator also
+    trains on (English sentence -> sentence in L) pairs from its training paragraphs' XQuAD
+    translations (:mod:`xqg.generate.parallel`).
     """
 
     model: str = "default"
-    recipe: str = "fast"
+    recipe: str = "full"
     languages: tuple[str, ...] = ()
     queries_per_language: int = 5
     top_k: int = 10
     max_new_tokens: int = 32
     steps: int = 0
+    epochs: float = 0.0
     translation_pairs: bool = False
 
 
@@ -415,10 +421,14 @@ def _validate(config: ExperimentConfig, where: str) -> None:
             raise ConfigError(f"{where}: [data] eval_folds has {fold}, outside 0..{d.num_folds - 1}")
     if g.queries_per_language < 1 or g.top_k < 1:
         raise ConfigError(f"{where}: [generator] queries_per_language and top_k must be >= 1")
-    if g.recipe not in ("fast", "long"):
-        raise ConfigError(f"{where}: [generator] recipe must be 'fast' or 'long', not {g.recipe!r}")
-    if g.steps < 0:
-        raise ConfigError(f"{where}: [generator] steps must be >= 0 (0 = the recipe's)")
+    from xqg.generate.recipes import RECIPES
+
+    if g.recipe not in RECIPES:
+        raise ConfigError(f"{where}: [generator] recipe must be one of {', '.join(RECIPES)}, not {g.recipe!r}")
+    if g.steps < 0 or g.epochs < 0:
+        raise ConfigError(f"{where}: [generator] steps and epochs must be >= 0 (0 = the recipe's)")
+    if g.steps and g.epochs:
+        raise ConfigError(f"{where}: [generator] give steps or epochs, not both")
     if g.translation_pairs and (d.dataset != "xquad" or d.level != "paragraph" or g.model != "default"):
         raise ConfigError(
             f"{where}: [generator] translation_pairs needs the default generator on XQuAD paragraphs "

@@ -155,13 +155,14 @@ class FoldBenchmark:
         gen_languages: Sequence[str],
     ) -> tuple[Path, list[dict[str, Any]], np.ndarray]:
         """The fold's generator folder (trained on ``train``), its generated rows
-        ``{docid, lang, slot, text}`` for ``corpus``, and their query vectors (one row each); every
+        ``{docid, lang, slot, query}`` for ``corpus``, and their query vectors (one row each); every
         step cached as a stage."""
         g = self.config.generator
         gen_settings = {
             "fold": fold,
             "recipe": g.recipe,
             "steps": g.steps,
+            **({"epochs": g.epochs} if g.epochs else {}),
             "model": g.model,
             "languages": list(gen_languages),
             "seed": self.seed,
@@ -171,31 +172,36 @@ class FoldBenchmark:
         }
 
         def build_generator(out: Path) -> None:
+            from xqg.generate.examples import examples_from_dataset
             from xqg.generate.recipes import train_default_generator
 
-            if g.model != "default":
-                raise ConfigError(
-                    "xqg run trains the embedded default generator; for another model train it "
-                    "with `xqg train-generator` and generate with `xqg generate`"
-                )
-            training: RetrievalDataset | list = train
+            training = examples_from_dataset(train, gen_languages)
+            extra: list[str] = []
+            if self.config.data.dataset == "xquad":
+                from xqg.data.xquad import load_xquad_contexts
+
+                # the training paragraphs' translations widen the output vocabulary (never the
+                # evaluated or the dev articles': only the generator's own training paragraphs)
+                contexts = load_xquad_contexts(list(gen_languages))
+                extra = [text for p in train.corpus for text in contexts.get(p.id, {}).values()]
             if g.translation_pairs:
                 from xqg.generate.parallel import xquad_translation_examples
-                from xqg.generate.training import examples_from_dataset
 
-                # only the generator's training paragraphs: never the evaluated or the dev articles'
                 pairs = xquad_translation_examples(train, list(gen_languages))
                 logger.info("generator: %d translation pairs from the training paragraphs", len(pairs))
-                training = examples_from_dataset(train, gen_languages) + pairs
+                training = training + pairs
             train_default_generator(
                 training,
                 out / "generator",
                 recipe=g.recipe,
                 languages=gen_languages,
                 seed=self.seed,
+                base=None if g.model == "default" else g.model,
+                vocabulary_extra=extra,
                 show_progress=True,
                 device=self.device,
-                **({"steps": g.steps} if g.steps else {}),
+                **({"steps": g.steps, "epochs": 0.0} if g.steps else {}),
+                **({"epochs": g.epochs} if g.epochs else {}),
             )
 
         # resumable: an interrupted run continues from the generator's last checkpoint
@@ -226,7 +232,7 @@ class FoldBenchmark:
                 ):
                     handle.write(
                         json.dumps(
-                            {"docid": docid, "lang": lang, "slot": slot, "text": text}, ensure_ascii=False
+                            {"docid": docid, "lang": lang, "slot": slot, "query": text}, ensure_ascii=False
                         )
                         + "\n"
                     )
@@ -235,7 +241,7 @@ class FoldBenchmark:
         rows = [
             json.loads(line) for line in (q_path / "generated.jsonl").read_text(encoding="utf-8").splitlines()
         ]
-        items = [(f"{r['docid']}|{r['lang']}|{r['slot']}", r["text"]) for r in rows]
+        items = [(f"{r['docid']}|{r['lang']}|{r['slot']}", r["query"]) for r in rows]
         vectors = self.stages.encode_cached("encode-generated", enc_key, enc_path, items, "query")
         return gen_path / "generator", rows, vectors.matrix
 

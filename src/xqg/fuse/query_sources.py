@@ -400,7 +400,7 @@ def texts_from_generator_output(output: Any, passages: Sequence[Passage]) -> lis
     """Normalise a generator's output into each passage's texts, ordered by (language, slot).
 
     Accepts ``{docid: {lang: [text, ...]}}``, ``(docid, lang, slot, text)`` tuples (what
-    :meth:`xqg.generate.generator.QueryGenerator.generate` yields) or records with those fields.
+    :meth:`xqg.generate.QueryGenerator.generate` yields) or records with those fields.
 
     Example:
         >>> texts_from_generator_output([("d", "de", 1, "b"), ("d", "de", 0, "a")], [Passage("d", "x")])

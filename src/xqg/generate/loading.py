@@ -1,4 +1,4 @@
-"""Finding and loading generators: a folder, a Hugging Face seq2seq model, or the default generator."""
+"""Finding and loading generators: a folder, any Hugging Face seq2seq or causal LM, or the default generator."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 from xqg.errors import ConfigError
-from xqg.generate.generator import SETTINGS_FILE, GeneratorSettings, QueryGenerator
+from xqg.generate.base import QueryGenerator
+from xqg.generate.settings import SETTINGS_FILE, GeneratorSettings
 
 
 def default_generator_dir() -> Path:
@@ -23,17 +24,18 @@ def default_generator_dir() -> Path:
 def load_generator(
     name_or_path: str | Path | None = None,
     settings: GeneratorSettings | None = None,
-    device: str | None = None,
+    device: str | None = "auto",
 ) -> QueryGenerator:
     """Load a generator for :meth:`QueryGenerator.generate`.
 
     Args:
         name_or_path: a generator folder (written by ``xqg train-generator``), any Hugging Face
-            seq2seq model folder or locally cached hub id (prompted with the paper's prompt), or
-            ``None`` for the default generator trained into :func:`default_generator_dir`.
+            seq2seq model or causal LM (folder, locally cached hub id, ``.gguf`` file; prompted with
+            the paper's prompt, passage first for a causal LM), or ``None`` for the default generator
+            trained into :func:`default_generator_dir`.
         settings: settings for a plain HF model (ignored when the folder has ``xqg_generator.json``).
-        device: where to put it: ``"auto"`` (a CUDA GPU when there is one), ``"cpu"``, ``"cuda"``,
-            ``"cuda:N"``; ``None`` leaves it on the CPU, where it is loaded.
+        device: where to put it: ``"auto"`` (the default, as everywhere in xqg: a CUDA GPU when there
+            is one, else the CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
 
     Example:
         >>> gen = load_generator("runs/generator")  # doctest: +SKIP
@@ -49,8 +51,7 @@ def load_generator(
         generator = QueryGenerator.load(folder)
     else:
         generator = QueryGenerator.load(name_or_path, settings=settings)
-    if device is not None:
-        from xqg.devices import resolve_device
+    from xqg.devices import resolve_device
 
-        generator.to(resolve_device(device))
+    generator.to(resolve_device(device))
     return generator

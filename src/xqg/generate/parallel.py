@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from xqg.data.records import Passage, RetrievalDataset
-from xqg.generate.training import GeneratorExample
+from xqg.generate.examples import GeneratorExample
 
 #: A sentence ends at . ! ? followed by white space, or at a CJK/Devanagari/Arabic end mark.
 _BOUNDARY = re.compile(r"(?<=[.!?])\s+|(?<=[。！？।؟۔])\s*")

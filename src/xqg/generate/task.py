@@ -150,13 +150,9 @@ class GenerateTask:
         if self._generator is None:
             from xqg.generate.loading import load_generator
 
-            self._generator = load_generator(self.generator_name)
+            self._generator = load_generator(self.generator_name, device="cpu" if self.int8 else self.device)
             if self.int8:
                 self._generator.quantize_int8()
-            else:
-                from xqg.devices import resolve_device
-
-                self._generator.to(resolve_device(self.device))
         return self._generator
 
     def fingerprint(self) -> dict[str, Any]:

@@ -1,12 +1,14 @@
-"""Fine-tuning a query generator on (passage, language, question) triples, with checkpoints and resume.
+"""Fine-tuning any member of the generator family on (passage, language, question) triples, with resume.
 
-Teacher forcing, AdamW with linear warm-up and decay, bf16 autocast or fp32 (fp16 is refused: T5
-overflows to NaN in it), held-out evaluation loss, and batches of a single language (so the default
-generator scores only that language's vocabulary subset). With a frozen encoder the encoder outputs
-are computed once per distinct prompt and reused every epoch. A checkpoint holds the trainable
-parameters and the optimizer moments (safetensors) and the step, RNG state and settings (JSON); the
-batch order is a function of the seed and the step, so resuming gives the same model as an
-uninterrupted run.
+Teacher forcing, AdamW with linear warm-up and decay, bfloat16 autocast or float32 (float16 is
+refused: T5 overflows to NaN in it), held-out evaluation loss. What a batch is and how it is scored
+belongs to the generator (:meth:`~xqg.generate.base.QueryGenerator.training_batches`,
+:meth:`~xqg.generate.base.QueryGenerator.batch_loss`): batches of one language for the
+encoder-decoders (with a frozen encoder, its outputs computed once per prompt), one passage's
+questions in all languages packed behind a single read of the passage for a causal LM. A checkpoint
+holds the trainable parameters and the optimizer moments (safetensors) and the step, RNG state and
+settings (JSON); the batch order is a function of the seed and the step, so resuming gives the same
+model as an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -15,141 +17,25 @@ import json
 import logging
 import math
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from xqg.data.atomic import atomic_write_json
-from xqg.data.jsonl import iter_jsonl
-from xqg.data.languages import get_language
-from xqg.data.records import Passage, RetrievalDataset
-from xqg.devices import check_device_name, resolve_device
+from xqg.devices import resolve_device
 from xqg.errors import ConfigError, InputError
-from xqg.generate.generator import EncodedBatch, QueryGenerator
+from xqg.generate.base import QueryGenerator
+from xqg.generate.examples import GeneratorExample
+from xqg.generate.training_config import GeneratorTrainingConfig
 from xqg.seeding import derive_seed
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_DIR = "checkpoint"
 LOG_FILE = "train_log.jsonl"
-
-
-@dataclass(frozen=True)
-class GeneratorExample:
-    """One training triple: write ``query`` (in ``lang``) for ``passage``."""
-
-    passage: Passage
-    lang: str
-    query: str
-
-
-def examples_from_dataset(
-    dataset: RetrievalDataset, languages: Iterable[str] | None = None
-) -> list[GeneratorExample]:
-    """(passage, language, question) triples of a retrieval dataset: every query with each relevant passage.
-
-    Args:
-        dataset: e.g. the training fold of :func:`xqg.data.load_xquad`.
-        languages: keep only these query languages (default: all).
-
-    Example:
-        >>> from xqg.data.records import Query
-        >>> ds = RetrievalDataset("t", [Passage("d", "Berlin.")], {"de": [Query("q/de", "Wo?", "de")]}, {"q/de": {"d": 1}})
-        >>> examples_from_dataset(ds)[0].query
-        'Wo?'
-    """
-    by_id = {p.id: p for p in dataset.corpus}
-    keep = set(languages) if languages is not None else None
-    out = []
-    for lang in sorted(dataset.queries):
-        if keep is not None and lang not in keep:
-            continue
-        for query in dataset.queries[lang]:
-            for docid, rel in sorted(dataset.qrels.get(query.id, {}).items()):
-                if rel > 0 and docid in by_id:
-                    out.append(GeneratorExample(by_id[docid], lang, query.text))
-    return out
-
-
-def read_examples_jsonl(path: str | Path) -> list[GeneratorExample]:
-    """Read triples from JSONL: ``{"passage": str, "lang": str, "query": str}`` (+ optional ``title``, ``docid``).
-
-    Raises:
-        InputError: a missing or empty field, or an unknown language, naming the file and line.
-    """
-    out = []
-    for line, row in iter_jsonl(path):
-        for key in ("passage", "lang", "query"):
-            if not isinstance(row.get(key), str) or not row[key].strip():
-                raise InputError(f"field {key!r} must be a non-empty string", path=str(path), line=line)
-        get_language(row["lang"], path=str(path), line=line)
-        passage = Passage(str(row.get("docid", f"line-{line}")), row["passage"], str(row.get("title", "")))
-        out.append(GeneratorExample(passage, row["lang"], row["query"]))
-    if not out:
-        raise InputError("no training triples", path=str(path))
-    return out
-
-
-@dataclass
-class TrainingConfig:
-    """Settings of :func:`train_generator`.
-
-    Args:
-        steps: optimizer steps.
-        batch_size: triples per step (all of one language).
-        lr: peak learning rate (1e-4 in the paper).
-        warmup: share of steps with linear warm-up.
-        weight_decay: AdamW weight decay.
-        max_input_length: encoder tokens in training (128 in the paper).
-        max_target_length: question tokens.
-        precision: ``"fp32"`` or ``"bf16"`` (autocast); ``"fp16"`` is refused.
-        freeze_encoder: train only the decoder (encoder outputs cached once per prompt).
-        eval_every: steps between evaluations (0: only at the end).
-        save_every: steps between checkpoints (0: only at the end).
-        max_grad_norm: gradient clipping.
-        seed: seed of initial RNG state and batch order.
-        threads: torch CPU threads (0: leave as is).
-        device: ``"auto"`` (a CUDA GPU when there is one), ``"cpu"``, ``"cuda"``, ``"cuda:N"``; not
-            part of the resume identity (a run may resume on another device).
-    """
-
-    steps: int = 600
-    batch_size: int = 32
-    lr: float = 1e-3
-    warmup: float = 0.05
-    weight_decay: float = 0.01
-    max_input_length: int = 128
-    max_target_length: int = 32
-    precision: str = "fp32"
-    freeze_encoder: bool = True
-    eval_every: int = 0
-    save_every: int = 200
-    max_grad_norm: float = 1.0
-    seed: int = 0
-    threads: int = 0
-    device: str = "auto"
-
-    def __post_init__(self) -> None:
-        if self.precision == "fp16":
-            raise ConfigError(
-                "fp16 is not supported for generator training (overflows to NaN); use bf16 or fp32"
-            )
-        if self.precision not in ("fp32", "bf16"):
-            raise ConfigError(f"precision must be fp32 or bf16, got {self.precision!r}")
-        check_device_name(self.device)
-        if self.steps < 1 or self.batch_size < 1 or self.lr <= 0:
-            raise ConfigError("steps, batch_size and lr must be positive")
-
-    def identity(self) -> dict[str, Any]:
-        """The settings that must match to resume (all but checkpoint/eval cadence, threads and device)."""
-        data = asdict(self)
-        for key in ("eval_every", "save_every", "threads", "device"):
-            data.pop(key)
-        return data
 
 
 @dataclass
@@ -163,76 +49,28 @@ class TrainingResult:
     resumed_from: int = 0
 
 
-class _EncoderCache:
-    """Encoder outputs per prompt text (frozen encoder), or live encoding (trainable encoder)."""
-
-    def __init__(self, generator: QueryGenerator, max_length: int, frozen: bool) -> None:
-        self.generator = generator
-        self.max_length = max_length
-        self.frozen = frozen
-        self.cache: dict[str, torch.Tensor] = {}
-
-    def fill(self, prompts: Sequence[str], batch_size: int = 16, show_progress: bool = False) -> None:
-        todo = sorted(set(p for p in prompts if p not in self.cache))
-        if not self.frozen or not todo:
-            return
-        iterator: Iterable[int] = range(0, len(todo), batch_size)
-        if show_progress:
-            from tqdm.auto import tqdm
-
-            iterator = tqdm(iterator, desc="encode passages", unit="batch")
-        with torch.no_grad():
-            for start in iterator:
-                chunk = todo[start : start + batch_size]
-                enc = self.generator.encode(chunk, max_length=self.max_length)
-                for i, prompt in enumerate(chunk):
-                    length = int(enc.mask[i].sum())
-                    self.cache[prompt] = enc.hidden[i, :length].clone()
-
-    def batch(self, prompts: Sequence[str]) -> EncodedBatch:
-        if not self.frozen:
-            return self.generator.encode(prompts, max_length=self.max_length)
-        self.fill(prompts)
-        states = [self.cache[p] for p in prompts]
-        width = max(s.shape[0] for s in states)
-        hidden = states[0].new_zeros((len(states), width, states[0].shape[1]))
-        mask = torch.zeros((len(states), width), dtype=torch.long, device=hidden.device)
-        for i, s in enumerate(states):
-            hidden[i, : s.shape[0]] = s
-            mask[i, : s.shape[0]] = 1
-        return EncodedBatch(hidden, mask)
-
-
-def _batches_of_epoch(
-    examples: Sequence[GeneratorExample], batch_size: int, seed: int, epoch: int
-) -> list[list[int]]:
-    rng = np.random.default_rng(derive_seed(seed, "generator-batches", epoch))
-    by_lang: dict[str, list[int]] = {}
-    for i, ex in enumerate(examples):
-        by_lang.setdefault(ex.lang, []).append(i)
-    batches = []
-    for lang in sorted(by_lang):
-        order = [by_lang[lang][j] for j in rng.permutation(len(by_lang[lang]))]
-        batches.extend(order[i : i + batch_size] for i in range(0, len(order), batch_size))
-    return [batches[j] for j in rng.permutation(len(batches))]
-
-
 class _BatchStream:
     """Batch ``s`` of the whole run, a pure function of (examples, batch size, seed, s)."""
 
-    def __init__(self, examples: Sequence[GeneratorExample], batch_size: int, seed: int) -> None:
+    def __init__(
+        self, generator: QueryGenerator, examples: Sequence[GeneratorExample], batch_size: int, seed: int
+    ) -> None:
+        self.generator = generator
         self.examples, self.batch_size, self.seed = examples, batch_size, seed
-        self.epochs: dict[int, list[list[int]]] = {}
-        self.per_epoch = len(_batches_of_epoch(examples, batch_size, seed, 0))
+        self.epochs: dict[int, list[list[int]]] = {0: self._epoch(0)}
+        self.per_epoch = len(self.epochs[0])
+
+    def _epoch(self, epoch: int) -> list[list[int]]:
+        return self.generator.training_batches(self.examples, self.batch_size, self.seed, epoch)
 
     def __getitem__(self, step: int) -> list[GeneratorExample]:
         epoch, index = divmod(step, self.per_epoch)
         if epoch not in self.epochs:
-            self.epochs = {epoch: _batches_of_epoch(self.examples, self.batch_size, self.seed, epoch)}
+            self.epochs = {epoch: self._epoch(epoch)}
         return [self.examples[i] for i in self.epochs[epoch][index]]
 
 
-def _lr_at(step: int, config: TrainingConfig) -> float:
+def _lr_at(step: int, config: GeneratorTrainingConfig) -> float:
     warm = max(1, int(round(config.warmup * config.steps)))
     if step < warm:
         return config.lr * (step + 1) / warm
@@ -240,44 +78,38 @@ def _lr_at(step: int, config: TrainingConfig) -> float:
 
 
 def _batch_loss(
-    generator: QueryGenerator, cache: _EncoderCache, batch: Sequence[GeneratorExample], config: TrainingConfig
+    generator: QueryGenerator, state: Any, batch: Sequence[GeneratorExample], config: GeneratorTrainingConfig
 ) -> torch.Tensor:
-    lang = batch[0].lang
-    prompts = [generator.prompts([ex.passage], ex.lang)[0] for ex in batch]
-    with torch.autocast(generator.device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):
-        encoded = cache.batch(prompts)
-        return generator.loss(encoded, [ex.query for ex in batch], lang, config.max_target_length)
+    with torch.autocast(generator.device.type, dtype=torch.bfloat16, enabled=config.precision == "bfloat16"):
+        return generator.batch_loss(batch, config, state)
 
 
 def evaluation_loss(
     generator: QueryGenerator,
     examples: Sequence[GeneratorExample],
-    config: TrainingConfig | None = None,
-    cache: Any = None,
+    config: GeneratorTrainingConfig | None = None,
+    state: Any = None,
 ) -> float:
-    """Mean teacher-forced loss over ``examples`` (batches of one language; example-weighted).
+    """Mean teacher-forced loss over ``examples`` (the generator's batches; example-weighted).
 
     Example:
+        >>> from xqg.data.records import Passage
         >>> from xqg.generate.testing import tiny_generator
         >>> ex = [GeneratorExample(Passage("d", "Berlin"), "de", "Wo ist das?")]
         >>> evaluation_loss(tiny_generator(), ex) > 0
         True
     """
-    config = config or TrainingConfig()
-    cache = cache or _EncoderCache(generator, config.max_input_length, frozen=True)
+    config = config or GeneratorTrainingConfig()
+    if state is None:
+        state = generator.training_state([], config, evaluation=True)
     was_training = generator.model.training
     generator.model.eval()
     total, count = 0.0, 0
-    by_lang: dict[str, list[GeneratorExample]] = {}
-    for ex in examples:
-        by_lang.setdefault(ex.lang, []).append(ex)
     with torch.no_grad():
-        for lang in sorted(by_lang):
-            rows = by_lang[lang]
-            for start in range(0, len(rows), config.batch_size):
-                batch = rows[start : start + config.batch_size]
-                total += float(_batch_loss(generator, cache, batch, config)) * len(batch)
-                count += len(batch)
+        for indices in generator.training_batches(examples, config.batch_size, seed=0, epoch=0):
+            batch = [examples[i] for i in indices]
+            total += float(_batch_loss(generator, state, batch, config)) * len(batch)
+            count += len(batch)
     generator.model.train(was_training)
     return total / max(count, 1)
 
@@ -291,7 +123,7 @@ def save_checkpoint(
     generator: QueryGenerator,
     optimizer: torch.optim.Optimizer,
     step: int,
-    config: TrainingConfig,
+    config: GeneratorTrainingConfig,
     result: TrainingResult,
 ) -> None:
     """Write the trainable parameters, optimizer moments (safetensors) and trainer state (JSON)."""
@@ -335,7 +167,7 @@ def _load_checkpoint(
     folder: Path,
     generator: QueryGenerator,
     optimizer: torch.optim.Optimizer,
-    config: TrainingConfig,
+    config: GeneratorTrainingConfig,
     result: TrainingResult,
 ) -> int:
     from safetensors.torch import load_file
@@ -378,7 +210,7 @@ def train_generator(
     generator: QueryGenerator,
     train: Sequence[GeneratorExample],
     output_dir: str | Path,
-    config: TrainingConfig | None = None,
+    config: GeneratorTrainingConfig | None = None,
     eval_examples: Sequence[GeneratorExample] = (),
     show_progress: bool = True,
     stop_after: int | None = None,
@@ -399,14 +231,15 @@ def train_generator(
 
     Example:
         >>> import tempfile
+        >>> from xqg.data.records import Passage
         >>> from xqg.generate.testing import tiny_generator
         >>> ex = [GeneratorExample(Passage("d", "Berlin"), "de", "Wo ist das?")] * 4
-        >>> r = train_generator(tiny_generator(), ex, tempfile.mkdtemp(), TrainingConfig(steps=2, batch_size=2),
+        >>> r = train_generator(tiny_generator(), ex, tempfile.mkdtemp(), GeneratorTrainingConfig(steps=2, batch_size=2),
         ...                     show_progress=False)
         >>> r.steps
         2
     """
-    config = config or TrainingConfig()
+    config = config or GeneratorTrainingConfig()
     if not train:
         raise InputError("no training triples")
     for lang in sorted({ex.lang for ex in train} | {ex.lang for ex in eval_examples}):
@@ -419,8 +252,11 @@ def train_generator(
     generator.to(device)  # a no-op where it already is
     logger.info("training the generator on %s", device)
     model = generator.model
-    if config.freeze_encoder:
-        model.get_encoder().requires_grad_(False)
+    generator.configure_training(config)
+    stream = _BatchStream(generator, train, config.batch_size, config.seed)
+    if config.epochs:
+        config = replace(config, steps=max(1, math.ceil(config.epochs * stream.per_epoch)))
+        logger.info("%g epochs of %d batches: %d steps", config.epochs, stream.per_epoch, config.steps)
     torch.manual_seed(derive_seed(config.seed, "generator-training") % (2**63))  # CPU and CUDA
     params = list(_trainable(generator).values())
     decay = [p for p in params if p.dim() > 1]
@@ -436,12 +272,10 @@ def train_generator(
         step = _load_checkpoint(checkpoint, generator, optimizer, config, result)
         result.resumed_from = step
         logger.info("resuming generator training at step %d of %d", step, config.steps)
-    cache = _EncoderCache(generator, config.max_input_length, frozen=config.freeze_encoder)
     started = time.monotonic()
-    if config.freeze_encoder and step < config.steps:
-        model.eval()
-        cache.fill([generator.prompts([ex.passage], ex.lang)[0] for ex in train], show_progress=show_progress)
-    stream = _BatchStream(train, config.batch_size, config.seed)
+    state = generator.training_state(
+        train if step < config.steps else [], config, show_progress=show_progress
+    )
     progress = None
     if show_progress:
         from tqdm.auto import tqdm
@@ -450,12 +284,10 @@ def train_generator(
     log = open(out / LOG_FILE, "a", encoding="utf-8")  # noqa: SIM115 - closed below
     try:
         while step < config.steps:
-            model.train()
-            if config.freeze_encoder:
-                model.get_encoder().eval()
+            generator.training_mode(config)
             for group in optimizer.param_groups:
                 group["lr"] = _lr_at(step, config)
-            loss = _batch_loss(generator, cache, stream[step], config)
+            loss = _batch_loss(generator, state, stream[step], config)
             if not math.isfinite(float(loss.detach())):
                 raise ConfigError(f"training loss is {float(loss)} at step {step}; lower the learning rate")
             optimizer.zero_grad(set_to_none=True)
@@ -472,7 +304,7 @@ def train_generator(
             if eval_examples and (
                 (config.eval_every and step % config.eval_every == 0) or step == config.steps
             ):
-                value = evaluation_loss(generator, eval_examples, config, cache)
+                value = evaluation_loss(generator, eval_examples, config, state)
                 result.eval_loss.append((step, value))
                 entry["eval_loss"] = round(value, 5)
             entry["seconds"] = round(time.monotonic() - started, 2)
