@@ -96,11 +96,11 @@ def greedy_rows(
     if path.exists():
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     from xqg.data.atomic import atomic_write_text
-    from xqg.generate.generator import QueryGenerator
+    from xqg.generate import QueryGenerator
 
     generator = QueryGenerator.load(generator_dir)
     out = [
-        {"docid": docid, "lang": lang, "slot": slot, "text": text}
+        {"docid": docid, "lang": lang, "slot": slot, "query": text}
         for docid, lang, slot, text in generator.generate(
             list(items), list(languages), n=1, seed=0, top_k=1, max_new_tokens=48, show_progress=True
         )
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         return vectors, docs, np.array([r["lang"] for r in rows])
 
     def encode_rows(rows: list[dict]) -> np.ndarray:
-        items = [(f"{r['docid']}|{r['lang']}|{r['slot']}", r["text"]) for r in rows]
+        items = [(f"{r['docid']}|{r['lang']}|{r['slot']}", r["query"]) for r in rows]
         return stages.encode_cached("encode-generated", enc_key, enc_path, items, "query").matrix
 
     variants: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}

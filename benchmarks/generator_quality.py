@@ -1,19 +1,22 @@
-"""Quality and cost of the default generator on held-out XQuAD articles, per language.
+"""Quality and cost of a generator on held-out XQuAD articles, per language.
 
-Trains the default generator (or a variant with a lever switched off) on the training articles of one
-XQuAD fold, generates for the held-out articles' paragraphs in every language, and prints per language:
+Trains the default generator (Gemma 3 270M, ``--recipe full``/``fast``; or the BERT-to-BERT generator,
+``--recipe bert2bert-fast``/``bert2bert-long``, with its levers) on the training articles of one XQuAD
+fold, or scores a trained one (``--model``), generates for the held-out articles' paragraphs in every
+language, and prints per language:
 right script, right language (character-profile language ID fitted on the training questions), chrF
 against the real questions of the same paragraph and language (best reference), distinct-2 and the
 share of repetitive outputs; plus two calibration rows computed from real held-out questions (a real
 question against the paragraph's other real questions, and against another paragraph's questions).
 
 Usage (results in docs/generator.md):
-    python benchmarks/generator_quality.py --out runs/gen-default
-    python benchmarks/generator_quality.py --out runs/gen-union --no-language-vocabulary
-    python benchmarks/generator_quality.py --out runs/gen-probe --no-language-vocabulary --no-language-tokens
-    python benchmarks/generator_quality.py --out runs/gen-translate --translation-pairs
-    # score an already trained generator (e.g. the one `xqg run` cached for the demo: 4 folds, fold 0)
-    python benchmarks/generator_quality.py --out runs/gen-demo --model DIR --num-folds 4
+    python benchmarks/generator_quality.py --out runs/gen-default --num-folds 4
+    # score an already trained generator (e.g. the one `xqg run` cached for a fold: 4 folds, fold 0)
+    python benchmarks/generator_quality.py --out runs/gen-fold0 --model DIR --num-folds 4
+    # the BERT-to-BERT generator and its levers
+    python benchmarks/generator_quality.py --out runs/gen-b2b --recipe bert2bert-fast
+    python benchmarks/generator_quality.py --out runs/gen-union --recipe bert2bert-fast --no-language-vocabulary
+    python benchmarks/generator_quality.py --out runs/gen-translate --recipe bert2bert-long --translation-pairs
 """
 
 from __future__ import annotations
@@ -28,13 +31,17 @@ import torch
 
 from xqg.data.atomic import atomic_write_json
 from xqg.data.folds import split_by_articles, xquad_folds
-from xqg.data.xquad import load_xquad
-from xqg.encode.precision import autocast_context
+from xqg.data.xquad import load_xquad, load_xquad_contexts
 from xqg.generate.examples import examples_from_dataset
-from xqg.generate.generator import GeneratorSettings
 from xqg.generate.prompt import PAPER_PROMPT, PASSAGE_ONLY_PROMPT
 from xqg.generate.quality import LanguageIdentifier, distinct_n, repetition_rate, script_share, sentence_chrf
-from xqg.generate.recipes import texts_by_language, train_default_generator
+from xqg.generate.recipes import (
+    DEFAULT_RECIPE,
+    is_bert2bert_recipe,
+    texts_by_language,
+    train_default_generator,
+)
+from xqg.generate.settings import GeneratorSettings
 
 
 def main() -> None:
@@ -44,7 +51,7 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     parser.add_argument("--fold", type=int, default=0)
     parser.add_argument("--num-folds", type=int, default=5)
-    parser.add_argument("--recipe", default="fast")
+    parser.add_argument("--recipe", default=DEFAULT_RECIPE)
     parser.add_argument("--steps", type=int)
     parser.add_argument("--lr", type=float)
     parser.add_argument("--precision")
@@ -81,24 +88,39 @@ def main() -> None:
     )
     parser.add_argument(
         "--generate-precision",
-        choices=("float32", "bfloat16"),
-        default="float32",
-        help="score generation under bfloat16 autocast (xqg generate --precision bfloat16)",
+        choices=("auto", "float32", "bfloat16"),
+        default="auto",
+        help="precision of generation (auto: bfloat16 on a CPU with avx512_bf16/AMX, as xqg generate)",
+    )
+    parser.add_argument(
+        "--languages",
+        nargs="+",
+        default=["ar", "de", "el", "es", "hi", "ru", "th", "tr", "vi", "zh"],
+        help="languages trained and scored (default: the 10 non-English XQuAD languages of the demo)",
     )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    dataset = load_xquad()
+    dataset = load_xquad(sorted({*args.languages, "en"}))
     train_articles, test_articles = xquad_folds(args.num_folds, seed=0)[args.fold]
     train_ds, test_ds = split_by_articles(dataset, train_articles), split_by_articles(dataset, test_articles)
-    train = examples_from_dataset(train_ds)
-    settings = GeneratorSettings(
-        kind="bert2bert",
-        prompt=PAPER_PROMPT if args.no_language_tokens else PASSAGE_ONLY_PROMPT,
-        language_tokens=not args.no_language_tokens,
-        language_vocabulary=not args.no_language_vocabulary,
-        no_repeat_ngram_size=args.no_repeat_ngram,
+    train = examples_from_dataset(train_ds, args.languages)
+    bert2bert = is_bert2bert_recipe(args.recipe)
+    settings = (
+        GeneratorSettings(
+            kind="bert2bert",
+            prompt=PAPER_PROMPT if args.no_language_tokens else PASSAGE_ONLY_PROMPT,
+            language_tokens=not args.no_language_tokens,
+            language_vocabulary=not args.no_language_vocabulary,
+            no_repeat_ngram_size=args.no_repeat_ngram,
+        )
+        if bert2bert
+        else None
     )
+    extra: list[str] = []
+    if not bert2bert:  # the training paragraphs' translations widen the output vocabulary, as in xqg run
+        contexts = load_xquad_contexts(args.languages)
+        extra = [text for p in train_ds.corpus for text in contexts.get(p.id, {}).values()]
     overrides = {
         k: v for k, v in {"steps": args.steps, "lr": args.lr, "precision": args.precision}.items() if v
     }
@@ -107,9 +129,9 @@ def main() -> None:
         from xqg.generate.loading import load_generator
 
         Path(args.out).mkdir(parents=True, exist_ok=True)
-        generator = load_generator(args.model)
+        generator = load_generator(args.model, device="cpu")
     else:
-        training: object = train_ds
+        training: object = train
         if args.translation_pairs:
             from xqg.generate.parallel import xquad_translation_examples
 
@@ -126,9 +148,10 @@ def main() -> None:
             training,
             args.out,
             recipe=args.recipe,
-            encoder_dir=args.encoder_dir,
+            base=args.encoder_dir,
             settings=settings,
             decoder_layers=args.decoder_layers,
+            vocabulary_extra=extra,
             **overrides,
         )
     train_seconds = time.monotonic() - started
@@ -137,23 +160,29 @@ def main() -> None:
         generator.quantize_int8()
 
     passages = test_ds.corpus[: args.passages] if args.passages else test_ds.corpus
-    known = generator.vocabulary.languages if generator.vocabulary is not None else None
-    languages = [lang for lang in sorted(test_ds.queries) if known is None or lang in known]
+    vocabulary = getattr(generator, "vocabulary", None)
+    known = vocabulary.languages if vocabulary is not None else generator.languages or None
+    languages = [
+        lang
+        for lang in sorted(test_ds.queries)
+        if lang in args.languages and (known is None or lang in known)
+    ]
     refs: dict[tuple[str, str], list[str]] = {}
     for lang, queries in test_ds.queries.items():
         for q in queries:
             for docid in test_ds.qrels[q.id]:
                 refs.setdefault((docid, lang), []).append(q.text)
     started = time.monotonic()
-    with autocast_context("cpu", args.generate_precision):
-        outputs = list(
-            generator.generate(passages, languages, n=args.n, seed=0, batch_size=8, show_progress=True)
-        )
+    if not args.int8:
+        generator.set_precision(args.generate_precision)
+    outputs = list(
+        generator.generate(passages, languages, n=args.n, seed=0, batch_size=4, show_progress=True)
+    )
     gen_seconds = time.monotonic() - started
     with open(Path(args.out) / "heldout_generations.jsonl", "w", encoding="utf-8") as f:
         for docid, lang, slot, text in outputs:
             f.write(
-                json.dumps({"docid": docid, "lang": lang, "slot": slot, "text": text}, ensure_ascii=False)
+                json.dumps({"docid": docid, "lang": lang, "slot": slot, "query": text}, ensure_ascii=False)
                 + "\n"
             )
 
@@ -183,9 +212,7 @@ def main() -> None:
             "real_lid": sum(lid.predict(r) == lang for _, r in real) / max(1, len(real)),
             "real_chrf_same_paragraph": sum(real_vs_rest) / max(1, len(real_vs_rest)),
             "real_chrf_other_paragraph": sum(real_vs_random) / max(1, len(real_vs_random)),
-            "vocabulary_coverage": generator.vocabulary.coverage(
-                i for _, r in real for i in generator.tokenizer(r, add_special_tokens=False)["input_ids"]
-            ),
+            "vocabulary_coverage": _coverage(generator, [r for _, r in real]),
         }
     keys = list(next(iter(rows.values())))
     avg = {k: sum(r[k] for r in rows.values()) / len(rows) for k in keys}
@@ -210,6 +237,18 @@ def main() -> None:
             "average": avg,
         },
     )
+
+
+def _coverage(generator: object, texts: list[str]) -> float:
+    """Share of the real questions' tokens the generator can write (its output vocabulary)."""
+    ids = [i for t in texts for i in generator.tokenizer(" " + t, add_special_tokens=False)["input_ids"]]
+    vocabulary = getattr(generator, "vocabulary", None)
+    if vocabulary is not None:
+        return vocabulary.coverage(ids)
+    subset = getattr(generator, "token_subset", None)
+    if subset is None or not generator.settings.trim_vocabulary:
+        return 1.0
+    return sum(i in subset for i in ids) / max(1, len(ids))
 
 
 if __name__ == "__main__":

@@ -330,7 +330,7 @@ def test_xqg_fuses_the_generated_queries(tmp_path, models, xquad_dir, monkeypatc
     encoder = load_encoder(models[0], device="cpu")
     passages = encoder.encode_passages([f"{p.title} {p.text}" for p in ds.corpus])
     row = {p.id: i for i, p in enumerate(ds.corpus)}
-    gvecs = encoder.encode_queries([g["text"] for g in generated])
+    gvecs = encoder.encode_queries([g["query"] for g in generated])
     for lang in ("de", "ru"):
         sums = np.zeros_like(passages, dtype=np.float64)
         counts = np.zeros(len(passages))

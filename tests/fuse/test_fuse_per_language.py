@@ -100,10 +100,11 @@ def test_per_language_needs_languages_the_source_knows(tmp_path, encoder, passag
         load_fusion_store(tmp_path / "c", language="de")
 
 
-def test_generator_and_predictor_sources_give_per_language_sums(tmp_path, encoder, passages):
+@pytest.mark.parametrize("kind", ["bert2bert", "causal"])
+def test_generator_and_predictor_sources_give_per_language_sums(tmp_path, encoder, passages, kind):
     from xqg.generate.testing import tiny_generator
 
-    generator = tiny_generator()
+    generator = tiny_generator(kind)
     langs = generator.languages[:2]
     source = GeneratorQuerySource(generator, langs, n=2, seed=3, top_k=5)
     task = FuseShardTask(passages[:4], source, encoder, "hash", batch_size=3, languages=langs)

@@ -22,10 +22,20 @@ def test_default_generator_fine_tunes_and_writes_the_target_language(tmp_path, x
     train = examples_from_dataset(split_by_articles(dataset, range(2)))
     held_out = examples_from_dataset(split_by_articles(dataset, [40]))[:24]
     generator = train_default_generator(
-        train, tmp_path / "gen", recipe="fast", steps=12, epochs=0.0, eval_examples=held_out, show_progress=False
+        train,
+        tmp_path / "gen",
+        recipe="fast",
+        steps=12,
+        epochs=0.0,
+        eval_examples=held_out,
+        show_progress=False,
     )
     assert isinstance(generator, CausalLMGenerator) and len(generator.token_subset) < 30_000
-    log = [line for line in (tmp_path / "gen" / "train_log.jsonl").read_text().splitlines() if "eval_loss" in line]
+    log = [
+        line
+        for line in (tmp_path / "gen" / "train_log.jsonl").read_text().splitlines()
+        if "eval_loss" in line
+    ]
     assert log, "the held-out loss is logged"
     # the pretrained model already knows the languages: its held-out loss starts far below log(262k) ≈ 12.5
     fresh = QueryGenerator.load(base)

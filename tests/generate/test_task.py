@@ -189,8 +189,13 @@ def test_generation_precision_is_deterministic_recorded_and_checked(tmp_path, pr
         run("a", precision=other)
     with pytest.raises(ConfigError, match="choose one"):
         GenerateTask(str(corpus), ["ru"], int8=True, precision="bfloat16")
-    with pytest.raises(ConfigError, match="float32 or bfloat16"):
-        GenerateTask(str(corpus), ["ru"], precision="float16")
+    with pytest.raises(ConfigError, match="float16 compute is a GPU setting"):
+        GenerateTask(str(corpus), ["ru"], precision="float16", device="cpu")
+    # auto is resolved where the task is built, for its device
+    from xqg.precision import resolve_precision
+
+    assert GenerateTask(str(corpus), ["ru"], device="cpu").precision == resolve_precision("auto", "cpu")
+    assert GenerateTask(str(corpus), ["ru"], device="cpu", int8=True).precision == "float32"
 
 
 def test_int8_generator_is_not_saved():

@@ -196,6 +196,8 @@ def _fuse(args: argparse.Namespace) -> int:
         if args.queries:
             source = {"kind": "file", "path": str(Path(args.queries).resolve()), "languages": langs}
         elif args.generator:
+            from xqg.precision import resolve_precision
+
             source = {
                 "kind": "generator",
                 "generator": None if args.generator == "default" else args.generator,
@@ -204,6 +206,8 @@ def _fuse(args: argparse.Namespace) -> int:
                 "seed": args.seed,
                 "top_k": args.top_k,
                 "device": args.device,
+                # the same --precision for generation, resolved here: part of the store's fingerprint
+                "precision": resolve_precision(args.precision, args.device),
             }
         else:
             source = {

@@ -32,12 +32,24 @@ def _recipe_name(value: str) -> str:
     return value
 
 
+def _training_precision(value: str) -> str:
+    """``train-generator --precision``: auto, float32 or bfloat16, checked when parsed (float16 is refused:
+    T5 overflows to NaN in it)."""
+    from xqg.cli.precision_option import precision_setting
+
+    precision = precision_setting(value)
+    if precision == "float16":
+        raise argparse.ArgumentTypeError("float16 is not offered for training (overflows to NaN); use bfloat16")
+    return precision
+
+
 def _languages(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``train-generator`` and ``generate`` subcommands."""
+    from xqg.cli.precision_option import add_precision_argument
     from xqg.distributed.cli_args import add_shard_arguments
 
     train = subparsers.add_parser(
@@ -96,8 +108,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--lr", type=float, help="peak learning rate")
     train.add_argument(
         "--precision",
-        choices=("float32", "bfloat16", "fp32", "bf16"),
-        help="float32 or bfloat16 autocast (float16 is not offered: T5 overflows in it)",
+        type=_training_precision,
+        help="training precision: auto (bfloat16 autocast where the CPU/GPU has it, else float32), "
+        "float32 or bfloat16 (default: the recipe's, auto; float16 is not offered: T5 overflows in it)",
     )
     train.add_argument("--max-input-length", type=int, help="encoder tokens in training (default 128)")
     train.add_argument(
@@ -168,12 +181,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="CPU fast path: dynamic int8 quantisation of the generator's layers (~1.5x over float32; outputs differ "
         "slightly from float32, see docs/performance.md)",
     )
-    gen.add_argument(
-        "--precision",
-        choices=("float32", "bfloat16"),
-        default="float32",
-        help="bfloat16: autocast, the fastest path on CPUs with avx512_bf16/AMX (outputs differ slightly "
-        "from float32, see docs/performance.md)",
+    add_precision_argument(
+        gen, "generation (a resumed job keeps the precision it recorded; float32 with --int8)"
     )
     gen.add_argument(
         "--device",
@@ -312,6 +321,14 @@ def _generate(args: argparse.Namespace) -> int:
     languages = args.languages  # a checked list (xqg.cli.validators.language_list)
     sharding = sharding_options(args)
     num_rows = count_passages(args.corpus)  # validates every line before any manifest is written
+    from xqg.precision import resolve_job_precision
+
+    if args.int8 and args.precision == "auto":
+        args.precision = "float32"  # int8 is the CPU fast path of its own
+    choice = resolve_job_precision(
+        args.precision, "cpu" if args.int8 else args.device, args.output, task=GenerateTask.name
+    )
+    print(f"generation precision: {choice}")
     task = GenerateTask(
         args.corpus,
         languages,
@@ -323,7 +340,7 @@ def _generate(args: argparse.Namespace) -> int:
         max_new_tokens=args.max_new_tokens,
         max_input_length=args.max_input_length,
         int8=args.int8,
-        precision=args.precision,
+        precision=choice.precision,
         device=args.device,
     )
     shards = run_sharded(task, num_rows, args.output, **sharding)

@@ -214,7 +214,9 @@ class GeneratorSection:
     budget; ``bert2bert-fast``/``bert2bert-long``: the BERT-to-BERT generator). ``steps`` or ``epochs``
     (0 = the recipe's) override its length. ``translation_pairs`` (XQuAD only): the generator also
     trains on (English sentence -> sentence in L) pairs from its training paragraphs' XQuAD
-    translations (:mod:`xqg.generate.parallel`).
+    translations (:mod:`xqg.generate.parallel`). ``precision``: of generation, ``"auto"`` (default,
+    :func:`xqg.precision.resolve_precision`), ``"float32"``, ``"bfloat16"``; the resolved precision is
+    part of the generation stage's key.
     """
 
     model: str = "default"
@@ -226,6 +228,7 @@ class GeneratorSection:
     steps: int = 0
     epochs: float = 0.0
     translation_pairs: bool = False
+    precision: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -424,7 +427,9 @@ def _validate(config: ExperimentConfig, where: str) -> None:
     from xqg.generate.recipes import RECIPES
 
     if g.recipe not in RECIPES:
-        raise ConfigError(f"{where}: [generator] recipe must be one of {', '.join(RECIPES)}, not {g.recipe!r}")
+        raise ConfigError(
+            f"{where}: [generator] recipe must be one of {', '.join(RECIPES)}, not {g.recipe!r}"
+        )
     if g.steps < 0 or g.epochs < 0:
         raise ConfigError(f"{where}: [generator] steps and epochs must be >= 0 (0 = the recipe's)")
     if g.steps and g.epochs:
@@ -520,10 +525,11 @@ def _validate(config: ExperimentConfig, where: str) -> None:
         )
     from xqg.precision import normalise_precision
 
-    try:
-        normalise_precision(config.encoder.precision)
-    except ConfigError as exc:
-        raise ConfigError(f"{where}: [encoder] {exc}") from None
+    for section in ("encoder", "generator"):
+        try:
+            normalise_precision(getattr(config, section).precision)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: [{section}] {exc}") from None
     dist = config.distributed
     if dist.engine not in ("inprocess", "ray"):
         raise ConfigError(f"{where}: [distributed] engine must be 'inprocess' or 'ray', not {dist.engine!r}")

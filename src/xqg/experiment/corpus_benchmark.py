@@ -51,7 +51,7 @@ from xqg.experiment.stages import CLEAN, ExperimentStages, SystemResults, query_
 from xqg.fuse.store import refuse
 from xqg.fuse.task import FuseShardTask
 from xqg.index import search, search_by_language
-from xqg.precision import resolve_job_precision
+from xqg.precision import resolve_job_precision, resolve_precision
 
 SEARCH_DEPTH = 100
 
@@ -222,6 +222,7 @@ class CorpusBenchmark:
             "n": g.queries_per_language,
             "seed": self.stages.seed,
             "top_k": g.top_k,
+            "precision": resolve_precision(g.precision, self.stages.device),
         }
         store_settings = {
             "encoder": enc_key,

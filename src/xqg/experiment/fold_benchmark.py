@@ -208,18 +208,22 @@ class FoldBenchmark:
         gen_key, gen_path = self.stages.run_stage(
             "train-generator", gen_settings, build_generator, resumable=True
         )
+        from xqg.precision import resolve_precision
+
+        precision = resolve_precision(g.precision, self.device)
         settings = {
             "n": g.queries_per_language,
             "top_k": g.top_k,
             "max_new_tokens": g.max_new_tokens,
             "seed": self.seed,
             "corpus": hash_texts([(p.id, p.text) for p in corpus]),
+            **({"precision": precision} if precision != "float32" else {}),
         }
 
         def build_queries(out: Path) -> None:
             from xqg.generate.loading import load_generator
 
-            generator = load_generator(gen_path / "generator", device=self.device)
+            generator = load_generator(gen_path / "generator", device=self.device, precision=precision)
             with open(out / "generated.jsonl", "w", encoding="utf-8") as handle:
                 for docid, lang, slot, text in generator.generate(
                     list(corpus),

@@ -374,6 +374,8 @@ class GeneratorQuerySource(KeyedTextSource):
             "n": self.n,
             "seed": self.seed,
             "top_k": self.top_k,
+            # a store never mixes queries generated at two precisions (float32 left out: older stores)
+            **({"precision": self.generator.precision} if self.generator.precision != "float32" else {}),
         }
 
     def keyed_queries(self, passages: Sequence[Passage]) -> KeyedQueries:

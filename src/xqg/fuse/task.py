@@ -56,7 +56,8 @@ def build_source(spec: dict[str, Any]) -> QuerySource:
 
     ``{"kind": "file", "path": ..., "languages": [...], "per_language": 5}``,
     ``{"kind": "generator", "generator": <name or path>, "languages": [...], "n": 5, "seed": 0, "top_k": 10,
-    "device": "auto"}`` (the device is not part of the fingerprint: a store may resume on another one),
+    "device": "auto", "precision": "bfloat16"}`` (the device is not part of the fingerprint: a store may
+    resume on another one; the generation precision, resolved by the driver, is),
     ``{"kind": "predicted", "path": <predictor folder>, "languages": [...], "n": 5}`` or
     ``{"kind": "fixed", "queries": {docid: [text, ...]}}``.
 
@@ -71,7 +72,11 @@ def build_source(spec: dict[str, Any]) -> QuerySource:
         from xqg.generate import load_generator  # the generator stage; imported only when used
 
         return GeneratorQuerySource(
-            load_generator(spec.get("generator"), device=spec.get("device", "auto")),
+            load_generator(
+                spec.get("generator"),
+                device=spec.get("device", "auto"),
+                precision=spec.get("precision", "float32"),
+            ),
             spec["languages"],
             n=int(spec.get("n", 5)),
             seed=int(spec.get("seed", 0)),

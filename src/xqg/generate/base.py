@@ -59,6 +59,9 @@ class QueryGenerator:
         self.tokenizer = tokenizer
         self.settings = settings
         self.int8 = False
+        #: compute precision of generation (``float32``, ``bfloat16``, ``float16``): autocast around
+        #: each batch; :func:`~xqg.generate.loading.load_generator` resolves ``auto`` for the device
+        self.precision = "float32"
 
     # ------------------------------------------------------------------ placement
     @property
@@ -83,6 +86,24 @@ class QueryGenerator:
         self.model.to(device)
         return self
 
+    def set_precision(self, name: str) -> str:
+        """Generate at ``name`` (``auto``, ``float32``, ``bfloat16``, ``float16``) from now on; ``auto`` is
+        resolved for the model's device (:func:`xqg.precision.resolve_precision`: bfloat16 on a CPU with
+        avx512_bf16/AMX or a GPU with native bf16). Returns the concrete precision.
+
+        Example:
+            >>> from xqg.generate.testing import tiny_generator
+            >>> tiny_generator().set_precision("float32")
+            'float32'
+        """
+        from xqg.precision import resolve_precision
+
+        precision = resolve_precision(name, self.device)
+        if self.int8 and precision != "float32":
+            raise ConfigError("int8 and bfloat16 are two alternative fast paths: choose one")
+        self.precision = precision
+        return precision
+
     # ------------------------------------------------------------------ languages
     @property
     def languages(self) -> list[str]:
@@ -100,6 +121,7 @@ class QueryGenerator:
         return {
             "settings": asdict(self.settings),
             "num_parameters": sum(p.numel() for p in self.model.parameters()),
+            **({"precision": self.precision} if self.precision != "float32" else {}),
         }
 
     # ------------------------------------------------------------------ generation
@@ -131,7 +153,7 @@ class QueryGenerator:
 
         Slot ``j`` of ``(docid, lang)`` draws from ``derive_seed(seed, docid, lang, j)``, so the output is
         the same whatever the batch size, the sharding, or ``n`` (slots ``0..n-1`` of a larger ``n``
-        are the same queries).
+        are the same queries). Runs at :attr:`precision` (autocast).
 
         Args:
             passages: the passages (ids must be unique within a call).
@@ -163,9 +185,11 @@ class QueryGenerator:
             from tqdm.auto import tqdm
 
             progress = tqdm(total=len(passages), desc="generate", unit="passage")
+        from xqg.precision import autocast_context
+
         for start in range(0, len(passages), batch_size):
             batch = list(passages[start : start + batch_size])
-            with torch.no_grad():
+            with torch.no_grad(), autocast_context(self.device, self.precision):
                 results = self._sample_batch(batch, languages, n, seed, top_k, max_new_tokens)
             for i, passage in enumerate(batch):
                 for lang in languages:

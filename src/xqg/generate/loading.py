@@ -25,6 +25,7 @@ def load_generator(
     name_or_path: str | Path | None = None,
     settings: GeneratorSettings | None = None,
     device: str | None = "auto",
+    precision: str = "auto",
 ) -> QueryGenerator:
     """Load a generator for :meth:`QueryGenerator.generate`.
 
@@ -36,6 +37,9 @@ def load_generator(
         settings: settings for a plain HF model (ignored when the folder has ``xqg_generator.json``).
         device: where to put it: ``"auto"`` (the default, as everywhere in xqg: a CUDA GPU when there
             is one, else the CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
+        precision: compute precision of generation: ``"auto"`` (the default, as everywhere in xqg:
+            bfloat16 on a CPU with avx512_bf16/AMX or a GPU with native bf16, else float32),
+            ``"float32"``, ``"bfloat16"``, ``"float16"`` (GPU); see :meth:`QueryGenerator.set_precision`.
 
     Example:
         >>> gen = load_generator("runs/generator")  # doctest: +SKIP
@@ -54,4 +58,5 @@ def load_generator(
     from xqg.devices import resolve_device
 
     generator.to(resolve_device(device))
+    generator.set_precision(precision)
     return generator

@@ -40,7 +40,7 @@ RECIPES: dict[str, GeneratorTrainingConfig] = {
         batch_size=32,
         lr=2e-4,
         warmup=0.05,
-        precision="bfloat16",
+        precision="auto",
         train_layers=9,
         max_input_length=192,
         save_every=25,
@@ -51,16 +51,16 @@ RECIPES: dict[str, GeneratorTrainingConfig] = {
         batch_size=32,
         lr=2e-4,
         warmup=0.05,
-        precision="bfloat16",
+        precision="auto",
         train_layers=9,
         max_input_length=192,
         save_every=25,
     ),
     "bert2bert-fast": GeneratorTrainingConfig(
-        steps=360, batch_size=32, lr=1e-3, warmup=0.05, precision="bfloat16", save_every=60
+        steps=360, batch_size=32, lr=1e-3, warmup=0.05, precision="auto", save_every=60
     ),
     "bert2bert-long": GeneratorTrainingConfig(
-        steps=1500, batch_size=32, lr=1e-3, warmup=0.05, precision="bfloat16", save_every=100
+        steps=1500, batch_size=32, lr=1e-3, warmup=0.05, precision="auto", save_every=100
     ),
 }
 #: Decoder depth of the BERT-to-BERT generator by recipe name.

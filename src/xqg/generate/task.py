@@ -18,7 +18,6 @@ from typing import Any
 from xqg.data.records import Passage
 from xqg.distributed.plan import ShardSpec
 from xqg.distributed.task import TaskSpec
-from xqg.encode.precision import autocast_context
 from xqg.errors import ConfigError, InputError
 
 QUERIES_FILE = "queries.jsonl"
@@ -73,9 +72,12 @@ class GenerateTask:
         max_input_length: encoder tokens (256).
         int8: dynamic int8 quantisation of the encoder and decoder layers (CPU fast path,
             :meth:`QueryGenerator.quantize_int8`; recorded in the fingerprint).
-        precision: ``"float32"`` or ``"bfloat16"`` (autocast: on CPUs with avx512_bf16/AMX the
-            fastest path, ``benchmarks/bench_generate.py``; outputs differ slightly from float32 and
-            the tolerance is in docs/performance.md; recorded in the fingerprint).
+        precision: ``"auto"`` (default: resolved here, where the task is built, for ``device`` by
+            :func:`xqg.precision.resolve_precision`: bfloat16 on a CPU with avx512_bf16/AMX or a GPU
+            with native bf16, else float32; float32 with ``int8``), ``"float32"``, ``"bfloat16"``,
+            ``"float16"`` (GPU). Autocast around each batch; outputs differ slightly from float32
+            (docs/performance.md); recorded in the fingerprint, so a job never mixes precisions
+            (``xqg generate`` keeps the precision a job recorded when it resumes it).
         device: where the generator runs when this task loads it: ``"auto"`` (a CUDA GPU when there is
             one, else the CPU; always the CPU with ``int8``), ``"cpu"``, ``"cuda"``, ``"cuda:N"``. A
             generator given with :meth:`use` stays where it is. Recorded in each shard's stats, not in
@@ -108,18 +110,19 @@ class GenerateTask:
         max_new_tokens: int = 32,
         max_input_length: int = 256,
         int8: bool = False,
-        precision: str = "float32",
+        precision: str = "auto",
         device: str = "auto",
     ) -> None:
+        from xqg.devices import check_device_name
+        from xqg.precision import normalise_precision, resolve_precision
+
         if not languages:
             raise ConfigError("generation needs at least one language")
-        if precision not in ("float32", "bfloat16"):
-            raise ConfigError(f"generation precision must be float32 or bfloat16, got {precision!r}")
-        if int8 and precision != "float32":
-            raise ConfigError("int8 and bfloat16 are two alternative fast paths: choose one")
-        from xqg.devices import check_device_name
-
         check_device_name(device)
+        precision = normalise_precision(precision)
+        if int8 and precision not in ("auto", "float32"):
+            raise ConfigError("int8 and bfloat16 are two alternative fast paths: choose one")
+        precision = "float32" if int8 else resolve_precision(precision, device)
         if int8 and device not in ("auto", "cpu"):
             raise ConfigError("int8 generation is a CPU path; on a GPU use --precision bfloat16")
         if n < 1 or top_k < 1 or batch_size < 1 or max_new_tokens < 1:
@@ -206,11 +209,9 @@ class GenerateTask:
         passages = _read_rows(self.corpus, shard.start, shard.stop)
         generator = self.generator
         generator.settings.max_input_length = self.max_input_length
+        generator.precision = self.precision  # autocast around each batch (QueryGenerator.generate)
         count = 0
-        with (
-            open(Path(workdir) / QUERIES_FILE, "w", encoding="utf-8") as handle,
-            autocast_context(str(generator.model.device), self.precision),
-        ):
+        with open(Path(workdir) / QUERIES_FILE, "w", encoding="utf-8") as handle:
             for docid, lang, slot, text in generator.generate(
                 passages,
                 self.languages,

@@ -100,6 +100,10 @@ def evaluation_loss(
         True
     """
     config = config or GeneratorTrainingConfig()
+    if config.precision == "auto":
+        from xqg.precision import resolve_precision
+
+        config = replace(config, precision=resolve_precision("auto", generator.device))
     if state is None:
         state = generator.training_state([], config, evaluation=True)
     was_training = generator.model.training
@@ -250,7 +254,11 @@ def train_generator(
     out.mkdir(parents=True, exist_ok=True)
     device = resolve_device(config.device)
     generator.to(device)  # a no-op where it already is
-    logger.info("training the generator on %s", device)
+    from xqg.precision import choose_precision
+
+    choice = choose_precision(config.precision, device)
+    config = replace(config, precision=choice.precision)  # recorded: a resume needs the same precision
+    logger.info("training the generator on %s, %s", device, choice)
     model = generator.model
     generator.configure_training(config)
     stream = _BatchStream(generator, train, config.batch_size, config.seed)

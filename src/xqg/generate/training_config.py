@@ -9,9 +9,6 @@ from typing import Any
 from xqg.devices import check_device_name
 from xqg.errors import ConfigError
 
-#: Spellings of the training precision (the short ones are accepted for older files and scripts).
-PRECISION_ALIASES = {"fp32": "float32", "bf16": "bfloat16", "float32": "float32", "bfloat16": "bfloat16"}
-
 
 @dataclass
 class GeneratorTrainingConfig:
@@ -28,7 +25,9 @@ class GeneratorTrainingConfig:
         weight_decay: AdamW weight decay.
         max_input_length: prompt tokens in training (128 in the paper; causal: the passage part).
         max_target_length: question tokens.
-        precision: ``"float32"`` or ``"bfloat16"`` (autocast); ``"float16"`` is refused.
+        precision: ``"auto"`` (bfloat16 autocast where the CPU or GPU has native bf16, else float32;
+            resolved when training starts and recorded, so a run resumes only at the same precision),
+            ``"float32"`` or ``"bfloat16"``; ``"float16"`` is refused.
         freeze_encoder: encoder-decoders: train only the decoder (encoder outputs cached once per prompt).
         train_layers: causal LMs: train only the top this many layers (``None``: all); the embeddings,
             tied to the output layer, are always frozen.
@@ -49,7 +48,7 @@ class GeneratorTrainingConfig:
     weight_decay: float = 0.01
     max_input_length: int = 128
     max_target_length: int = 32
-    precision: str = "float32"
+    precision: str = "auto"
     freeze_encoder: bool = True
     train_layers: int | None = None
     eval_every: int = 0
@@ -60,13 +59,13 @@ class GeneratorTrainingConfig:
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.precision in ("fp16", "float16"):
+        from xqg.precision import normalise_precision
+
+        self.precision = normalise_precision(self.precision)
+        if self.precision == "float16":
             raise ConfigError(
                 "float16 is not supported for generator training (overflows to NaN); use bfloat16 or float32"
             )
-        if self.precision not in PRECISION_ALIASES:
-            raise ConfigError(f"precision must be float32 or bfloat16, got {self.precision!r}")
-        self.precision = PRECISION_ALIASES[self.precision]
         check_device_name(self.device)
         if self.steps < 1 or self.batch_size < 1 or self.lr <= 0 or self.epochs < 0:
             raise ConfigError("steps, batch_size and lr must be positive, epochs >= 0")
