@@ -12,7 +12,7 @@ from xqg.cli import validators as v
 from xqg.cli.main import build_parser
 
 # Options whose value is free text by nature (prefixes, addresses, names checked against a file the
-# command reads first), and the generator-training options owned by the generator's CLI.
+# command reads first).
 FREE_TEXT = {
     ("encode", "--query-prefix"), ("encode", "--passage-prefix"), ("encode", "--address"),
     ("search", "--query-prefix"), ("search", "--passage-prefix"),
@@ -20,8 +20,6 @@ FREE_TEXT = {
     ("fuse", "--store"),  # an output with --corpus, an input without: checked first thing by the command
     ("compare", "--baseline"), ("run", "--systems"),  # names of the systems given / in the file
     ("data download", "name"), ("data export", "name"),  # data set names, checked first thing
-    ("train-generator", "--model"), ("train-generator", "--train"), ("train-generator", "--eval"),
-    ("train-generator", "--languages"), ("train-generator", "--output"), ("train-generator", "--device"),
     ("generate", "--device"),  # checked by GenerateTask before any manifest (tests/generate/test_device.py)
 }  # fmt: skip
 

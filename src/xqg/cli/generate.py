@@ -39,16 +39,25 @@ def _training_precision(value: str) -> str:
 
     precision = precision_setting(value)
     if precision == "float16":
-        raise argparse.ArgumentTypeError("float16 is not offered for training (overflows to NaN); use bfloat16")
+        raise argparse.ArgumentTypeError(
+            "float16 is not offered for training (overflows to NaN); use bfloat16"
+        )
     return precision
 
 
-def _languages(value: str | None) -> list[str] | None:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+def _generator_model(value: str) -> str:
+    """``train-generator --model``: a ``.gguf`` file, or a model folder / hub id in the local cache."""
+    from xqg.cli import validators as v
+
+    if value.endswith(".gguf"):
+        return v.input_file(value)
+    return v.model_path("generator")(value)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``train-generator`` and ``generate`` subcommands."""
+    # every value checked when parsed (xqg.cli.validators; docs/reliability.md)
+    from xqg.cli import validators as v
     from xqg.cli.precision_option import add_precision_argument
     from xqg.distributed.cli_args import add_shard_arguments
 
@@ -65,6 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source = train.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "--model",
+        type=_generator_model,
         help="any HF seq2seq model (mT5, mBART ...) or causal LM (Gemma, Qwen, Llama ...): folder, locally "
         "cached hub id or .gguf file",
     )
@@ -72,7 +82,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--default", action="store_true", help="build and train the embedded default generator (Gemma 3 270M)"
     )
     data = train.add_mutually_exclusive_group(required=True)
-    data.add_argument("--train", help="JSONL of triples {passage, lang, query[, title, docid]}")
+    data.add_argument(
+        "--train", type=v.input_file, help="JSONL of triples {passage, lang, query[, title, docid]}"
+    )
     data.add_argument("--xquad", action="store_true", help="train on the training articles of an XQuAD fold")
     train.add_argument(
         "--translation-pairs",
@@ -86,13 +98,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="with --xquad: also train on (English question -> the same question in L) pairs of the training "
         "articles (XQuAD's questions are translations; measured in docs/generator.md)",
     )
-    train.add_argument("--eval", help="JSONL of held-out triples for the evaluation loss")
-    train.add_argument("--fold", type=int, default=0, help="XQuAD fold (0-based; default 0)")
-    train.add_argument("--num-folds", type=int, default=5, help="XQuAD folds (default 5)")
-    train.add_argument("--fold-seed", type=int, default=0, help="seed of the XQuAD fold split")
-    train.add_argument("--languages", help="comma-separated target languages (default: all in the data)")
+    train.add_argument("--eval", type=v.input_file, help="JSONL of held-out triples for the evaluation loss")
+    train.add_argument("--fold", type=v.non_negative_int, default=0, help="XQuAD fold (0-based; default 0)")
+    train.add_argument("--num-folds", type=v.positive_int, default=5, help="XQuAD folds (default 5)")
+    train.add_argument("--fold-seed", type=v.non_negative_int, default=0, help="seed of the XQuAD fold split")
     train.add_argument(
-        "--output", "-o", help="output folder (default for --default: the cache's default generator)"
+        "--languages",
+        type=v.language_list,
+        help="comma-separated target languages (default: all in the data)",
+    )
+    train.add_argument(
+        "--output",
+        "-o",
+        type=v.output_folder,
+        help="output folder (default for --default: the cache's default generator)",
     )
     train.add_argument(
         "--recipe",
@@ -100,19 +119,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help=f"training recipe: {RECIPE_HELP} (docs/generator.md)",
     )
-    train.add_argument("--steps", type=int, help="optimizer steps (default: the recipe's; --epochs wins)")
     train.add_argument(
-        "--epochs", type=float, help="passes over the training triples (default: the recipe's)"
+        "--steps", type=v.positive_int, help="optimizer steps (default: the recipe's; --epochs wins)"
     )
-    train.add_argument("--batch-size", type=int, help="triples per step")
-    train.add_argument("--lr", type=float, help="peak learning rate")
+    train.add_argument(
+        "--epochs", type=v.positive_float, help="passes over the training triples (default: the recipe's)"
+    )
+    train.add_argument("--batch-size", type=v.positive_int, help="triples per step")
+    train.add_argument("--lr", type=v.positive_float, help="peak learning rate")
     train.add_argument(
         "--precision",
         type=_training_precision,
         help="training precision: auto (bfloat16 autocast where the CPU/GPU has it, else float32), "
         "float32 or bfloat16 (default: the recipe's, auto; float16 is not offered: T5 overflows in it)",
     )
-    train.add_argument("--max-input-length", type=int, help="encoder tokens in training (default 128)")
+    train.add_argument(
+        "--max-input-length", type=v.positive_int, help="encoder tokens in training (default 128)"
+    )
     train.add_argument(
         "--freeze-encoder",
         action=argparse.BooleanOptionalAction,
@@ -121,7 +144,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     train.add_argument(
         "--train-layers",
-        type=int,
+        type=v.positive_int,
         help="causal LMs: train only the top N layers (default: the recipe's; the embeddings stay frozen)",
     )
     train.add_argument(
@@ -129,11 +152,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="causal LMs: score the whole vocabulary instead of the training text's tokens (slower)",
     )
-    train.add_argument("--decoder-layers", type=int, help="bert2bert recipes: decoder depth (default 4)")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    train.add_argument(
+        "--decoder-layers", type=v.positive_int, help="bert2bert recipes: decoder depth (default 4)"
+    )
+    train.add_argument("--seed", type=v.non_negative_int, default=0)
+    train.add_argument(
+        "--threads", type=v.non_negative_int, default=0, help="torch CPU threads (0: torch's default)"
+    )
     train.add_argument(
         "--device",
+        type=v.device,
         default="auto",
         help="auto (a CUDA GPU when there is one, else the CPU), cpu, cuda, cuda:N",
     )
@@ -213,7 +241,7 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    languages = _languages(args.languages)
+    languages = args.languages  # a checked list (xqg.cli.validators.language_list) or None
     args.recipe = args.recipe or DEFAULT_RECIPE
     if args.decoder_layers and not is_bert2bert_recipe(args.recipe):
         raise ConfigError("--decoder-layers applies to the bert2bert recipes only")

@@ -23,9 +23,10 @@ set of ids seen, to report duplicates), so an 18M-line corpus is never loaded wh
 from __future__ import annotations
 
 import csv
+import itertools
 import logging
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -428,3 +429,21 @@ def write_queries(path: str | Path, queries: Iterable[Query], format: str | None
             handle.write(f"{q.id}\t{q.text}\t{q.lang}\n")
             count += 1
     return count
+
+
+def read_passage_rows(corpus: str | Path | Sequence[Passage], start: int, stop: int) -> list[Passage]:
+    """Rows ``[start, stop)`` of a corpus (a list, or a file read with :func:`xqg.data.corpus.iter_corpus`).
+
+    Example:
+        >>> [p.id for p in read_passage_rows([Passage("a", ""), Passage("b", "")], 1, 2)]
+        ['b']
+    """
+    if isinstance(corpus, (str, Path)):
+        rows = list(itertools.islice(iter_corpus(corpus, check_duplicates=False), start, stop))
+        if len(rows) != stop - start:
+            raise InputError(
+                f"corpus has fewer rows than the shard plan expects ({start + len(rows)} < {stop})",
+                path=corpus,
+            )
+        return rows
+    return list(corpus[start:stop])

@@ -16,13 +16,13 @@ re-fusion with another α (``xqg fuse --alpha``) never needs the encoder.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from xqg.data.corpus import read_passage_rows
 from xqg.data.records import Passage
 from xqg.distributed.fingerprint import corpus_identity
 from xqg.distributed.plan import ShardSpec
@@ -92,26 +92,6 @@ def build_source(spec: dict[str, Any]) -> QuerySource:
     if kind == "fixed":
         return FixedQuerySource(spec["queries"])
     raise ConfigError(f"unknown query source kind {kind!r} (file, generator, predicted, fixed)")
-
-
-def read_passage_rows(corpus: str | Path | Sequence[Passage], start: int, stop: int) -> list[Passage]:
-    """Rows ``[start, stop)`` of a corpus (a list, or a file read with :func:`xqg.data.corpus.iter_corpus`).
-
-    Example:
-        >>> [p.id for p in read_passage_rows([Passage("a", ""), Passage("b", "")], 1, 2)]
-        ['b']
-    """
-    if isinstance(corpus, (str, Path)):
-        from xqg.data.corpus import iter_corpus
-
-        rows = list(itertools.islice(iter_corpus(corpus, check_duplicates=False), start, stop))
-        if len(rows) != stop - start:
-            raise InputError(
-                f"corpus has fewer rows than the shard plan expects ({start + len(rows)} < {stop})",
-                path=corpus,
-            )
-        return rows
-    return list(corpus[start:stop])
 
 
 class FuseShardTask:

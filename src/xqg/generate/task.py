@@ -8,13 +8,12 @@ or executor; an interrupted job resumes with the shard framework (finished shard
 
 from __future__ import annotations
 
-import hashlib
-import itertools
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from xqg.data.corpus import read_passage_rows
 from xqg.data.records import Passage
 from xqg.distributed.plan import ShardSpec
 from xqg.distributed.task import TaskSpec
@@ -23,22 +22,11 @@ from xqg.errors import ConfigError, InputError
 QUERIES_FILE = "queries.jsonl"
 
 
-def _read_rows(corpus: str | Path | Sequence[Passage], start: int, stop: int) -> list[Passage]:
-    if isinstance(corpus, (str, Path)):
-        from xqg.data.corpus import iter_corpus
-
-        rows = list(itertools.islice(iter_corpus(corpus, check_duplicates=False), start, stop))
-        if len(rows) != stop - start:
-            raise InputError(
-                f"corpus has fewer rows than the shard plan expects ({start + len(rows)} < {stop})",
-                path=str(corpus),
-            )
-        return rows
-    return list(corpus[start:stop])
-
-
 def _generator_identity(name_or_path: str | None) -> dict[str, Any]:
-    """Name plus a digest of the generator folder's settings and model-file sizes (cheap, stable)."""
+    """The generator by content: a folder's files hashed (:func:`xqg.distributed.fingerprint.folder_identity`),
+    a hub id by its name."""
+    from xqg.distributed.fingerprint import folder_identity
+
     if name_or_path is None:
         from xqg.generate.loading import default_generator_dir
 
@@ -47,14 +35,7 @@ def _generator_identity(name_or_path: str | None) -> dict[str, Any]:
         path = Path(name_or_path)
     if not path.is_dir():
         return {"generator": str(name_or_path)}
-    digest = hashlib.sha256()
-    for file in sorted(path.iterdir()):
-        if file.is_file() and file.suffix in (".json", ".safetensors", ".model", ".txt"):
-            digest.update(file.name.encode())
-            digest.update(str(file.stat().st_size).encode())
-            if file.suffix == ".json" and file.stat().st_size < 1_000_000:
-                digest.update(file.read_bytes())
-    return {"generator": str(name_or_path or "default"), "digest": digest.hexdigest()[:16]}
+    return {"generator": str(name_or_path or "default"), **folder_identity(path)}
 
 
 class GenerateTask:
@@ -83,6 +64,8 @@ class GenerateTask:
             generator given with :meth:`use` stays where it is. Recorded in each shard's stats, not in
             the fingerprint: a run may resume on another device (outputs agree up to float rounding
             of the logits before sampling).
+        identities: content digests of the generator folder and the corpus, as the driver computed
+            them (:meth:`to_spec`), so that remote workers do not hash them again.
 
     Example:
         >>> import tempfile
@@ -112,6 +95,7 @@ class GenerateTask:
         int8: bool = False,
         precision: str = "auto",
         device: str = "auto",
+        identities: dict[str, Any] | None = None,
     ) -> None:
         from xqg.devices import check_device_name
         from xqg.precision import normalise_precision, resolve_precision
@@ -139,6 +123,9 @@ class GenerateTask:
         self.device = device
         self._generator: Any = None
         self._in_memory = False
+        # content digests computed by the driver travel with the task spec: workers do not hash again
+        self._identity: dict[str, Any] | None = (identities or {}).get("generator")
+        self._corpus_identity: dict[str, Any] | None = (identities or {}).get("corpus")
 
     def use(self, generator: Any) -> None:
         """Use an already loaded generator object (in-process runs; not sent to remote workers).
@@ -158,12 +145,39 @@ class GenerateTask:
                 self._generator.quantize_int8()
         return self._generator
 
+    def check(self) -> None:
+        """Before any manifest is written: the corpus exists and the generator can be found."""
+        from xqg.model_paths import check_model_source
+
+        if isinstance(self.corpus, (str, Path)) and not Path(self.corpus).is_file():
+            raise InputError(
+                "no such file" if not Path(self.corpus).exists() else "expected a file", path=self.corpus
+            )
+        if not self._in_memory:
+            if self.generator_name is None:
+                from xqg.generate.loading import default_generator_dir
+                from xqg.generate.settings import SETTINGS_FILE
+
+                if not (default_generator_dir() / SETTINGS_FILE).exists():
+                    raise ConfigError(
+                        f"no default generator in {default_generator_dir()}: train one with "
+                        "`xqg train-generator --default --xquad` (or pass --generator)"
+                    )
+            elif not str(self.generator_name).endswith(".gguf"):
+                check_model_source(self.generator_name, "generator")
+
     def fingerprint(self) -> dict[str, Any]:
-        ident = (
-            {"generator": "in-memory", **self._generator.fingerprint()}
-            if self._in_memory
-            else _generator_identity(self.generator_name)
-        )
+        """Generator (by content), settings and the corpus (by content): what determines the queries."""
+        from xqg.distributed.fingerprint import corpus_identity
+
+        if self._in_memory:
+            ident = {"generator": "in-memory", **self._generator.fingerprint()}
+        else:
+            if self._identity is None:
+                self._identity = _generator_identity(self.generator_name)
+            ident = self._identity
+        if self._corpus_identity is None:
+            self._corpus_identity = corpus_identity(self.corpus)
         return {
             "task": self.name,
             **{k: v for k, v in ident.items() if k != "num_parameters"},
@@ -175,18 +189,15 @@ class GenerateTask:
             "max_input_length": self.max_input_length,
             **({"int8": True} if self.int8 else {}),
             **({"precision": self.precision} if self.precision != "float32" else {}),
-            "corpus": str(self.corpus)
-            if isinstance(self.corpus, (str, Path))
-            else f"list:{len(self.corpus)}",
+            "corpus": self._corpus_identity,
         }
 
     def to_spec(self) -> TaskSpec:
-        if not isinstance(self.corpus, (str, Path)) or (
-            self._generator is not None and self.generator_name.startswith("in-memory")
-        ):
+        if not isinstance(self.corpus, (str, Path)) or self._in_memory:
             raise ConfigError(
                 "remote generation needs a corpus file and a generator path, not in-memory objects"
             )
+        self.fingerprint()  # the digests, computed once here
         return TaskSpec(
             f"{__name__}:GenerateTask",
             {
@@ -202,11 +213,12 @@ class GenerateTask:
                 "int8": self.int8,
                 "precision": self.precision,
                 "device": self.device,
+                "identities": {"generator": self._identity, "corpus": self._corpus_identity},
             },
         )
 
     def run(self, shard: ShardSpec, workdir: Path) -> dict[str, Any]:
-        passages = _read_rows(self.corpus, shard.start, shard.stop)
+        passages = read_passage_rows(self.corpus, shard.start, shard.stop)
         generator = self.generator
         generator.settings.max_input_length = self.max_input_length
         generator.precision = self.precision  # autocast around each batch (QueryGenerator.generate)
