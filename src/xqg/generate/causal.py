@@ -107,27 +107,35 @@ class CausalLMGenerator(QueryGenerator):
     def trims_vocabulary(self) -> bool:
         return bool(self.settings.trim_vocabulary and self.token_subset is not None)
 
-    def shared_ids(self, passage: Passage) -> list[int]:
-        """The prompt's part read once for all languages: start token, title and passage (truncated)."""
+    def shared_ids(self, passage: Passage, max_length: int | None = None) -> list[int]:
+        """The prompt's part read once for all languages: start token, title and passage, truncated to
+        ``max_length`` tokens (default ``settings.max_input_length``)."""
+        limit = max_length or self.settings.max_input_length
         text = format_prompt_part(self.shared_template, passage, "")
         ids = self.tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
-        return [self.start_id, *ids[: self.settings.max_input_length - 1]]
+        return [self.start_id, *ids[: limit - 1]]
 
-    def language_ids(self, passage: Passage, lang: str) -> list[int]:
-        """The prompt's part for ``lang`` (the instruction line; the whole prompt when the template
-        names the language in its first line)."""
+    def language_ids(self, passage: Passage, lang: str, max_length: int | None = None) -> list[int]:
+        """The prompt's part for ``lang`` (the instruction line; the whole prompt, truncated to
+        ``max_length``, when the template names the language in its first line)."""
+        limit = max_length or self.settings.max_input_length
         per_passage = "{passage}" in self.language_template or "{title}" in self.language_template
         if not per_passage and lang in self._language_cache:
             return self._language_cache[lang]
         text = format_prompt_part(self.language_template, passage, lang)
         if self.shared_template:
             text = "\n" + text
-        ids = list(
-            self.tokenizer(text, add_special_tokens=False)["input_ids"][: self.settings.max_input_length]
-        )
+        ids = list(self.tokenizer(text, add_special_tokens=False)["input_ids"][:limit])
         if not per_passage:
             self._language_cache[lang] = ids
         return ids
+
+    def passage_token_ids(self, passage: Passage) -> set[int]:
+        """The tokens of the passage's title and text (as read, and word-initial): what a question about
+        it may copy (names, numbers) beyond the trimmed vocabulary."""
+        text = format_prompt_part("{title} {passage}", passage, "")
+        rows = self.tokenizer([text, " " + text], add_special_tokens=False)["input_ids"]
+        return {int(i) for row in rows for i in row}
 
     def target_ids(self, text: str, max_length: int) -> list[int]:
         """A question's ids as written after the instruction (a leading space), then end-of-sequence."""
@@ -242,7 +250,10 @@ class CausalLMGenerator(QueryGenerator):
         count = 0
         for members in units.values():
             loss, tokens = self.unit_loss(
-                members[0].passage, [(ex.lang, ex.query) for ex in members], config.max_target_length
+                members[0].passage,
+                [(ex.lang, ex.query) for ex in members],
+                config.max_target_length,
+                max_input_length=config.max_input_length,
             )
             total = loss if total is None else total + loss
             count += tokens
@@ -255,6 +266,7 @@ class CausalLMGenerator(QueryGenerator):
         blocks: Sequence[tuple[str, str]],
         max_target_length: int = 32,
         packed: bool = True,
+        max_input_length: int | None = None,
     ) -> tuple[torch.Tensor, int]:
         """Summed cross-entropy of the questions ``blocks = [(lang, question)]`` about one passage, and
         their token count.
@@ -265,16 +277,19 @@ class CausalLMGenerator(QueryGenerator):
             max_target_length: question tokens (end-of-sequence included).
             packed: read the passage once for all blocks (False: each block with its own copy of the
                 passage, the plain way, to check against; same columns, same loss up to rounding).
+            max_input_length: prompt tokens (the passage part; default ``settings.max_input_length``).
+
+        The logit columns are the trimmed vocabulary, the passage's tokens and the questions' own
+        tokens (which the training text's vocabulary holds already; held-out questions may have more).
         """
         device = self.device
-        prefix = self.shared_ids(passage)
+        prefix = self.shared_ids(passage, max_input_length)
         rows = [
-            (self.language_ids(passage, lang), self.target_ids(question, max_target_length))
+            (self.language_ids(passage, lang, max_input_length), self.target_ids(question, max_target_length))
             for lang, question in blocks
         ]
-        extra = set(prefix)
-        for instruction, target in rows:
-            extra.update(instruction)
+        extra = self.passage_token_ids(passage)
+        for _, target in rows:
             extra.update(target)
         columns, subset_size = self.columns(extra)
         position = {int(token): j for j, token in enumerate(columns.tolist())} if subset_size else None
@@ -383,14 +398,14 @@ class CausalLMGenerator(QueryGenerator):
         # 3. n samples of every (passage, language) from the shared cache (rows: passage, language, slot)
         expand = torch.arange(len(pairs), device=_CPU).repeat_interleave(n)
         cache.reorder_cache(expand.to(device))
-        prompt_tokens = [set(prefixes[i]) | set(instructions[r]) for r, (i, _) in enumerate(pairs)]
-        columns, subset_size = self.columns(set().union(*prompt_tokens))
+        passage_tokens = [self.passage_token_ids(p) for p in passages]
+        columns, subset_size = self.columns(set().union(*passage_tokens))
         allowed = None
         if subset_size and len(columns) > subset_size:
-            # a row may write its own passage's tokens beyond the subset, not another row's
+            # a row may write its own passage's tokens beyond the subset, not another passage's
             extra = columns[subset_size:].tolist()
             allowed = torch.tensor(
-                [[token in tokens for token in extra] for tokens in prompt_tokens], device=_CPU
+                [[token in passage_tokens[i] for token in extra] for i, _ in pairs], device=_CPU
             )
             allowed = allowed.index_select(0, expand).to(device)
         steps = _CausalSteps(
