@@ -1,7 +1,8 @@
 """Atomic file writes: a reader never sees a half-written file, and a crash leaves the old file.
 
 Write to a temporary file in the same directory, flush and fsync, then ``os.replace`` it over the
-target. Used by every stage that writes results.
+target. Used by every stage that writes results; :func:`build_folder_atomically` does the same for a
+whole folder (the models rebuilt into the cache).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -70,3 +71,46 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 def atomic_write_json(path: str | Path, obj: Any, indent: int | None = 2) -> None:
     """Write ``obj`` as JSON (UTF-8, keys in given order, non-ASCII kept) to ``path`` atomically."""
     atomic_write_text(path, json.dumps(obj, ensure_ascii=False, indent=indent) + "\n")
+
+
+def build_folder_atomically(
+    target: str | Path, build: Callable[[Path], None], is_complete: Callable[[Path], bool]
+) -> Path:
+    """Build a folder in a temporary sibling and rename it into place (the caches' models).
+
+    A crash never leaves half a folder at ``target``, and two processes building at once both end up
+    with one complete copy (the loser's rename fails and the winner's folder is kept).
+
+    Args:
+        target: the folder to build.
+        build: writes the folder's content into the (empty) folder it is given.
+        is_complete: whether a folder holds a finished build (its record written last).
+
+    Example:
+        >>> import tempfile
+        >>> root = Path(tempfile.mkdtemp())
+        >>> done = lambda folder: (folder / "DONE").exists()
+        >>> build_folder_atomically(root / "m", lambda f: (f / "DONE").write_text("1"), done).name
+        'm'
+    """
+    import shutil
+
+    target = Path(target)
+    if is_complete(target):
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.build-", dir=target.parent))
+    try:
+        build(staging)
+        os.chmod(staging, 0o755)  # mkdtemp makes it private; the cache is shared like any cache
+        if target.exists() and not is_complete(target):
+            shutil.rmtree(target)  # an unfinished folder from an older, non-atomic build
+        try:
+            os.rename(staging, target)
+        except OSError:
+            if not is_complete(target):  # someone else won the race but their copy is broken
+                raise
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(staging)
+    return target

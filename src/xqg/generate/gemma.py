@@ -19,12 +19,9 @@ xqg does not redistribute them, it depends on the package.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from xqg.errors import ConfigError
@@ -94,27 +91,14 @@ def ensure_gemma_base(cache_dir: str | Path | None = None) -> Path:
         >>> sorted(p.name for p in folder.iterdir())  # doctest: +SKIP
         ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', ...]
     """
+    from xqg.data.atomic import build_folder_atomically
+
     target = gemma_base_dir(cache_dir)
     if is_complete(target):
         return target
     package = _package()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.build-", dir=target.parent))
-    try:
-        logger.info("converting Gemma 3 270M from the %s package into %s (once)", GEMMA_DISTRIBUTION, target)
-        build_gemma_folder(package, staging)
-        os.chmod(staging, 0o755)
-        if target.exists() and not is_complete(target):
-            shutil.rmtree(target)
-        try:
-            os.rename(staging, target)
-        except OSError:
-            if not is_complete(target):  # someone else won the race but their copy is broken
-                raise
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            shutil.rmtree(staging)
-    return target
+    logger.info("converting Gemma 3 270M from the %s package into %s (once)", GEMMA_DISTRIBUTION, target)
+    return build_folder_atomically(target, lambda staging: build_gemma_folder(package, staging), is_complete)
 
 
 def build_gemma_folder(package: object, folder: str | Path) -> None:

@@ -32,30 +32,22 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: The default generator's training (Gemma 3 270M): packed units of at most 32 examples, the top 9 of
+#: 18 layers, bfloat16 where the hardware has it; the recipes differ in length only.
+_CAUSAL = GeneratorTrainingConfig(
+    steps=1,
+    batch_size=32,
+    lr=2e-4,
+    warmup=0.05,
+    precision="auto",
+    train_layers=9,
+    max_input_length=192,
+    save_every=25,
+)
 #: Training settings by recipe name.
 RECIPES: dict[str, GeneratorTrainingConfig] = {
-    "fast": GeneratorTrainingConfig(
-        steps=1,
-        epochs=0.5,
-        batch_size=32,
-        lr=2e-4,
-        warmup=0.05,
-        precision="auto",
-        train_layers=9,
-        max_input_length=192,
-        save_every=25,
-    ),
-    "full": GeneratorTrainingConfig(
-        steps=1,
-        epochs=2.0,
-        batch_size=32,
-        lr=2e-4,
-        warmup=0.05,
-        precision="auto",
-        train_layers=9,
-        max_input_length=192,
-        save_every=25,
-    ),
+    "fast": replace(_CAUSAL, epochs=0.5),
+    "full": replace(_CAUSAL, epochs=2.0),
     "bert2bert-fast": GeneratorTrainingConfig(
         steps=360, batch_size=32, lr=1e-3, warmup=0.05, precision="auto", save_every=60
     ),
