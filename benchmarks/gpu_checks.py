@@ -10,11 +10,12 @@ What it measures on the GPU, each against the float32 result of the same code:
   N × 384 vectors in float32 / float16 / bfloat16 (low precision shortlists, float32 re-scores), the
   queries/s end to end and with the shard resident, against the bandwidth bound, and how many
   queries' top-100 equal the float32 one;
-* **generate** — the default generator's architecture (BERT-to-BERT from the encoder above, 4 decoder
-  layers, per-language vocabularies from real XQuAD questions) writing n queries per passage per
-  language: xqg's decoding loop on the GPU in float32 and bfloat16 against Hugging Face ``generate``
-  on the GPU and xqg on the CPU, and the share of queries identical on GPU and CPU (same seeds);
-* **train** — seconds per generator training step on the GPU (bf16 autocast);
+* **generate** — the default generator's architecture (Gemma 3 270M, its real tokenizer, random
+  weights since the 1 GB weights do not travel; output vocabulary trimmed to real XQuAD text) writing
+  n queries per passage per language: xqg's prefix-shared decoding on the GPU in float32 and bfloat16
+  against Hugging Face ``generate`` on the GPU and xqg on the CPU, and the share of queries identical
+  on GPU and CPU (same seeds);
+* **train** — seconds per generator training step on the GPU (packed examples, bf16 autocast);
 * **tests** — the CUDA-only tests (``tests/generate/test_device.py``).
 
 Each section runs on its own: an error is recorded and the next section runs.
@@ -50,11 +51,12 @@ from _common import fmt, hf_generate, markdown_table, median, set_data_mirror, v
 REPO = Path(__file__).resolve().parent.parent
 LANGUAGES = ["ar", "de", "el", "es", "hi", "ru", "th", "tr", "vi", "zh"]
 MODEL_FILES_SKIPPED = {"model.safetensors", "pytorch_model.bin", "xqg_build.json"}
+QUICK_GENERATOR_LAYERS = 2  # --quick: a check of the script, not of the speed
 
 
 # ----------------------------------------------------------------------------- prepare (here)
 def prepare(assets: Path, questions_per_language: int = 300) -> None:
-    """Copy the default encoder's files but its weights, and XQuAD texts, into ``assets``."""
+    """Copy the default encoder's and generator's files but their weights, and XQuAD texts, into ``assets``."""
     from xqg.data import load_xquad
     from xqg.encode.default_model import ensure_default_model
 
@@ -64,6 +66,16 @@ def prepare(assets: Path, questions_per_language: int = 300) -> None:
         shutil.rmtree(target)
     shutil.copytree(
         model_dir, target, ignore=lambda _d, names: [n for n in names if n in MODEL_FILES_SKIPPED]
+    )
+    from xqg.generate.gemma import ensure_gemma_base
+
+    generator_target = assets / "generator"
+    if generator_target.exists():
+        shutil.rmtree(generator_target)
+    shutil.copytree(
+        ensure_gemma_base(),
+        generator_target,
+        ignore=lambda _d, names: [n for n in names if n in MODEL_FILES_SKIPPED],
     )
     dataset = load_xquad(["en", *LANGUAGES])
     texts = {
@@ -273,19 +285,42 @@ def search(device: str, quick: bool, bandwidth_gb_s: float | None) -> tuple[dict
     return numbers, f"{n:,} × {dim} vectors, top-{k}\n\n{table}"
 
 
-def _generator(folder: Path, texts: dict[str, Any]) -> Any:
+def random_generator_folder(assets: Path, work: Path, quick: bool) -> Path:
+    """The default generator's architecture with seeded random weights (its real tokenizer)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    folder = work / "generator"
+    if (folder / "model.safetensors").exists():
+        return folder
+    shutil.copytree(assets / "generator", folder, dirs_exist_ok=True)
+    config = AutoConfig.from_pretrained(folder)
+    if quick:
+        config.num_hidden_layers = QUICK_GENERATOR_LAYERS
+        if getattr(config, "layer_types", None):
+            config.layer_types = config.layer_types[:QUICK_GENERATOR_LAYERS]
+    torch.manual_seed(0)
+    AutoModelForCausalLM.from_config(config).save_pretrained(folder)
+    return folder
+
+
+def _generator(assets: Path, work: Path, quick: bool, texts: dict[str, Any]) -> Any:
     from xqg.generate import build_default_generator
 
-    return build_default_generator(texts["questions"], encoder_dir=folder)
+    vocabulary_text = [q for questions in texts["questions"].values() for q in questions]
+    vocabulary_text += [p["text"] for p in texts["passages"]]
+    return build_default_generator(vocabulary_text, base=random_generator_folder(assets, work, quick))
 
 
-def generate(device: str, quick: bool, folder: Path, texts: dict[str, Any]) -> tuple[dict[str, Any], str]:
+def generate(
+    device: str, quick: bool, assets: Path, work: Path, texts: dict[str, Any]
+) -> tuple[dict[str, Any], str]:
     import torch
 
     from xqg.data.records import Passage
     from xqg.precision import autocast_context
 
-    generator = _generator(folder, texts)
+    generator = _generator(assets, work, quick, texts)
     passages = [Passage(p["id"], p["text"], p["title"]) for p in texts["passages"]]
     n, steps = 5, (8 if quick else 32)
     batch = passages[: 2 if quick else 64]
@@ -329,12 +364,12 @@ def generate(device: str, quick: bool, folder: Path, texts: dict[str, Any]) -> t
 
 
 def train(
-    device: str, quick: bool, folder: Path, texts: dict[str, Any], work: Path
+    device: str, quick: bool, assets: Path, work: Path, texts: dict[str, Any]
 ) -> tuple[dict[str, Any], str]:
     from xqg.data.records import Passage
-    from xqg.generate import GeneratorExample, TrainingConfig, train_generator
+    from xqg.generate import GeneratorExample, GeneratorTrainingConfig, train_generator
 
-    generator = _generator(folder, texts)
+    generator = _generator(assets, work, quick, texts)
     passages = [Passage(p["id"], p["text"], p["title"]) for p in texts["passages"]]
     examples = [
         GeneratorExample(passages[i % len(passages)], lang, q)
@@ -342,12 +377,15 @@ def train(
         for i, q in enumerate(texts["questions"][lang])
     ]
     steps = 4 if quick else 40
-    config = TrainingConfig(steps=steps, batch_size=32, precision="bf16", device=device, save_every=0)
+    layers = min(9, generator.model.config.num_hidden_layers)  # the recipes' top 9 of 18
+    config = GeneratorTrainingConfig(
+        steps=steps, batch_size=32, precision="bfloat16", device=device, save_every=0, train_layers=layers
+    )
     result = train_generator(generator, examples, work / "train", config, show_progress=False)
     per_step = result.seconds / steps
     return {"seconds_per_step": per_step, "steps": steps}, markdown_table(
-        ["steps", "batch", "precision", "seconds per step (incl. encoding the prompts once)"],
-        [[steps, 32, "bf16", fmt(per_step, 3)]],
+        ["steps", "batch", "precision", "trained layers", "seconds per step"],
+        [[steps, 32, "bfloat16", layers, fmt(per_step, 3)]],
     )
 
 
@@ -386,8 +424,8 @@ def run(assets: Path, out: Path, device: str, quick: bool) -> int:
     gb_s = checks.results["bandwidth"].get("gb_per_s")
     checks.section("encode", lambda: encode(device, quick, folder, texts))
     checks.section("search", lambda: search(device, quick, gb_s))
-    checks.section("generate", lambda: generate(device, quick, folder, texts))
-    checks.section("train", lambda: train(device, quick, folder, texts, work))
+    checks.section("generate", lambda: generate(device, quick, assets, work, texts))
+    checks.section("train", lambda: train(device, quick, assets, work, texts))
     if not quick:
         checks.section("tests", lambda: tests(device))
     report = "\n\n".join([f"### GPU checks\n\n```\n{json.dumps(header, indent=1)}\n```", *checks.tables])

@@ -166,7 +166,7 @@ class FoldBenchmark:
             "model": g.model,
             "languages": list(gen_languages),
             "seed": self.seed,
-            "data": self.config.section_dict("data"),
+            "data": self.stages.fold_data_settings(),
             "train_questions": hash_texts([(q.id, q.text) for q in train.all_queries()]),
             **({"translation_pairs": True} if g.translation_pairs else {}),
         }

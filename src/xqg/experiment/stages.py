@@ -222,6 +222,16 @@ class ExperimentStages:
 
         return training_precision(self.config.training.precision, self.device)
 
+    def fold_data_settings(self) -> dict[str, Any]:
+        """The ``[data]`` settings that determine what a fold trains on (for the keys of the stages that
+        train: the retriever, the generator): which folds are evaluated, and how many of their
+        questions, does not change a fold's model, so a one-fold run and an all-folds run share it."""
+        return {
+            k: v
+            for k, v in self.config.section_dict("data").items()
+            if k not in ("eval_folds", "max_queries_per_language")
+        }
+
     def run_stage(
         self,
         name: str,
@@ -288,12 +298,7 @@ class ExperimentStages:
             "method": spec.method,
             "fold": fold,
             "training": training,
-            # which folds are evaluated, and how many of their questions, does not change a fold's model
-            "data": {
-                k: v
-                for k, v in self.config.section_dict("data").items()
-                if k not in ("eval_folds", "max_queries_per_language")
-            },
+            "data": self.fold_data_settings(),
             "seed": self.seed,
             "bank": "training-articles",
             **(extra or {}),
