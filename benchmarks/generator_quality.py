@@ -17,6 +17,8 @@ Usage (results in docs/generator.md):
     python benchmarks/generator_quality.py --out runs/gen-b2b --recipe bert2bert-fast
     python benchmarks/generator_quality.py --out runs/gen-union --recipe bert2bert-fast --no-language-vocabulary
     python benchmarks/generator_quality.py --out runs/gen-translate --recipe bert2bert-long --translation-pairs
+    # the held-out loss along training (when the second epoch starts to memorise the training articles)
+    python benchmarks/generator_quality.py --out runs/gen-curve --num-folds 4 --recipe full --eval-every 45
 """
 
 from __future__ import annotations
@@ -80,6 +82,16 @@ def main() -> None:
         action="store_true",
         help="also train on (English question -> the same question in L) pairs of the training articles",
     )
+    parser.add_argument(
+        "--eval-every",
+        type=int,
+        default=0,
+        help="log the loss on held-out triples (the held-out articles' questions) every N steps "
+        "(train_log.jsonl: eval_loss); 0: none",
+    )
+    parser.add_argument(
+        "--eval-examples", type=int, default=300, help="held-out triples for --eval-every (a seeded sample)"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
         "--int8",
@@ -122,8 +134,17 @@ def main() -> None:
         contexts = load_xquad_contexts(args.languages)
         extra = [text for p in train_ds.corpus for text in contexts.get(p.id, {}).values()]
     overrides = {
-        k: v for k, v in {"steps": args.steps, "lr": args.lr, "precision": args.precision}.items() if v
+        k: v
+        for k, v in {
+            "steps": args.steps,
+            "lr": args.lr,
+            "precision": args.precision,
+            "eval_every": args.eval_every,
+        }.items()
+        if v
     }
+    heldout = examples_from_dataset(test_ds, args.languages)
+    eval_examples = random.Random(0).sample(heldout, min(args.eval_examples, len(heldout)))
     started = time.monotonic()
     if args.model:
         from xqg.generate.loading import load_generator
@@ -152,6 +173,7 @@ def main() -> None:
             settings=settings,
             decoder_layers=args.decoder_layers,
             vocabulary_extra=extra,
+            eval_examples=eval_examples if args.eval_every else (),
             **overrides,
         )
     train_seconds = time.monotonic() - started
