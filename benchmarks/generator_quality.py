@@ -17,6 +17,9 @@ Usage (results in docs/generator.md):
     python benchmarks/generator_quality.py --out runs/gen-b2b --recipe bert2bert-fast
     python benchmarks/generator_quality.py --out runs/gen-union --recipe bert2bert-fast --no-language-vocabulary
     python benchmarks/generator_quality.py --out runs/gen-translate --recipe bert2bert-long --translation-pairs
+    # score the queries `xqg run` generated for a fold (its generate stage), on held-out and training paragraphs
+    python benchmarks/generator_quality.py --out runs/gq-run --num-folds 4 --model GEN_DIR \
+        --generated STAGES/generate-<key>/generated.jsonl [--score-split train]
     # the held-out loss along training (when the second epoch starts to memorise the training articles)
     python benchmarks/generator_quality.py --out runs/gen-curve --num-folds 4 --recipe full --eval-every 45
 """
@@ -78,6 +81,18 @@ def main() -> None:
         "(it must have been trained on the same fold's training articles)",
     )
     parser.add_argument(
+        "--generated",
+        help="score these already generated queries (a generated.jsonl file, or an `xqg generate` output "
+        "folder) instead of generating; needs --model (the generator that wrote them)",
+    )
+    parser.add_argument(
+        "--score-split",
+        choices=("heldout", "train"),
+        default="heldout",
+        help="whose paragraphs are scored: the held-out articles' (default) or the training articles' "
+        "(with --generated: how much of its own training questions the generator reproduces)",
+    )
+    parser.add_argument(
         "--question-pairs",
         action="store_true",
         help="also train on (English question -> the same question in L) pairs of the training articles",
@@ -111,6 +126,8 @@ def main() -> None:
         help="languages trained and scored (default: the 10 non-English XQuAD languages of the demo)",
     )
     args = parser.parse_args()
+    if args.generated and not args.model:
+        parser.error("--generated needs --model (the generator that wrote the queries)")
     torch.set_num_threads(args.threads)
 
     dataset = load_xquad(sorted({*args.languages, "en"}))
@@ -181,25 +198,30 @@ def main() -> None:
     if args.int8:
         generator.quantize_int8()
 
-    passages = test_ds.corpus[: args.passages] if args.passages else test_ds.corpus
+    scored_ds = test_ds if args.score_split == "heldout" else train_ds
+    passages = scored_ds.corpus[: args.passages] if args.passages else scored_ds.corpus
     vocabulary = getattr(generator, "vocabulary", None)
     known = vocabulary.languages if vocabulary is not None else generator.languages or None
     languages = [
         lang
-        for lang in sorted(test_ds.queries)
+        for lang in sorted(scored_ds.queries)
         if lang in args.languages and (known is None or lang in known)
     ]
     refs: dict[tuple[str, str], list[str]] = {}
-    for lang, queries in test_ds.queries.items():
+    for lang, queries in scored_ds.queries.items():
         for q in queries:
-            for docid in test_ds.qrels[q.id]:
+            for docid in scored_ds.qrels[q.id]:
                 refs.setdefault((docid, lang), []).append(q.text)
     started = time.monotonic()
-    if not args.int8:
-        generator.set_precision(args.generate_precision)
-    outputs = list(
-        generator.generate(passages, languages, n=args.n, seed=0, batch_size=4, show_progress=True)
-    )
+    if args.generated:
+        outputs = _read_generated(args.generated, {p.id for p in passages}, set(languages))
+        args.n = max((slot for *_, slot, _ in outputs), default=-1) + 1
+    else:
+        if not args.int8:
+            generator.set_precision(args.generate_precision)
+        outputs = list(
+            generator.generate(passages, languages, n=args.n, seed=0, batch_size=4, show_progress=True)
+        )
     gen_seconds = time.monotonic() - started
     with open(Path(args.out) / "heldout_generations.jsonl", "w", encoding="utf-8") as f:
         for docid, lang, slot, text in outputs:
@@ -259,6 +281,23 @@ def main() -> None:
             "average": avg,
         },
     )
+
+
+def _read_generated(path: str, docids: set[str], languages: set[str]) -> list[tuple[str, str, int, str]]:
+    """The rows of a generated.jsonl file or an ``xqg generate`` folder for these passages and languages."""
+    from xqg.generate.task import read_generated
+
+    source = Path(path)
+    if source.is_dir():
+        rows = list(read_generated(source))
+    else:
+        with open(source, encoding="utf-8") as handle:
+            rows = [json.loads(line) for line in handle if line.strip()]
+    return [
+        (r["docid"], r["lang"], int(r["slot"]), r["query"])
+        for r in rows
+        if r["docid"] in docids and r["lang"] in languages
+    ]
 
 
 def _coverage(generator: object, texts: list[str]) -> float:
