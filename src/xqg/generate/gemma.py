@@ -24,6 +24,7 @@ import logging
 import shutil
 from pathlib import Path
 
+from xqg.data.packages import installed_version
 from xqg.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -136,12 +137,7 @@ def build_gemma_folder(package: object, folder: str | Path) -> None:
     model.save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
     shutil.rmtree(work)
-    try:
-        from importlib.metadata import version
-
-        package_version = version(GEMMA_DISTRIBUTION)
-    except Exception:  # pragma: no cover - metadata missing
-        package_version = "unknown"
+    package_version = installed_version(GEMMA_DISTRIBUTION)
     atomic_write_json(
         folder / BUILD_INFO_FILE,
         {
