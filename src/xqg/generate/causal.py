@@ -356,12 +356,8 @@ class CausalLMGenerator(QueryGenerator):
         # 1. every passage once
         prefixes = [self.shared_ids(p) for p in passages]
         prefix_len = torch.tensor([len(p) for p in prefixes], dtype=torch.long, device=_CPU)
-        width = int(prefix_len.max())
-        ids = torch.full((len(prefixes), width), self.pad_id, dtype=torch.long, device=_CPU)
-        mask = torch.zeros((len(prefixes), width), dtype=torch.long, device=_CPU)
-        for i, prefix in enumerate(prefixes):
-            ids[i, : len(prefix)] = torch.tensor(prefix, device=_CPU)
-            mask[i, : len(prefix)] = 1
+        ids, mask = _right_padded(prefixes, self.pad_id)
+        width = ids.shape[1]
         positions = torch.arange(width, device=_CPU).unsqueeze(0).expand(len(prefixes), -1)
         cache = returned_cache(
             body(
@@ -376,12 +372,8 @@ class CausalLMGenerator(QueryGenerator):
         owner = torch.tensor([i for i, _ in pairs], dtype=torch.long, device=_CPU)
         instructions = [self.language_ids(passages[i], lang) for i, lang in pairs]
         inst_len = torch.tensor([len(x) for x in instructions], dtype=torch.long, device=_CPU)
-        inst_width = int(inst_len.max())
-        ids = torch.full((len(pairs), inst_width), self.pad_id, dtype=torch.long, device=_CPU)
-        inst_mask = torch.zeros((len(pairs), inst_width), dtype=torch.long, device=_CPU)
-        for r, instruction in enumerate(instructions):
-            ids[r, : len(instruction)] = torch.tensor(instruction, device=_CPU)
-            inst_mask[r, : len(instruction)] = 1
+        ids, inst_mask = _right_padded(instructions, self.pad_id)
+        inst_width = ids.shape[1]
         cache.reorder_cache(owner.to(device))
         mask = torch.cat([mask.index_select(0, owner), inst_mask], dim=1)
         positions = prefix_len.index_select(0, owner).unsqueeze(1) + torch.arange(
@@ -501,6 +493,17 @@ def load_causal_lm(name_or_path: str | Path) -> tuple[torch.nn.Module, Any]:
             f"cannot load a causal LM from {name_or_path}: {exc}", path=str(name_or_path)
         ) from None
     return model, tokenizer
+
+
+def _right_padded(rows: Sequence[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token rows as one right-padded ``(rows, longest)`` id tensor and its attention mask, on the CPU."""
+    width = max(len(row) for row in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long, device=_CPU)
+    mask = torch.zeros((len(rows), width), dtype=torch.long, device=_CPU)
+    for r, row in enumerate(rows):
+        ids[r, : len(row)] = torch.tensor(row, device=_CPU)
+        mask[r, : len(row)] = 1
+    return ids, mask
 
 
 class _CausalSteps:
