@@ -72,11 +72,14 @@ def success_at_1(
     """Per-query Success@1 of ``rep`` (one matrix, or one per query language, scored as ``xqg run``
     scores them; ``passages`` for a language without a matrix), through ``xqg.evaluate``."""
     from xqg.evaluate.evaluator import evaluate
-    from xqg.experiment.fold_benchmark import score_representation
-    from xqg.experiment.scoring import rank_dense
+    from xqg.fuse import score_representation
+    from xqg.index import rank_scores
 
-    run = rank_dense(
-        score_representation(queries, vecs, rep, passages), [q.id for q in queries], doc_ids, k=10
+    run = rank_scores(
+        score_representation(vecs, [q.lang for q in queries], rep, passages),
+        [q.id for q in queries],
+        doc_ids,
+        k=10,
     )
     return evaluate(["Success@1"], run=run, qrels={q.id: qrels[q.id] for q in queries})["Success@1"]
 

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     from xqg.data.xquad import load_xquad
     from xqg.encode import load_encoder
     from xqg.evaluate.significance import compare_per_query
-    from xqg.experiment.scoring import oracle_scores
+    from xqg.fuse import oracle_scores
 
     set_data_mirror()
     alphas = [float(a) for a in args.alphas.split(",")]

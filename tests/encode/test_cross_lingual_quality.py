@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from xqg.data.xquad import load_xquad
-from xqg.experiment.scoring import rank_dense
+from xqg.index import rank_scores
 
 LANGUAGES = ["de", "hi", "ru", "th", "zh"]
 PARAGRAPHS = 60
@@ -31,7 +31,7 @@ def setting(xquad_dir):
 def _success_at_1(dataset, corpus, keep, encoder, passages, lang, qrels):
     queries = [q for q in dataset.queries[lang] if set(qrels[q.id]) <= keep][:100]
     vectors = encoder.encode_queries([q.text for q in queries], batch_size=32, show_progress=False)
-    run = rank_dense(vectors @ passages.T, [q.id for q in queries], [p.id for p in corpus], k=1)
+    run = rank_scores(vectors @ passages.T, [q.id for q in queries], [p.id for p in corpus], k=1)
     return float(np.mean([next(iter(run[q.id])) in qrels[q.id] for q in queries]))
 
 

@@ -211,7 +211,7 @@ def test_per_language_oracle_uses_only_the_query_languages_questions(
     from xqg.data.folds import fold_split, split_by_articles
     from xqg.data.xquad import load_xquad
     from xqg.encode import load_encoder
-    from xqg.experiment.scoring import oracle_scores
+    from xqg.fuse import oracle_scores
 
     monkeypatch.setenv("XQG_DATA_MIRROR", str(xquad_dir.parent))
     config = parse_config(

@@ -73,3 +73,13 @@ def test_mining_skips_positives_and_answer_bearing_passages_best_first():
 def test_contains_answer_is_case_and_width_insensitive():
     assert contains_answer(Passage("d", "ＰＡＲＩＳ is big"), ["paris"])
     assert not contains_answer(Passage("d", "Lyon"), ["paris", " "])
+
+
+def test_tied_passages_are_mined_in_id_order():
+    """Passages with the same text score the same: they are mined by id (xqg.index.ranking's rule),
+    where the mining loop used to keep its own argpartition order."""
+    corpus = [Passage(pid, "cats and dogs") for pid in ("p3", "p1", "p2")] + [Passage("gold", "cats")]
+    mined = mine_hard_negatives(
+        tiny_hash_encoder(seed=3), [Query("q", "cats", "en")], corpus, {"q": {"gold": 1}}, num_negatives=3
+    )
+    assert mined["q"] == ["p1", "p2", "p3"]

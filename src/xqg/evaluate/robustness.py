@@ -36,6 +36,7 @@ from xqg.data.records import Query, RetrievalDataset
 from xqg.errors import ConfigError
 from xqg.evaluate.qrel_metrics import evaluate_run
 from xqg.evaluate.significance import compare_per_query, holm, paired_test
+from xqg.index.ranking import rank_scores
 from xqg.seeding import derive_seed
 from xqg.typos.generator import misspell_queries
 from xqg.typos.text import grapheme_distance, graphemes
@@ -195,9 +196,7 @@ def _scores(
     metric: str,
     depth: int,
 ) -> dict[str, float]:
-    from xqg.experiment.scoring import rank_dense
-
-    run = rank_dense(query_vectors @ passage_vectors.T, qids, doc_ids, k=min(depth, len(doc_ids)))
+    run = rank_scores(query_vectors @ passage_vectors.T, qids, doc_ids, k=min(depth, len(doc_ids)))
     return evaluate_run(run, {q: dict(qrels[q]) for q in qids}, [metric])[metric]
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -32,17 +32,27 @@ from xqg.data.xquad import XQUAD_LANGUAGES, available_xquad_languages, load_xqua
 from xqg.errors import ConfigError
 from xqg.evaluate.evaluator import evaluate
 from xqg.experiment.config import SystemSpec
-from xqg.experiment.scoring import oracle_scores, rank_dense
 from xqg.experiment.stages import (
     CLEAN,
+    EncodedVectors,
     ExperimentStages,
     SystemResults,
     hash_texts,
     query_conditions,
     split_path,
 )
-from xqg.fuse.fusion import fuse_vectors
+from xqg.fuse.oracle import oracle_scores_by_language
 from xqg.fuse.predictor import QueryEmbeddingPredictor
+from xqg.fuse.representation import (
+    Representation,
+    SlotSums,
+    fuse_predictions,
+    fuse_slot_sums,
+    score_representation,
+    slot_sums,
+)
+from xqg.fuse.sweep import choose_alpha
+from xqg.index.ranking import rank_scores
 from xqg.seeding import derive_seed
 
 logger = logging.getLogger(__name__)
@@ -258,23 +268,12 @@ class FoldBenchmark:
         enc_path: str | None,
         gen_languages: Sequence[str],
         result: SystemResults,
-    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Per language, per-slot cumulative sums ``(n, N, d)`` of the generated queries' embeddings
-        and counts ``(n, N)`` (slot ``j`` holds the sums over slots ``0..j``)."""
+    ) -> SlotSums:
+        """The fold's generated queries as per-language, per-slot cumulative sums (:func:`xqg.fuse.slot_sums`)."""
         g = self.config.generator
         _, rows, matrix = self.generated_queries(fold, train, corpus, enc_key, enc_path, gen_languages)
         result.generated_samples = rows[: 3 * len(gen_languages) * g.queries_per_language]
-        index = {p.id: i for i, p in enumerate(corpus)}
-        n_slots = g.queries_per_language
-        dim = matrix.shape[1]
-        sums = {lang: np.zeros((n_slots, len(corpus), dim), dtype=np.float64) for lang in gen_languages}
-        counts = {lang: np.zeros((n_slots, len(corpus)), dtype=np.int64) for lang in gen_languages}
-        for row, vec in zip(rows, matrix, strict=True):
-            sums[row["lang"]][row["slot"], index[row["docid"]]] += vec
-            counts[row["lang"]][row["slot"], index[row["docid"]]] += 1
-        return {
-            lang: (np.cumsum(sums[lang], axis=0), np.cumsum(counts[lang], axis=0)) for lang in gen_languages
-        }
+        return slot_sums(rows, matrix, [p.id for p in corpus], gen_languages, g.queries_per_language)
 
     # ---------------------------------------------------------------- fold
     def run_fold(self, fold: int, dataset: RetrievalDataset, languages: Sequence[str]) -> SystemResults:
@@ -353,164 +352,83 @@ class FoldBenchmark:
 
     def run_system(self, ctx: FoldContext, name: str, spec: SystemSpec) -> None:
         """Evaluate one system under every condition of a fold, writing into ``ctx.result``."""
-        cfg = self.config
-        dataset, train, corpus, doc_ids, doc_row = (
-            ctx.dataset,
-            ctx.train,
-            ctx.corpus,
-            ctx.doc_ids,
-            ctx.doc_row,
-        )
-        test_queries, train_queries, all_questions = ctx.test_queries, ctx.train_queries, ctx.all_questions
-        generator_train, dev_queries = ctx.generator_train, ctx.dev_queries
-        metrics, primary, conditions, gen_languages = (
-            ctx.metrics,
-            ctx.primary,
-            ctx.conditions,
-            ctx.gen_languages,
-        )
-        result, fold = ctx.result, ctx.fold
+        cfg, dataset, result = self.config, ctx.dataset, ctx.result
+        primary = ctx.primary
 
-        def score_eval(scores: np.ndarray, queries: Sequence[Query]) -> dict[str, dict[str, float]]:
-            run = rank_dense(scores, [q.id for q in queries], doc_ids, k=100)
-            qrels = {q.id: dataset.qrels[q.id] for q in queries}
-            return evaluate(metrics, run=run, qrels=qrels)
+        def evaluate_scores(scores: np.ndarray, queries: Sequence[Query]) -> dict[str, dict[str, float]]:
+            run = rank_scores(scores, [q.id for q in queries], ctx.doc_ids, k=100)
+            return evaluate(ctx.metrics, run=run, qrels={q.id: dataset.qrels[q.id] for q in queries})
 
-        enc_key, enc_path = self.stages.encoder_model(spec, fold, train, corpus)
+        def mean_primary(scores: np.ndarray, queries: Sequence[Query]) -> float:
+            return float(np.mean(list(evaluate_scores(scores, queries)[primary].values())))
+
+        enc_key, enc_path = self.stages.encoder_model(spec, ctx.fold, ctx.train, ctx.corpus)
         passage_key, passage_path = self.stages.passage_model(spec) or (enc_key, enc_path)
         passages = self.stages.encode_cached(
-            "encode-corpus", passage_key, passage_path, [(p.id, passage_text(p)) for p in corpus], "passage"
+            "encode-corpus",
+            passage_key,
+            passage_path,
+            [(p.id, passage_text(p)) for p in ctx.corpus],
+            "passage",
         ).matrix
         # plain passages need only the evaluated questions; fusion (α selection, the predictor,
         # the oracle) needs every question's vector
-        encoded = all_questions if spec.passages != "plain" else test_queries
+        encoded = ctx.all_questions if spec.passages != "plain" else ctx.test_queries
         questions = self.stages.encode_cached(
             "encode-questions", enc_key, enc_path, [(q.id, q.text) for q in encoded], "query"
         )
-        # the passage representation of this system: one matrix, or one per query language
-        alpha = cfg.fusion.alpha
-        per_language = cfg.fusion.per_language
-        fused: Representation = passages
-        if spec.passages == "xqg":
-            by_lang = self.generated_sums(
-                fold, generator_train, corpus, enc_key, enc_path, gen_languages, result
-            )
+        represent = self._representation(ctx, spec, passages, questions, enc_key, enc_path)
+        oracle = self._oracle(ctx, passages, questions) if spec.passages == "oracle" else None
 
-            def represent(a: float, n: int = cfg.generator.queries_per_language) -> Representation:
-                if per_language:
-                    return {
-                        lang: fuse_vectors(passages, cs[n - 1], cc[n - 1], a, mode=cfg.fusion.mode)
-                        for lang, (cs, cc) in by_lang.items()
-                    }
-                total_sums = sum(cs[n - 1] for cs, _ in by_lang.values())
-                total_counts = sum(cc[n - 1] for _, cc in by_lang.values())
-                return fuse_vectors(passages, total_sums, total_counts, a, mode=cfg.fusion.mode)
-        elif spec.passages == "predicted":
-            # one (passage, question) pair per relevant passage of each training question
-            pairs = [(q, d) for q in generator_train.all_queries() for d in sorted(dataset.qrels[q.id])]
-            predictor = QueryEmbeddingPredictor.fit(
-                passages[[doc_row[d] for _, d in pairs]],
-                [q.lang for q, _ in pairs],
-                questions.rows([q.id for q, _ in pairs]),
-                kind="shared",
-            )
-            predictions = {lang: predictor.predict(passages, lang) for lang in gen_languages}
-            pred_sums = np.sum(list(predictions.values()), axis=0)
-            pred_counts = np.full(len(corpus), len(gen_languages))
-
-            def represent(a: float, n: int = 0) -> Representation:
-                if per_language:
-                    ones = np.ones(len(corpus))
-                    return {
-                        lang: fuse_vectors(passages, v, ones, a, mode="mean")
-                        for lang, v in predictions.items()
-                    }
-                return fuse_vectors(passages, pred_sums, pred_counts, a, mode="mean")
-        else:
-            represent = None  # type: ignore[assignment]
-
-        # every real question counts once for each of its relevant passages
-        oracle_rows = (
-            [(n, doc_row[d]) for n, q in enumerate(all_questions) for d in sorted(dataset.qrels[q.id])]
-            if spec.passages == "oracle"
-            else []
-        )
-        oracle_vectors = questions.matrix[[n for n, _ in oracle_rows]]
-
-        def oracle(queries: Sequence[Query], vecs: np.ndarray, a: float) -> np.ndarray:
-            # per language: each question meets passages fused with that language's questions only
-            groups = sorted({q.lang for q in queries}) if per_language else [None]
-            scores = np.empty((len(queries), len(passages)), dtype=np.float32)
-            for lang in groups:
-                rows = [i for i, q in enumerate(queries) if lang is None or q.lang == lang]
-                keep = [
-                    k for k, (n, _) in enumerate(oracle_rows) if lang is None or all_questions[n].lang == lang
-                ]
-                scores[rows] = oracle_scores(
-                    vecs[rows],
-                    passages,
-                    oracle_vectors[keep],
-                    [oracle_rows[k][1] for k in keep],
-                    [question_group(dataset, all_questions[oracle_rows[k][0]]) for k in keep],
-                    [[doc_row[d] for d in sorted(dataset.qrels[queries[i].id])] for i in rows],
-                    [question_group(dataset, queries[i]) for i in rows],
-                    a,
-                )
-            return scores
+        def scores_at(
+            queries: Sequence[Query], vecs: np.ndarray, alpha: float, n: int | None = None
+        ) -> np.ndarray:
+            if oracle is not None:
+                return oracle(queries, vecs, alpha)
+            rep = represent(alpha, n) if represent is not None else passages
+            return score_representation(vecs, [q.lang for q in queries], rep, passages)
 
         # α: chosen when a sweep is configured, never on test questions: the oracle on the training
         # articles' questions, +xqg / +predicted on the dev articles the generator did not see
+        alpha = cfg.fusion.alpha
         if spec.passages != "plain" and cfg.fusion.alpha_sweep:
-            select_queries = train_queries if spec.passages == "oracle" else dev_queries
+            select_queries = ctx.train_queries if spec.passages == "oracle" else ctx.dev_queries
             select_label = (
                 "training articles (select α)" if spec.passages == "oracle" else "dev articles (select α)"
             )
             select_vecs = questions.rows([q.id for q in select_queries])
-            test_vecs = questions.rows([q.id for q in test_queries])
-            curve_select: list[float] = []
-            curve_test: list[float] = []
-            for a in cfg.fusion.alpha_sweep:
-                for queries, vecs, curve in (
-                    (select_queries, select_vecs, curve_select),
-                    (test_queries, test_vecs, curve_test),
-                ):
-                    if spec.passages == "oracle":
-                        scores = oracle(queries, vecs, a)
-                    else:
-                        scores = score_representation(queries, vecs, represent(a), passages)
-                    curve.append(float(np.mean(list(score_eval(scores, queries)[primary].values()))))
-            alpha = float(cfg.fusion.alpha_sweep[int(np.argmax(curve_select))])
+            test_vecs = questions.rows([q.id for q in ctx.test_queries])
+            curve_select = [
+                mean_primary(scores_at(select_queries, select_vecs, a), select_queries)
+                for a in cfg.fusion.alpha_sweep
+            ]
+            curve_test = [
+                mean_primary(scores_at(ctx.test_queries, test_vecs, a), ctx.test_queries)
+                for a in cfg.fusion.alpha_sweep
+            ]
+            alpha = choose_alpha(cfg.fusion.alpha_sweep, curve_select)
             result.alpha_curves[name] = {select_label: curve_select, "test fold": curve_test}
         result.alpha_chosen[name] = alpha
-        if spec.passages in ("xqg", "predicted"):
-            fused = represent(alpha)
         if spec.passages == "xqg":
-            test_vecs = questions.rows([q.id for q in test_queries])
+            test_vecs = questions.rows([q.id for q in ctx.test_queries])
             result.n_curve[name] = [
-                float(
-                    np.mean(
-                        list(
-                            score_eval(
-                                score_representation(test_queries, test_vecs, represent(alpha, n), passages),
-                                test_queries,
-                            )[primary].values()
-                        )
-                    )
-                )
+                mean_primary(scores_at(ctx.test_queries, test_vecs, alpha, n), ctx.test_queries)
                 for n in range(1, cfg.generator.queries_per_language + 1)
             ]
 
         result.values[name] = {}
-        for condition, protocol, variant in conditions:
+        for condition, protocol, variant in ctx.conditions:
             if condition == CLEAN:
-                queries = test_queries
+                queries = ctx.test_queries
                 vecs = questions.rows([q.id for q in queries])
             else:
-                queries = self.stages.typo_queries(test_queries, protocol, variant)
+                queries = self.stages.typo_queries(ctx.test_queries, protocol, variant)
                 # a question the protocol left unchanged keeps its clean vector
-                vecs = questions.rows([q.id for q in test_queries]).copy()
+                vecs = questions.rows([q.id for q in ctx.test_queries]).copy()
                 changed = [
-                    i for i, (q, c) in enumerate(zip(queries, test_queries, strict=True)) if q.text != c.text
+                    i
+                    for i, (q, c) in enumerate(zip(queries, ctx.test_queries, strict=True))
+                    if q.text != c.text
                 ]
                 if changed:
                     vecs[changed] = self.stages.encode_cached(
@@ -520,29 +438,71 @@ class FoldBenchmark:
                         [(queries[i].id, queries[i].text) for i in changed],
                         "query",
                     ).matrix
-            if spec.passages == "oracle":
-                scores = oracle(queries, vecs, alpha)
-            else:
-                scores = score_representation(queries, vecs, fused, passages)
-            result.values[name][condition] = score_eval(scores, queries)
+            result.values[name][condition] = evaluate_scores(scores_at(queries, vecs, alpha), queries)
 
+    def _representation(
+        self,
+        ctx: FoldContext,
+        spec: SystemSpec,
+        passages: np.ndarray,
+        questions: EncodedVectors,
+        enc_key: str,
+        enc_path: str | None,
+    ) -> Callable[[float, int | None], Representation] | None:
+        """``represent(α, n)``: the system's fused passages at α (``+xqg``: with ``n`` generated
+        queries per language, default all), or ``None`` for plain passages and the oracle."""
+        cfg, per_language = self.config, self.config.fusion.per_language
+        if spec.passages == "xqg":
+            sums = self.generated_sums(
+                ctx.fold, ctx.generator_train, ctx.corpus, enc_key, enc_path, ctx.gen_languages, ctx.result
+            )
+            n_all = cfg.generator.queries_per_language
+            return lambda a, n=None: fuse_slot_sums(
+                passages, sums, n or n_all, a, cfg.fusion.mode, per_language
+            )
+        if spec.passages == "predicted":
+            # one (passage, question) pair per relevant passage of each training question
+            pairs = [
+                (q, d) for q in ctx.generator_train.all_queries() for d in sorted(ctx.dataset.qrels[q.id])
+            ]
+            predictor = QueryEmbeddingPredictor.fit(
+                passages[[ctx.doc_row[d] for _, d in pairs]],
+                [q.lang for q, _ in pairs],
+                questions.rows([q.id for q, _ in pairs]),
+                kind="shared",
+            )
+            predictions = {lang: predictor.predict(passages, lang) for lang in ctx.gen_languages}
+            return lambda a, n=None: fuse_predictions(passages, predictions, a, per_language)
+        return None
 
-Representation = np.ndarray | dict[str, np.ndarray]
-"""Passage vectors: one matrix for every query, or one per query language (``[fusion] per_language``)."""
+    def _oracle(
+        self, ctx: FoldContext, passages: np.ndarray, questions: EncodedVectors
+    ) -> Callable[[Sequence[Query], np.ndarray, float], np.ndarray]:
+        """``oracle(queries, vectors, α)``: the perfect generator's scores (:func:`xqg.fuse.oracle_scores_by_language`)."""
+        dataset, doc_row, all_questions = ctx.dataset, ctx.doc_row, ctx.all_questions
+        # every real question counts once for each of its relevant passages
+        pool = [(n, doc_row[d]) for n, q in enumerate(all_questions) for d in sorted(dataset.qrels[q.id])]
+        pool_vectors = questions.matrix[[n for n, _ in pool]]
+        pool_langs = [all_questions[n].lang for n, _ in pool]
+        pool_passages = [row for _, row in pool]
+        pool_groups = [question_group(dataset, all_questions[n]) for n, _ in pool]
 
+        def oracle(queries: Sequence[Query], vecs: np.ndarray, alpha: float) -> np.ndarray:
+            return oracle_scores_by_language(
+                vecs,
+                [q.lang for q in queries],
+                [[doc_row[d] for d in sorted(dataset.qrels[q.id])] for q in queries],
+                [question_group(dataset, q) for q in queries],
+                passages,
+                pool_vectors,
+                pool_langs,
+                pool_passages,
+                pool_groups,
+                alpha,
+                per_language=self.config.fusion.per_language,
+            )
 
-def score_representation(
-    queries: Sequence[Query], vecs: np.ndarray, rep: Representation, plain: np.ndarray
-) -> np.ndarray:
-    """Inner products of query vectors with a representation (a language without a matrix of its
-    own, e.g. one the generator does not write, meets the plain passage vectors)."""
-    if isinstance(rep, np.ndarray):
-        return vecs @ rep.T
-    scores = np.empty((len(queries), plain.shape[0]), dtype=np.float32)
-    for lang in sorted({q.lang for q in queries}):
-        rows = [i for i, q in enumerate(queries) if q.lang == lang]
-        scores[rows] = vecs[rows] @ rep.get(lang, plain).T
-    return scores
+        return oracle
 
 
 def article_labels(dataset: RetrievalDataset) -> list[str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from xqg.fuse.embedding_cache import EmbeddingCache
 from xqg.fuse.fusion import FUSION_MODES, FusionStore, accumulate, check_equal_counts, fuse_vectors
+from xqg.fuse.oracle import oracle_scores, oracle_scores_by_language
 from xqg.fuse.predictor import QueryEmbeddingPredictor
 from xqg.fuse.query_sources import (
     FixedQuerySource,
@@ -26,8 +27,15 @@ from xqg.fuse.query_sources import (
     QuerySource,
     encode_and_accumulate,
 )
+from xqg.fuse.representation import (
+    Representation,
+    fuse_predictions,
+    fuse_slot_sums,
+    score_representation,
+    slot_sums,
+)
 from xqg.fuse.store import RefuseShardTask, load_fusion_store, refuse, store_languages
-from xqg.fuse.sweep import AlphaSweep, alpha_sweep, dense_top_k
+from xqg.fuse.sweep import AlphaSweep, alpha_sweep, choose_alpha
 from xqg.fuse.task import FuseShardTask, build_source
 
 __all__ = [
@@ -43,14 +51,21 @@ __all__ = [
     "QueryEmbeddingPredictor",
     "QuerySource",
     "RefuseShardTask",
+    "Representation",
     "accumulate",
     "alpha_sweep",
     "build_source",
+    "choose_alpha",
     "check_equal_counts",
-    "dense_top_k",
     "encode_and_accumulate",
+    "fuse_predictions",
+    "fuse_slot_sums",
     "fuse_vectors",
     "load_fusion_store",
+    "oracle_scores",
+    "oracle_scores_by_language",
     "refuse",
+    "score_representation",
+    "slot_sums",
     "store_languages",
 ]

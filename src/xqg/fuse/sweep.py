@@ -12,43 +12,36 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from xqg.data.records import Qrels, Run
-from xqg.errors import ConfigError, InputError
+from xqg.data.records import Qrels
+from xqg.errors import ConfigError
 from xqg.fuse.fusion import FusionStore
+from xqg.index.ranking import dense_search
+
+ALPHA_TIE_TOLERANCE = 1e-12
+"""Selection values closer than this to the best count as tied (means of the same per-query values
+can differ in the last bits with the order they were summed in)."""
 
 
-def dense_top_k(
-    query_vectors: np.ndarray,
-    query_ids: Sequence[str],
-    doc_vectors: np.ndarray,
-    doc_ids: Sequence[str],
-    k: int = 100,
-    chunk: int = 1024,
-) -> Run:
-    """Exact inner-product top-``k`` for every query, as a :data:`~xqg.data.records.Run`.
+def choose_alpha(alphas: Sequence[float], values: Sequence[float]) -> float:
+    """The α of the best selection value; among α tied with it (:data:`ALPHA_TIE_TOLERANCE`), the smallest.
+
+    The one rule every α selection in xqg follows (``xqg fuse --alpha-sweep``, ``xqg run``'s
+    ``[fusion] alpha_sweep``, the benchmarks): fusion that does not measurably help is not used.
+
+    Args:
+        alphas: the values tried, in any order.
+        values: the selection metric at each of them (higher is better).
 
     Example:
-        >>> import numpy as np
-        >>> dense_top_k(np.array([[1.0, 0.0]]), ["q"], np.eye(2), ["a", "b"], k=1)
-        {'q': {'a': 1.0}}
+        >>> choose_alpha([0.0, 0.1, 0.2], [0.5, 0.7, 0.7])
+        0.1
+        >>> choose_alpha([0.3, 0.0], [0.6, 0.6])
+        0.0
     """
-    q = np.asarray(query_vectors, dtype=np.float32)
-    d = np.asarray(doc_vectors, dtype=np.float32)
-    if q.shape[0] != len(query_ids) or d.shape[0] != len(doc_ids):
-        raise InputError("vectors and ids differ in length")
-    k = min(k, d.shape[0])
-    run: Run = {}
-    for start in range(0, q.shape[0], chunk):
-        scores = q[start : start + chunk] @ d.T
-        top = (
-            np.argpartition(-scores, k - 1, axis=1)[:, :k]
-            if k < d.shape[0]
-            else np.tile(np.arange(d.shape[0]), (scores.shape[0], 1))
-        )
-        for row, cols in enumerate(top):
-            qid = query_ids[start + row]
-            run[qid] = {doc_ids[c]: float(scores[row, c]) for c in cols}
-    return run
+    if len(alphas) != len(values) or not len(alphas):
+        raise ConfigError(f"{len(values)} selection values for {len(alphas)} alphas")
+    best = max(values)
+    return float(min(a for a, v in zip(alphas, values, strict=True) if v >= best - ALPHA_TIE_TOLERANCE))
 
 
 @dataclass
@@ -59,7 +52,7 @@ class AlphaSweep:
         metric: the metric α was chosen by (macro average over languages).
         mode: ``"sum"`` or ``"mean"``.
         table: ``{alpha: {metric: {lang: value, "avg": macro mean}}}``.
-        best_alpha: the α with the highest ``table[α][metric]["avg"]`` (the smallest α on ties).
+        best_alpha: the α with the highest ``table[α][metric]["avg"]`` (:func:`choose_alpha`).
     """
 
     metric: str
@@ -138,18 +131,15 @@ def alpha_sweep(
             groups.setdefault(lang, []).append(row)
     vectors = np.asarray(query_vectors, dtype=np.float32)
     sweep = AlphaSweep(metric=metric, mode=mode)
-    best = None
     for alpha in alphas:
         run: dict[str, dict[str, float]] = {}
         for lang, rows in groups.items():
             part = store if isinstance(store, FusionStore) else store[lang]
             fused = part.fuse(alpha, mode, allow_unequal_counts)
-            run.update(dense_top_k(vectors[rows], [query_ids[r] for r in rows], fused, part.ids, k=k))
+            run.update(dense_search(vectors[rows], [query_ids[r] for r in rows], fused, part.ids, k=k))
         judged = {qid: qrels[qid] for qid in query_ids if qid in qrels}
         per_query = evaluate_run(run, judged, metrics)
         row = aggregate(per_query, langs)
         sweep.table[float(alpha)] = row
-        value = row[metric]["avg"]
-        if best is None or value > best + 1e-12:
-            best, sweep.best_alpha = value, float(alpha)
+    sweep.best_alpha = choose_alpha(list(sweep.table), [row[metric]["avg"] for row in sweep.table.values()])
     return sweep

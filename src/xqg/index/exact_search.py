@@ -25,6 +25,7 @@ import numpy as np
 
 from xqg.data.records import Run
 from xqg.errors import ConfigError, InputError
+from xqg.index.ranking import merge_candidates
 
 
 def _shard_topk_faiss(queries: np.ndarray, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -180,13 +181,14 @@ def search(
             best_scores = np.concatenate([best_scores, scores.astype(np.float32)], axis=1)
             best_ids = np.concatenate([best_ids, id_array[indices]], axis=1)
             if best_scores.shape[1] > keep:
-                best_scores, best_ids = _truncate(best_scores, best_ids, keep)
+                best_scores, best_ids = merge_candidates(best_scores, best_ids, keep)
+    top_scores, top_ids = merge_candidates(best_scores, best_ids, k)
     run: Run = {}
     for row, qid in enumerate(query_ids):
-        pairs = sorted(
-            zip(best_scores[row].tolist(), best_ids[row].tolist(), strict=True), key=lambda p: (-p[0], p[1])
-        )
-        run[qid] = {docid: float(score) for score, docid in pairs[:k]}
+        run[qid] = {
+            docid: float(score)
+            for score, docid in zip(top_scores[row].tolist(), top_ids[row].tolist(), strict=True)
+        }
     return run
 
 
@@ -233,17 +235,6 @@ def search_by_language(
         ids = [query_ids[r] for r in rows]
         run.update(search(vectors[rows], ids, folder, k=k, device=device, precision=precision, verify=verify))
     return run
-
-
-def _truncate(scores: np.ndarray, ids: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
-    """Keep each row's ``keep`` best candidates (score descending, doc id ascending on ties)."""
-    out_scores = np.empty((scores.shape[0], keep), dtype=np.float32)
-    out_ids = np.empty((scores.shape[0], keep), dtype=object)
-    for row in range(scores.shape[0]):
-        order = sorted(range(scores.shape[1]), key=lambda j: (-scores[row, j], ids[row, j]))[:keep]
-        out_scores[row] = scores[row, order]
-        out_ids[row] = ids[row, order]
-    return out_scores, out_ids
 
 
 def search_to_trec(

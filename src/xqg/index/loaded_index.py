@@ -31,6 +31,7 @@ import numpy as np
 
 from xqg.data.records import Run
 from xqg.errors import ConfigError, InputError
+from xqg.index.ranking import id_ranks, tied_candidates, top_k
 
 #: query batches up to this size take the few-queries path (FAISS scan, else matrix-vector products)
 SMALL_BATCH = 8
@@ -78,10 +79,8 @@ class LoadedIndex:
         self.vectors = vectors if vectors.dtype == np.float32 else vectors.astype(np.float32)
         self.block_rows = block_rows
         self.query_batch = query_batch
-        # tie-break key: position of each doc id in lexicographic order
-        order = sorted(range(len(ids)), key=lambda i: ids[i])
-        self._id_rank = np.empty(len(ids), dtype=np.int64)
-        self._id_rank[order] = np.arange(len(ids))
+        # tie-break key: position of each doc id in id order (xqg.index.ranking's rule)
+        self._id_rank = id_ranks(list(ids))
 
     @classmethod
     def open(
@@ -170,10 +169,10 @@ class LoadedIndex:
                 cand_rows.append(rows)
             scores = np.concatenate(cand_scores, axis=1)
             rows = np.concatenate(cand_rows, axis=1)
-            # order by score descending, then doc id ascending (lexsort: last key is primary)
-            order = np.lexsort((self._id_rank[rows], -scores), axis=1)[:, :k]
-            out_scores[qs : qs + len(q)] = np.take_along_axis(scores, order, axis=1)
-            out_rows[qs : qs + len(q)] = np.take_along_axis(rows, order, axis=1)
+            # score descending, then doc id ascending (xqg.index.ranking.top_k)
+            out_scores[qs : qs + len(q)], out_rows[qs : qs + len(q)] = top_k(
+                scores, k, self._id_rank, columns=rows
+            )
         return out_scores, out_rows
 
     @staticmethod
@@ -181,14 +180,7 @@ class LoadedIndex:
         """Candidates of one block: the top ``k`` and every document tied with the ``k``-th score."""
         # few queries: a matrix-vector product over the row-major block streams it best
         scores = np.ascontiguousarray((block @ q.T).T) if len(q) <= SMALL_BATCH else q @ block.T
-        width = scores.shape[1]
-        if width <= k:
-            return scores, np.broadcast_to(np.arange(width), scores.shape)
-        part = np.argpartition(scores, width - k, axis=1)[:, width - k :]
-        kth = np.take_along_axis(scores, part, axis=1).min(axis=1, keepdims=True)
-        tied = int((scores >= kth).sum(axis=1).max())
-        if tied > k:
-            part = np.argpartition(scores, width - tied, axis=1)[:, width - tied :]
+        part = tied_candidates(scores, k)
         return np.take_along_axis(scores, part, axis=1), part
 
     @staticmethod

@@ -35,7 +35,6 @@ _EXPORTS: dict[str, str] = {
     "compute_batch_gradients": "xqg.train.step",
     "contains_answer": "xqg.train.negatives",
     "contrastive_loss": "xqg.train.loss",
-    "dense_run": "xqg.train.dev",
     "embed_texts": "xqg.train.dev",
     "evaluate_encoder": "xqg.train.dev",
     "false_negative_mask": "xqg.train.loss",

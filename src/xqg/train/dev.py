@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from xqg.data.records import Passage, Qrels, Query, RetrievalDataset, Run
+from xqg.data.records import Passage, Qrels, Query, RetrievalDataset
+from xqg.index.ranking import dense_search
 from xqg.train.examples import passage_text
 
 
@@ -64,28 +65,6 @@ def embed_texts(model, texts: Sequence[str], kind: str, batch_size: int = 64) ->
             module.train()
 
 
-def dense_run(
-    query_vectors: np.ndarray,
-    query_ids: Sequence[str],
-    passage_vectors: np.ndarray,
-    passage_ids: Sequence[str],
-    k: int = 100,
-) -> Run:
-    """Exact inner-product top-k as a run ``{qid: {docid: score}}``.
-
-    Example:
-        >>> dense_run(np.eye(2, dtype="f4"), ["q1", "q2"], np.eye(2, dtype="f4"), ["a", "b"], k=1)
-        {'q1': {'a': 1.0}, 'q2': {'b': 1.0}}
-    """
-    scores = query_vectors @ passage_vectors.T
-    k = min(k, scores.shape[1])
-    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    run: Run = {}
-    for row, qid in enumerate(query_ids):
-        run[qid] = {passage_ids[j]: float(scores[row, j]) for j in top[row]}
-    return run
-
-
 def evaluate_encoder(
     model,
     dev: DevSet,
@@ -118,7 +97,7 @@ def evaluate_encoder(
         pids = [p.id for p in dev.corpus]
     else:
         pv, pids = passage_bank.vectors.float().cpu().numpy(), passage_bank.ids
-    run = dense_run(qv, [q.id for q in dev.queries], pv, pids, k=100)
+    run = dense_search(qv, [q.id for q in dev.queries], pv, pids, k=100)
     qrels = {q.id: dev.qrels[q.id] for q in dev.queries if q.id in dev.qrels}
     per_query = evaluate_run(run, qrels, list(metrics))
     return aggregate(per_query, {q.id: q.lang for q in dev.queries}), per_query

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from xqg.data.records import Answers, Passage, Qrels, Query
+from xqg.index.ranking import id_ranks, top_k
 from xqg.train.dev import embed_texts
 from xqg.train.examples import passage_text
 
@@ -73,12 +74,13 @@ def mine_hard_negatives(
         passage_vectors = embed_texts(model, [passage_text(p) for p in corpus], "passage", batch_size)
     query_vectors = embed_texts(model, [q.text for q in queries], "query", batch_size)
     depth = min(depth, len(corpus))
+    ranks = id_ranks([p.id for p in corpus])
     result: dict[str, list[str]] = {}
     for start in range(0, len(queries), 1024):
         scores = query_vectors[start : start + 1024] @ passage_vectors.T
-        top = np.argpartition(-scores, depth - 1, axis=1)[:, :depth]
+        _, top = top_k(scores, depth, ranks)  # score descending, then passage id (xqg.index.ranking)
         for row, query in enumerate(queries[start : start + 1024]):
-            order = top[row][np.argsort(-scores[row, top[row]], kind="stable")]
+            order = top[row]
             relevant = {d for d, rel in qrels.get(query.id, {}).items() if rel > 0}
             golden = (answers or {}).get(query.id, [])
             kept: list[str] = []

@@ -1,28 +1,11 @@
+"""The oracle (perfect generator): the evaluated question left out, per-language pools."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from xqg.experiment.scoring import oracle_scores, rank_dense
-
-
-def test_rank_dense_orders_by_score_then_docid() -> None:
-    run = rank_dense(np.array([[0.5, 0.9, 0.5, 0.1]]), ["q1"], ["d3", "d1", "d2", "d0"], k=3)
-    assert list(run["q1"]) == ["d1", "d2", "d3"]
-
-
-@settings(max_examples=30, deadline=None)
-@given(st.integers(1, 6), st.integers(1, 12), st.integers(0, 10_000))
-def test_rank_dense_matches_python_sort(m: int, n: int, seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    scores = rng.integers(0, 4, size=(m, n)).astype(np.float32)  # many ties
-    doc_ids = [f"d{j:02d}" for j in rng.permutation(n)]
-    run = rank_dense(scores, [f"q{i}" for i in range(m)], doc_ids, k=5)
-    for i in range(m):
-        expected = sorted(range(n), key=lambda j: (-scores[i, j], doc_ids[j]))[:5]
-        assert list(run[f"q{i}"]) == [doc_ids[j] for j in expected]
+from xqg.fuse import oracle_scores, oracle_scores_by_language
 
 
 def test_oracle_leaves_the_evaluated_question_out() -> None:
@@ -57,4 +40,31 @@ def test_oracle_leaves_the_question_out_of_each_of_its_gold_passages() -> None:
     single = oracle_scores(qvecs[:1], passages, vectors, q_passage, q_group, [0], ["a"], alpha)
     assert single[0, 1] == pytest.approx(
         float(qvecs[0] @ ((1 - alpha) * passages[1] + alpha * (qvecs[0] + qvecs[2]) / 2)), rel=1e-5
+    )
+
+
+def test_per_language_pools_use_only_the_query_languages_questions() -> None:
+    rng = np.random.default_rng(2)
+    passages = rng.normal(size=(3, 4)).astype(np.float32)
+    pool = rng.normal(size=(4, 4)).astype(np.float32)
+    langs, rows, groups = ["de", "de", "ru", "ru"], [0, 1, 0, 1], ["a", "b", "c", "d"]
+    queries = rng.normal(size=(2, 4)).astype(np.float32)
+    args = ([[2], [2]], ["x", "y"], passages, pool, langs, rows, groups, 0.4)
+    split = oracle_scores_by_language(queries, ["de", "ru"], *args, per_language=True)
+    mixed = oracle_scores_by_language(queries, ["de", "ru"], *args, per_language=False)
+    for i, lang in enumerate(["de", "ru"]):
+        keep = [k for k, q_lang in enumerate(langs) if q_lang == lang]
+        alone = oracle_scores(
+            queries[i : i + 1],
+            passages,
+            pool[keep],
+            [rows[k] for k in keep],
+            [groups[k] for k in keep],
+            [2],
+            ["x"],
+            0.4,
+        )
+        np.testing.assert_allclose(split[i], alone[0], rtol=1e-6)
+    np.testing.assert_allclose(
+        mixed, oracle_scores(queries, passages, pool, rows, groups, [[2], [2]], ["x", "y"], 0.4), rtol=1e-6
     )
