@@ -20,6 +20,7 @@ MODULES = [
     "xqg.evaluate.rkt",
     "xqg.evaluate.significance",
     "xqg.evaluate.tables",
+    "xqg.evaluate.typo_drops",
     "xqg.cli.compare",
 ]
 

@@ -56,7 +56,11 @@ def models(tmp_path_factory):
 
 
 def _stage_dirs(cache):
-    return sorted(p.name for p in cache.iterdir() if p.is_dir())
+    return sorted(p.name for p in cache.iterdir() if p.is_dir() and p.name != "encodings")
+
+
+def _encodings(cache):
+    return sorted(p.relative_to(cache).as_posix() for p in (cache / "encodings").glob("*/*.npy"))
 
 
 def test_run_writes_the_report_and_reuses_every_stage(tmp_path, models, xquad_dir, monkeypatch):
@@ -78,15 +82,17 @@ def test_run_writes_the_report_and_reuses_every_stage(tmp_path, models, xquad_di
     values = json.loads((tmp_path / "report" / "per_query" / "zero-shot.clean.json").read_text())
     assert len(values["Success@1"]) == 24 and set(values["Success@1"].values()) <= {0.0, 1.0}
 
-    before = _stage_dirs(cache)
+    before, encoded = _stage_dirs(cache), _encodings(cache)
     again = run_experiment(_config(tmp_path, *models), cache_dir=cache)
-    assert _stage_dirs(cache) == before
+    assert _stage_dirs(cache) == before and _encodings(cache) == encoded
     assert json.loads(again.results_json.read_text(encoding="utf-8"))["fold1"] == fold
 
-    # one more typo variant: only the new variant's queries are encoded (per encoder)
+    # one more typo variant: only the new variant's queries are encoded, once per encoder (the base
+    # encoder of three systems, two fine-tuned ones, the other one); no stage is redone
     run_experiment(_config(tmp_path, *models, variants=3), cache_dir=cache)
-    new = sorted(set(_stage_dirs(cache)) - set(before))
-    assert new and all(d.startswith("encode-typos") for d in new)
+    assert _stage_dirs(cache) == before
+    new = sorted(set(_encodings(cache)) - set(encoded))
+    assert len(new) == 4 and all(path.split("/")[-1].startswith("query-") for path in new)
 
 
 def _write_locomo(path, conversations=4, sessions=2, turns=5):

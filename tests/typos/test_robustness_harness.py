@@ -11,7 +11,7 @@ import pytest
 from xqg.cli.main import main
 from xqg.data.records import Passage, Query, RetrievalDataset
 from xqg.encode.testing import tiny_encoder
-from xqg.evaluate.robustness import EncodingCache, evaluate_robustness, sample_queries
+from xqg.evaluate.robustness import evaluate_robustness, sample_queries
 from xqg.typos import misspell
 
 QUESTIONS = {
@@ -77,17 +77,6 @@ def test_report_per_language_groups_and_statistics(dataset: RetrievalDataset, tm
         dataset, encoder, num_variants=3, seed=1, metric="MRR@10", cache_dir=tmp_path / "cache"
     )
     assert again.to_json() == report.to_json()
-
-
-def test_encoding_cache_matches_direct_encoding(tmp_path: Path) -> None:
-    encoder = tiny_encoder(2)
-    texts = ["eins zwei", "drei", "eins zwei"]
-    cached = EncodingCache(encoder, tmp_path).encode(texts)
-    direct = encoder.encode_queries(texts)
-    assert cached.shape == direct.shape
-    assert abs(cached - direct).max() < 1e-5
-    reloaded = EncodingCache(encoder, tmp_path)
-    assert len(reloaded.memory) == 2
 
 
 def test_sample_is_the_same_questions_in_every_language(dataset: RetrievalDataset) -> None:

@@ -29,6 +29,13 @@ from xqg.evaluate.significance import (
     randomisation_test,
 )
 from xqg.evaluate.tables import comparison_json, comparison_latex, comparison_markdown, evaluation_markdown
+from xqg.evaluate.typo_drops import (
+    group_means,
+    mean_over_variants,
+    relative_drop,
+    relative_drops,
+    resource_groups,
+)
 
 __all__ = [
     "AVERAGE_KEY",
@@ -47,14 +54,19 @@ __all__ = [
     "evaluate",
     "evaluate_run",
     "evaluation_markdown",
+    "group_means",
     "has_answer",
     "holm",
+    "mean_over_variants",
     "paired_test",
     "paired_ttest",
     "parse_measure",
     "parse_measures",
     "randomisation_test",
     "rank_documents",
+    "relative_drop",
+    "relative_drops",
+    "resource_groups",
     "rkt",
     "run_to_texts",
     "scorable_answers",

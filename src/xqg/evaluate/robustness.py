@@ -4,7 +4,7 @@ For each query language: the clean score, the score under each of K seeded missp
 the query set (:func:`xqg.typos.misspell_queries`), and
 
 - ``mean``/``sd``: mean and sample standard deviation over the K variant scores;
-- ``drop``: relative drop ``(clean - mean) / clean``;
+- ``drop``: relative drop ``(clean - mean) / clean`` (:func:`xqg.evaluate.typo_drops.relative_drop`);
 - ``cer``: character error rate, grapheme edit distance / graphemes of the clean query, averaged
   over queries and variants (clusters, so a Devanagari vowel sign or a Hangul syllable is one);
 - ``d_tokens``: change in subword tokens per query (typo minus clean, mean);
@@ -13,15 +13,14 @@ the query set (:func:`xqg.typos.misspell_queries`), and
   average use :func:`xqg.evaluate.compare_per_query` on the queries of the group.
 
 Languages are grouped into low and high resource (:attr:`xqg.data.languages.Language.resource_group`).
-Scoring is exact inner product over an in-memory corpus (benchmark sized: XQuAD's 240 paragraphs);
-encodings are cached per (encoder, text) in ``cache_dir`` so re-runs and more variants only encode
-what is new, and a misspelled query identical to its clean text reuses the clean vector.
+Scoring is exact inner product over an in-memory corpus (benchmark sized: XQuAD's 240 paragraphs)
+ranked by :func:`xqg.index.rank_scores`; the corpus, each language's clean queries and each variant
+are cached in ``cache_dir`` (:class:`xqg.encode.cache.EncodingCache`), so a re-run encodes nothing
+and more variants encode only the new ones.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -32,10 +31,12 @@ import numpy as np
 
 from xqg.data.atomic import atomic_write_json, atomic_write_text
 from xqg.data.languages import get_language
-from xqg.data.records import Query, RetrievalDataset
+from xqg.data.records import Query, RetrievalDataset, passage_text
+from xqg.encode.cache import EncodingCache, encoder_function, encoder_key
 from xqg.errors import ConfigError
 from xqg.evaluate.qrel_metrics import evaluate_run
 from xqg.evaluate.significance import compare_per_query, holm, paired_test
+from xqg.evaluate.typo_drops import mean_over_variants, relative_drop
 from xqg.index.ranking import rank_scores
 from xqg.seeding import derive_seed
 from xqg.typos.generator import misspell_queries
@@ -110,61 +111,6 @@ class RobustnessReport:
                 f"{p:.2g} |"
             )
         return "\n".join(lines) + "\n"
-
-
-class EncodingCache:
-    """Query/passage vectors cached on disk by (encoder fingerprint, kind, text).
-
-    One ``.npy`` per batch of new texts plus a JSON index; nothing is re-encoded on a re-run.
-
-    Args:
-        encoder: the :class:`~xqg.encode.dual_encoder.DualEncoder`.
-        folder: cache folder, or ``None`` for memory only.
-        batch_size: encoding batch size.
-    """
-
-    def __init__(self, encoder: DualEncoder, folder: str | Path | None, batch_size: int = 64) -> None:
-        self.encoder = encoder
-        self.batch_size = batch_size
-        digest = hashlib.sha256(json.dumps(encoder.fingerprint(), sort_keys=True, default=str).encode())
-        self.folder = Path(folder) / digest.hexdigest()[:16] if folder is not None else None
-        self.memory: dict[tuple[str, str], np.ndarray] = {}
-        if self.folder is not None and (self.folder / "index.json").is_file():
-            index = json.loads((self.folder / "index.json").read_text(encoding="utf-8"))
-            for part in index["parts"]:
-                vectors = np.load(self.folder / part["file"])
-                for kind_text, row in zip(part["keys"], vectors, strict=True):
-                    self.memory[(kind_text[0], kind_text[1])] = row
-
-    def encode(self, texts: Sequence[str], kind: str = "query", show_progress: bool = False) -> np.ndarray:
-        """Vectors of ``texts`` (``(len(texts), dim)``), encoding only texts not seen before."""
-        new = sorted({t for t in texts if (kind, t) not in self.memory})
-        if new:
-            if kind == "query":
-                vectors = self.encoder.encode_queries(
-                    new, batch_size=self.batch_size, show_progress=show_progress
-                )
-            else:
-                vectors = self.encoder.encode_passages(
-                    new, batch_size=self.batch_size, show_progress=show_progress
-                )
-            for text, row in zip(new, vectors, strict=True):
-                self.memory[(kind, text)] = row
-            self._save([(kind, t) for t in new], vectors)
-        if not texts:
-            return np.zeros((0, self.encoder.dim), dtype=np.float32)
-        return np.stack([self.memory[(kind, t)] for t in texts]).astype(np.float32)
-
-    def _save(self, keys: list[tuple[str, str]], vectors: np.ndarray) -> None:
-        if self.folder is None:
-            return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        index_path = self.folder / "index.json"
-        index = json.loads(index_path.read_text(encoding="utf-8")) if index_path.is_file() else {"parts": []}
-        name = f"part-{len(index['parts']):05d}.npy"
-        np.save(self.folder / name, np.asarray(vectors, dtype=np.float32))
-        index["parts"].append({"file": name, "keys": [list(k) for k in keys]})
-        atomic_write_json(index_path, index)  # the index is written last: a torn part is never listed
 
 
 def sample_queries(queries: Sequence[Query], max_queries: int | None, seed: int) -> list[Query]:
@@ -254,9 +200,13 @@ def evaluate_robustness(
         raise ConfigError(
             f"languages {missing} not in dataset {dataset.name!r} (has {sorted(dataset.queries)})"
         )
-    cache = EncodingCache(encoder, cache_dir, batch_size=batch_size)
+    cache = EncodingCache(cache_dir, encoder_key(encoder), {"batch_size": batch_size})
+
+    def encode(texts: list[str], kind: str = "query") -> np.ndarray:
+        return cache.encode(texts, kind, encoder_function(encoder, kind, batch_size, show_progress))
+
     doc_ids = [p.id for p in dataset.corpus]
-    passage_vectors = cache.encode([_passage_text(p) for p in dataset.corpus], "passage", show_progress)
+    passage_vectors = encode([passage_text(p) for p in dataset.corpus], "passage")
 
     clean_by_q: dict[str, float] = {}
     typo_by_q: dict[str, float] = {}
@@ -268,9 +218,7 @@ def evaluate_robustness(
         ]
         qids = [q.id for q in queries]
         clean_texts = [q.text for q in queries]
-        clean = _scores(
-            cache.encode(clean_texts), passage_vectors, qids, doc_ids, dataset.qrels, metric, depth
-        )
+        clean = _scores(encode(clean_texts), passage_vectors, qids, doc_ids, dataset.qrels, metric, depth)
         clean_tokens = [len(ids) for ids in encoder.tokenize(clean_texts, "query")]
         per_variant: list[dict[str, float]] = []
         cer: list[float] = []
@@ -279,13 +227,13 @@ def evaluate_robustness(
             typo = misspell_queries(queries, seed, variant, protocol, **dict(typo_options or {}))
             texts = [q.text for q in typo]
             per_variant.append(
-                _scores(cache.encode(texts), passage_vectors, qids, doc_ids, dataset.qrels, metric, depth)
+                _scores(encode(texts), passage_vectors, qids, doc_ids, dataset.qrels, metric, depth)
             )
             for a, b in zip(clean_texts, texts, strict=True):
                 cer.append(grapheme_distance(a, b) / max(1, len(graphemes(a))))
             typo_tokens = [len(ids) for ids in encoder.tokenize(texts, "query")]
             d_tokens.extend(t - c for t, c in zip(typo_tokens, clean_tokens, strict=True))
-        typo_mean = {q: float(np.mean([v[q] for v in per_variant])) for q in qids}
+        typo_mean = mean_over_variants(per_variant)
         variant_scores = [float(np.mean([v[q] for q in qids])) for v in per_variant]
         clean_score = float(np.mean([clean[q] for q in qids]))
         mean = float(np.mean(variant_scores))
@@ -303,7 +251,7 @@ def evaluate_robustness(
                 clean=clean_score,
                 mean=mean,
                 sd=float(np.std(variant_scores, ddof=1)) if num_variants > 1 else 0.0,
-                drop=(clean_score - mean) / clean_score if clean_score else 0.0,
+                drop=relative_drop(clean_score, mean),
                 cer=float(np.mean(cer)),
                 d_tokens=float(np.mean(d_tokens)),
                 pvalue=result.pvalue,
@@ -344,12 +292,6 @@ def evaluate_robustness(
     )
 
 
-def _passage_text(passage: Any) -> str:
-    from xqg.encode.dual_encoder import passage_text
-
-    return passage_text(passage)
-
-
 def _group_row(
     name: str,
     rows: list[LanguageRobustness],
@@ -380,7 +322,7 @@ def _group_row(
         clean=clean,
         mean=mean,
         sd=float(np.std(variant_scores, ddof=1)) if len(variant_scores) > 1 else 0.0,
-        drop=(clean - mean) / clean if clean else 0.0,
+        drop=relative_drop(clean, mean),
         cer=float(np.mean([r.cer for r in rows])),
         d_tokens=float(np.mean([r.d_tokens for r in rows])),
         pvalue=result.pvalue,

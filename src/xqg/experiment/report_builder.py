@@ -18,9 +18,11 @@ from typing import Any
 import numpy as np
 
 from xqg.data.atomic import atomic_write_text
-from xqg.data.languages import get_language
 from xqg.data.records import RetrievalDataset
-from xqg.evaluate.significance import compare_per_query, holm
+from xqg.evaluate.aggregate import aggregate
+from xqg.evaluate.comparison import compare_systems
+from xqg.evaluate.significance import compare_per_query
+from xqg.evaluate.typo_drops import group_means, mean_over_variants, relative_drops, resource_groups
 from xqg.experiment.config import ExperimentConfig
 from xqg.experiment.report import Plot, ResultTable, markdown_table, write_report
 from xqg.experiment.stages import CLEAN, SystemResults
@@ -41,8 +43,25 @@ def fold_unit(dataset: RetrievalDataset) -> str:
     return "conversation" if dataset.name == "locomo" else "article"
 
 
-def _mean(values: Sequence[float]) -> float:
-    return float(np.mean(values)) if len(values) else float("nan")
+def _versus_baseline(
+    per_system: dict[str, dict[str, float]],
+    query_lang: dict[str, str],
+    baseline: str,
+    cfg: ExperimentConfig,
+) -> dict[str, dict[str, float]]:
+    """``{system: {language | "avg": p}}``: each system against the baseline on the same questions,
+    paired randomisation test, Holm-corrected over the systems (:func:`xqg.evaluate.compare_systems`)."""
+    table = compare_systems(
+        {s: {"value": values} for s, values in per_system.items()},
+        query_lang,
+        baseline,
+        ["value"],
+        test="randomisation",
+        num_permutations=cfg.metrics.permutations,
+        seed=cfg.experiment.seed,
+        alpha=cfg.metrics.significance_level,
+    )[0]
+    return table.pvalues
 
 
 def _summary_table(
@@ -61,10 +80,9 @@ def _summary_table(
     the baseline on the same questions (randomisation test of that macro average, Holm over the
     systems in the column)."""
     groups = {"all": list(languages)}
-    for group in ("low", "high"):
-        members = [lang for lang in languages if get_language(lang).resource_group == group]
-        if members and len(members) < len(languages):
-            groups[group] = members
+    groups.update(
+        {g: members for g, members in resource_groups(languages).items() if len(members) < len(languages)}
+    )
     columns: list[str] = []
     values: dict[str, dict[str, float]] = {s: {} for s in systems}
     pvalues: dict[str, dict[str, float]] = {s: {} for s in systems if s != baseline}
@@ -73,22 +91,12 @@ def _summary_table(
             column = condition if group == "all" else f"{condition} {group}"
             columns.append(column)
             keep = set(members)
-            raw: dict[str, float] = {}
             for s in systems:
-                values[s][column] = _mean([by_lang(per_system[s])[lang] for lang in members])
-                if s == baseline:
-                    continue
-                qids = [q for q in per_system[s] if query_lang[q] in keep]
-                raw[s] = compare_per_query(
-                    {q: per_system[s][q] for q in qids},
-                    {q: per_system[baseline][q] for q in qids},
-                    query_lang,
-                    test="randomisation",
-                    num_permutations=cfg.metrics.permutations,
-                    seed=cfg.experiment.seed,
-                )["avg"].pvalue
-            for s, p in holm(raw).items():
-                pvalues[s][column] = p
+                values[s][column] = group_means(by_lang(per_system[s]), {group: members})[group]
+            # the test of the group's macro average: the "avg" column over the group's questions
+            within = {s: {q: v for q, v in per_system[s].items() if query_lang[q] in keep} for s in systems}
+            for s, by_column in _versus_baseline(within, query_lang, baseline, cfg).items():
+                pvalues[s][column] = by_column["avg"]
     return ResultTable(
         title=f"Summary, {primary}: macro average over the languages and over each resource group "
         "(Joshi et al. 2020 classes 0-3 low, 4-5 high), clean and under each typo protocol",
@@ -129,47 +137,21 @@ def build_report(
                     merged.setdefault(system, {}).setdefault(cond, {}).setdefault(metric, {}).update(values)
 
     def by_lang(values: dict[str, float]) -> dict[str, float]:
-        grouped: dict[str, list[float]] = {}
-        for qid, v in values.items():
-            grouped.setdefault(query_lang[qid], []).append(v)
-        return {lang: _mean(grouped.get(lang, [])) for lang in languages}
-
-    def pvalues_vs(
-        base: dict[str, float], others: dict[str, dict[str, float]]
-    ) -> dict[str, dict[str, float]]:
-        raw = {
-            name: {
-                col: r.pvalue
-                for col, r in compare_per_query(
-                    vals,
-                    base,
-                    query_lang,
-                    test="randomisation",
-                    num_permutations=cfg.metrics.permutations,
-                    seed=cfg.experiment.seed,
-                ).items()
-            }
-            for name, vals in others.items()
-        }
-        corrected: dict[str, dict[str, float]] = {name: {} for name in raw}
-        for col in [*languages, "avg"]:
-            adjusted = holm({name: raw[name][col] for name in raw if col in raw[name]})
-            for name, p in adjusted.items():
-                corrected[name][col] = p
-        return corrected
+        """Per-language means of per-query values (``nan`` for a language without a scored question)."""
+        means = aggregate({"value": values}, query_lang)["value"]
+        return {lang: means.get(lang, float("nan")) for lang in languages}
 
     tables: list[ResultTable] = []
     for metric in cfg.metrics.names:
-        values = {s: by_lang(merged[s][CLEAN][metric]) for s in systems}
-        others = {s: merged[s][CLEAN][metric] for s in systems if s != baseline}
+        clean = {s: merged[s][CLEAN][metric] for s in systems}
         tables.append(
             ResultTable(
                 title=f"Clean questions, {metric}",
                 metric=metric,
                 columns=list(languages),
-                values=values,
+                values={s: by_lang(clean[s]) for s in systems},
                 baseline=baseline,
-                pvalues=pvalues_vs(merged[baseline][CLEAN][metric], others),
+                pvalues=_versus_baseline(clean, query_lang, baseline, cfg),
                 significance_level=level,
             )
         )
@@ -212,7 +194,7 @@ def build_report(
             spread: dict[str, dict[str, float]] = {}
             for s in systems:
                 clean = merged[s][CLEAN][primary]
-                typo_mean = {qid: _mean([merged[s][c][primary][qid] for c in conds]) for qid in clean}
+                typo_mean = mean_over_variants([merged[s][c][primary] for c in conds])
                 condition_values.setdefault(protocol, {})[s] = typo_mean
                 rows[f"{s} · clean"] = by_lang(clean)
                 rows[f"{s} · {protocol}"] = by_lang(typo_mean)
@@ -230,11 +212,7 @@ def build_report(
                     seed=cfg.experiment.seed,
                 )
                 pvals[f"{s} · {protocol}"] = {col: r.pvalue for col, r in tests.items()}
-                drops[s] = {
-                    lang: (rows[f"{s} · clean"][lang] - rows[f"{s} · {protocol}"][lang])
-                    / max(rows[f"{s} · clean"][lang], 1e-9)
-                    for lang in languages
-                }
+                drops[s] = relative_drops(rows[f"{s} · clean"], rows[f"{s} · {protocol}"])
             table = ResultTable(
                 title=f"Misspelled questions ({protocol}, mean of {len(conds)} seeded variants), {primary}; "
                 "* = the drop from clean is significant",
@@ -256,7 +234,7 @@ def build_report(
                         columns=list(languages),
                         values={s: by_lang(means[s]) for s in systems},
                         baseline=baseline,
-                        pvalues=pvalues_vs(means[baseline], {s: means[s] for s in systems if s != baseline}),
+                        pvalues=_versus_baseline(means, query_lang, baseline, cfg),
                         significance_level=level,
                     )
                 )
@@ -269,23 +247,13 @@ def build_report(
                     baseline=None,
                 )
             )
-            groups = {
-                "low": [lang for lang in languages if get_language(lang).resource_group == "low"],
-                "high": [lang for lang in languages if get_language(lang).resource_group == "high"],
-            }
+            groups = resource_groups(languages)
             tables.append(
                 ResultTable(
                     title=f"Relative drop under {protocol} by resource group (Joshi et al. 2020 classes 0-3 vs 4-5)",
                     metric=f"drop of {primary}",
-                    columns=[g for g in groups if groups[g]],
-                    values={
-                        s: {
-                            g: _mean([drops[s][lang] for lang in langs])
-                            for g, langs in groups.items()
-                            if langs
-                        }
-                        for s in systems
-                    },
+                    columns=list(groups),
+                    values={s: group_means(drops[s], groups) for s in systems},
                 )
             )
             plots.append(

@@ -8,7 +8,8 @@ The fold engine (:mod:`xqg.experiment.fold_benchmark`) and the corpus engine
 * :meth:`ExperimentStages.base_model` / :meth:`~ExperimentStages.passage_model` /
   :meth:`~ExperimentStages.encoder_model`: the encoder a system starts from, the one that encodes its
   passages, and its fine-tuned encoder (trained here, cached);
-* :meth:`ExperimentStages.encode_cached`: vectors of a list of texts by one encoder;
+* :meth:`ExperimentStages.encode_cached`: vectors of a list of texts by one encoder, from the one
+  encoding cache (:class:`xqg.encode.cache.EncodingCache`);
 * :meth:`ExperimentStages.typo_queries`: the misspelled copies of a query set.
 
 Each engine writes what a system scored into a :class:`SystemResults`; the report builder
@@ -31,6 +32,7 @@ import numpy as np
 
 from xqg.data.atomic import atomic_write_json
 from xqg.data.records import Passage, Query, RetrievalDataset, passage_text
+from xqg.encode.cache import EncodingCache, encoder_function
 from xqg.errors import ConfigError
 from xqg.experiment.cache import StageCache
 from xqg.experiment.config import ExperimentConfig, SystemSpec
@@ -464,34 +466,36 @@ class ExperimentStages:
         precision: str | None = None,
     ) -> EncodedVectors:
         """Vectors of ``items`` (``(id, text)``) by the encoder ``enc_key`` (at ``enc_path``) as
-        ``kind`` (``"query"`` or ``"passage"``), cached as the stage ``stage``, computed at
-        ``precision`` (default: the run's :attr:`precision`)."""
+        ``kind`` (``"query"`` or ``"passage"``), computed at ``precision`` (default: the run's
+        :attr:`precision`), from the encoding cache (:class:`xqg.encode.cache.EncodingCache`,
+        ``<stage cache>/encodings``); ``stage`` names the step in the log and the timings."""
         precision = precision or self.precision
-        settings = {
-            "encoder": enc_key,
-            "kind": kind,
-            "texts": hash_texts(items),
-            "n": len(items),
-            "batch_size": self.config.encoder.batch_size,
-            "precision": precision,
-        }
+        start = time.perf_counter()
+        cache = EncodingCache(
+            self.cache.root / "encodings",
+            enc_key,
+            {"batch_size": self.config.encoder.batch_size, "precision": precision},
+        )
 
-        def build(out: Path) -> None:
+        def encode(texts: list[str]) -> np.ndarray:
             encoder = self.encoder(enc_key, enc_path)
-            texts = [t for _, t in items]
-            encode = encoder.encode_queries if kind == "query" else encoder.encode_passages
             run_precision = encoder.precision
             encoder.precision = precision
             try:
-                vectors = encode(texts, batch_size=self.config.encoder.batch_size, show_progress=True)
+                return encoder_function(encoder, kind, self.config.encoder.batch_size, show_progress=True)(
+                    texts
+                )
             finally:
                 encoder.precision = run_precision
-            np.save(out / "vectors.npy", np.asarray(vectors, dtype=np.float32))
-            (out / "ids.txt").write_text("\n".join(i for i, _ in items) + "\n", encoding="utf-8")
 
-        _, path = self.run_stage(stage, settings, build)
-        ids = (path / "ids.txt").read_text(encoding="utf-8").splitlines()
-        return EncodedVectors(ids, np.load(path / "vectors.npy"))
+        texts = [t for _, t in items]
+        vectors = cache.encode(texts, kind, encode)
+        took = time.perf_counter() - start
+        self.timings[stage] = self.timings.get(stage, 0.0) + took
+        state = "cached" if cache.last_cached else f"done in {took:.0f}s"
+        logger.info("stage %-18s %s (%s)", stage, cache.path(texts, kind), state)
+        print(f"[xqg run] {stage:<18} {state}", flush=True)
+        return EncodedVectors([i for i, _ in items], vectors)
 
     def typo_queries(self, queries: Sequence[Query], protocol: str, variant: int) -> list[Query]:
         """The seeded misspelled copy ``variant`` of ``queries`` under ``protocol``; for ``idf``,
