@@ -20,7 +20,7 @@ install: $(BIN)/xqg
 
 demo: install
 	$(BIN)/xqg data download xquad
-	$(BIN)/xqg run experiments/xquad_demo.toml
+	$(BIN)/xqg run configs/xquad_demo.toml
 
 test: install
 	$(BIN)/python -m pytest -q

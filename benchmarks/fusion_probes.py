@@ -1,7 +1,7 @@
 """Can the embedded generator's queries be made to help fusion? Three cheap probes on one XQuAD fold.
 
 Given an ``xqg run`` experiment whose generator and generated queries are in the stage cache (default:
-``experiments/xquad_translation_generator.toml``, the ``long`` recipe with translation pairs), each
+``configs/xquad_translation_generator.toml``, the ``long`` recipe with translation pairs), each
 English paragraph is fused (mean mode) with
 
 * **sampled** — its generated queries as ``xqg run`` fuses them (n per language, top-k sampling);
@@ -18,7 +18,7 @@ dev articles' questions (never seen by the generator) and reported on the test f
 randomisation test against zero-shot.
 
     XQG_DATA_MIRROR=/work/shared/data .venv/bin/python benchmarks/fusion_probes.py \
-        --config experiments/xquad_translation_generator.toml --fold 0
+        --config configs/xquad_translation_generator.toml --fold 0
 
 Without the cached stages it trains the generator first (about 25 minutes on 2 cores).
 """
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--config", default="experiments/xquad_translation_generator.toml")
+    parser.add_argument("--config", default="configs/xquad_translation_generator.toml")
     parser.add_argument("--fold", type=int, default=0)
     parser.add_argument("--permutations", type=int, default=2000)
     parser.add_argument("--output", default="runs/fusion-probes")

@@ -162,9 +162,8 @@ def bandwidth(device: str, quick: bool) -> tuple[dict[str, Any], str]:
 def encode(device: str, quick: bool, folder: Path, texts: dict[str, Any]) -> tuple[dict[str, Any], str]:
     import numpy as np
 
-    from xqg.data.records import Passage
+    from xqg.data.records import Passage, passage_text
     from xqg.encode import load_encoder
-    from xqg.encode.dual_encoder import passage_text
     from xqg.precision import autocast_context
 
     passages = [Passage(p["id"], p["text"], p["title"]) for p in texts["passages"]]

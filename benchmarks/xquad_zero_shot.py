@@ -87,9 +87,9 @@ def run_level(
     level: str, args: argparse.Namespace, out: Path, query_vectors: np.ndarray, query_ids: list[str]
 ) -> dict:
     from xqg.data.corpus import write_corpus
+    from xqg.data.records import passage_text
     from xqg.data.trec import write_run
     from xqg.data.xquad import load_xquad
-    from xqg.encode.dual_encoder import passage_text
     from xqg.evaluate import aggregate, evaluate_run
     from xqg.index import search
 

@@ -39,6 +39,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from xqg.devices import resolve_device
+from xqg.distributed.manifest import JOB_MANIFEST, read_job_plan
 from xqg.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -146,8 +148,6 @@ class PrecisionChoice:
 def _device_name(device: str | torch.device | None) -> str:
     """``cpu``, ``cuda`` or ``cuda:N`` for ``device`` (``auto``/``None``: where :mod:`xqg.devices` puts work)."""
     if device is None or str(device) == "auto":
-        from xqg.devices import resolve_device
-
         return str(resolve_device("auto"))
     name = str(device)
     if name == "cpu" or name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit()):
@@ -277,7 +277,6 @@ def recorded_precision(out_dir: str | Path, task: str | None = None) -> str | No
         >>> recorded_precision(tempfile.mkdtemp()) is None
         True
     """
-    from xqg.distributed.manifest import JOB_MANIFEST, read_job_plan
 
     if not (Path(out_dir) / JOB_MANIFEST).exists():
         return None
@@ -317,7 +316,6 @@ def resolve_job_precision(
     recorded = recorded_precision(out_dir, task)
     if recorded is None:
         return choose_precision(requested, device)
-    from xqg.distributed.manifest import read_job_plan
 
     legacy = "precision" not in read_job_plan(out_dir).fingerprint  # float32, from before precisions
     if requested != "auto":

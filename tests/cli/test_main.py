@@ -42,7 +42,7 @@ def test_run_check_with_a_subset_of_systems(capsys) -> None:
 
     from xqg.cli.main import main
 
-    config = Path(__file__).resolve().parents[2] / "experiments" / "rq2_typo_training_low_vs_high.toml"
+    config = Path(__file__).resolve().parents[2] / "configs" / "rq2_typo_training_low_vs_high.toml"
     assert main(["run", str(config), "--systems", "fine-tuned:multi-positive", "--check"]) == 0
     out = capsys.readouterr().out
     assert "system fine-tuned:" in out and "system fine-tuned:multi-positive:" in out

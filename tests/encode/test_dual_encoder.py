@@ -8,8 +8,8 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xqg.data.records import Passage
-from xqg.encode.dual_encoder import EncoderSettings, load_encoder, passage_text
+from xqg.data.records import Passage, passage_text
+from xqg.encode.dual_encoder import EncoderSettings, load_encoder
 from xqg.encode.testing import tiny_encoder
 from xqg.errors import ConfigError
 

@@ -58,15 +58,15 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
 
 
 def test_shipped_experiments_validate() -> None:
-    files = sorted((REPO / "experiments").glob("*.toml"))
-    assert files, "experiments/ holds no configs"
+    files = sorted((REPO / "configs").glob("*.toml"))
+    assert files, "configs/ holds no experiment files"
     for path in files:
         cfg = load_config(path)
         assert cfg.experiment.name
 
 
 def test_select_systems_keeps_the_baseline_and_the_file_order() -> None:
-    cfg = load_config(REPO / "experiments" / "rq2_typo_training_low_vs_high.toml")
+    cfg = load_config(REPO / "configs" / "rq2_typo_training_low_vs_high.toml")
     sub = select_systems(cfg, ["fine-tuned:multi-positive", "fine-tuned:typos-aware"])
     assert sub.systems.names == ("fine-tuned", "fine-tuned:typos-aware", "fine-tuned:multi-positive")
     assert sub.systems.baseline == "fine-tuned"

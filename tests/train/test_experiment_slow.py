@@ -1,4 +1,4 @@
-"""A reduced run of experiments/robust_training_xquad.py end to end (slow: real XQuAD, every system)."""
+"""A reduced run of configs/robust_training_xquad.py end to end (slow: real XQuAD, every system)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def test_reduced_experiment_end_to_end(tmp_path, xquad_dir):
 
     tiny_encoder().save(tmp_path / "model")
     spec = importlib.util.spec_from_file_location(
-        "robust_xquad", REPO / "experiments" / "robust_training_xquad.py"
+        "robust_xquad", REPO / "configs" / "robust_training_xquad.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -16,7 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     from xqg.cli.validators import input_file, output_folder
 
-    parser.add_argument("experiment", type=input_file, help="experiment TOML file (see experiments/)")
+    parser.add_argument(
+        "experiment", type=input_file, help="experiment TOML file (see configs/ for the project's)"
+    )
     parser.add_argument(
         "--output", type=output_folder, help="report folder (default: [experiment] output or runs/<name>)"
     )

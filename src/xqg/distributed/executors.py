@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from xqg.data.output_paths import check_output_folder
 from xqg.distributed.manifest import JobPlan, ensure_job_manifest, undo_job_start
 from xqg.distributed.plan import ShardSpec, select_shards
+from xqg.distributed.ray_executor import RayExecutor
 from xqg.distributed.task import ShardTask, TaskSpec, build_task, normalise_fingerprint
 from xqg.distributed.worker import ShardResult, run_shard
 from xqg.errors import ConfigError
@@ -87,8 +88,6 @@ def resolve_engine(engine: str | Executor) -> Executor:
     if engine == "inprocess":
         return InProcessExecutor()
     if engine == "ray":
-        from xqg.distributed.ray_executor import RayExecutor
-
         return RayExecutor()
     raise ConfigError(f"unknown engine {engine!r}: use 'inprocess' or 'ray'")
 

@@ -21,15 +21,16 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from xqg.data.records import passage_text
     from xqg.encode.default_model import ensure_default_model
-    from xqg.encode.dual_encoder import DualEncoder, EncoderSettings, load_encoder, passage_text
+    from xqg.encode.dual_encoder import DualEncoder, EncoderSettings, load_encoder
     from xqg.encode.task import EncodeTask
 
 _LOCATIONS = {
     "DualEncoder": "xqg.encode.dual_encoder",
     "EncoderSettings": "xqg.encode.dual_encoder",
     "load_encoder": "xqg.encode.dual_encoder",
-    "passage_text": "xqg.encode.dual_encoder",
+    "passage_text": "xqg.data.records",
     "ensure_default_model": "xqg.encode.default_model",
     "EncodeTask": "xqg.encode.task",
 }

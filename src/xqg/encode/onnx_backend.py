@@ -29,8 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from xqg.data.records import Passage
-from xqg.encode.dual_encoder import DualEncoder, Kind, passage_text
+from xqg.data.records import Passage, passage_text
+from xqg.encode.default_model import cache_root
+from xqg.encode.dual_encoder import DualEncoder, Kind
 from xqg.errors import ConfigError
 
 ONNX_FILE = "model.onnx"
@@ -47,7 +48,6 @@ def onnx_cache_dir(encoder: DualEncoder, cache_dir: str | Path | None = None) ->
         >>> onnx_cache_dir(tiny_encoder(), "/tmp/c").parent.name
         'onnx'
     """
-    from xqg.encode.default_model import cache_root
 
     digest = hashlib.sha256(json.dumps(encoder.fingerprint(), sort_keys=True).encode()).hexdigest()[:16]
     return Path(cache_dir or cache_root()) / "onnx" / digest

@@ -19,7 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from xqg.errors import ConfigError
+from xqg.data.corpus import iter_corpus, iter_queries
+from xqg.data.records import passage_text
+from xqg.distributed import TaskSpec, VectorPartWriter, run_sharded
+from xqg.encode.default_model import BUILD_INFO_FILE, default_model_dir, ensure_default_model
+from xqg.errors import ConfigError, InputError
+from xqg.precision import normalise_precision, resolve_job_precision, resolve_precision
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +38,6 @@ def _model_identity(model: str | None) -> dict[str, Any]:
     or the SHA-256 over a folder's files (names and bytes; :func:`xqg.distributed.fingerprint.folder_identity`).
     A Hugging Face id in the local cache is identified by its name."""
     if model is None:
-        from xqg.encode.default_model import BUILD_INFO_FILE, default_model_dir, ensure_default_model
-
         folder = default_model_dir()
         if not (folder / BUILD_INFO_FILE).exists():
             folder = ensure_default_model()
@@ -64,9 +67,6 @@ def iter_input_texts(path: str | Path, kind: str, lang: str | None = None) -> It
         >>> list(iter_input_texts(p, "passage"))
         [('d1', 'T body')]
     """
-    from xqg.data.corpus import iter_corpus, iter_queries
-    from xqg.encode.dual_encoder import passage_text
-
     if kind == "passage":
         for passage in iter_corpus(path, check_duplicates=False):
             yield passage.id, passage_text(passage)
@@ -159,8 +159,6 @@ class EncodeTask:
         record_precision: bool = True,
         input_identity: dict[str, Any] | None = None,
     ) -> None:
-        from xqg.precision import normalise_precision, resolve_precision
-
         if backend not in BACKENDS:
             raise ConfigError(f"backend must be one of {BACKENDS}, got {backend!r}")
         precision = normalise_precision(precision)
@@ -200,7 +198,6 @@ class EncodeTask:
 
     def to_spec(self):  # -> xqg.distributed.TaskSpec
         """How a remote worker rebuilds this task."""
-        from xqg.distributed import TaskSpec
 
         return TaskSpec(
             "xqg.encode.task:EncodeTask",
@@ -265,6 +262,7 @@ class EncodeTask:
     def encoder(self):  # -> DualEncoder
         """The encoder, loaded on first use."""
         if self._encoder is None:
+            # torch: imported when this runs, so that importing this module stays light
             from xqg.encode.dual_encoder import load_encoder
 
             self._encoder = load_encoder(
@@ -276,6 +274,7 @@ class EncodeTask:
         """Encode one chunk with the chosen backend and precision."""
         if self.backend == "onnx":
             if self._engine is None:
+                # torch: imported when this runs, so that importing this module stays light
                 from xqg.encode.onnx_backend import OnnxEncoder
 
                 self._engine = OnnxEncoder.from_encoder(self.encoder(), threads=self.threads)
@@ -286,8 +285,6 @@ class EncodeTask:
     def run(self, shard, workdir: Path) -> dict[str, Any]:  # shard: xqg.distributed.ShardSpec
         """Encode the shard's rows chunk by chunk and stream them into the part files."""
         from tqdm.auto import tqdm
-
-        from xqg.distributed import VectorPartWriter
 
         encoder = self.encoder()
         rows = itertools.islice(
@@ -308,8 +305,6 @@ class EncodeTask:
                 written += len(chunk)
                 bar.update(len(chunk))
             if written != len(shard):
-                from xqg.errors import InputError
-
                 raise InputError(
                     f"expected rows {shard.start}..{shard.stop} but the file has only {shard.start + written}",
                     path=self.input_path,
@@ -353,8 +348,6 @@ def encode_file(
     Example:
         >>> encode_file("corpus.jsonl", "vectors/corpus")  # doctest: +SKIP
     """
-    from xqg.distributed import run_sharded
-    from xqg.precision import normalise_precision, resolve_job_precision
 
     if backend == "onnx":  # float32 on the CPU; an explicit other precision is refused by the task
         precision = "float32" if normalise_precision(precision) == "auto" else precision

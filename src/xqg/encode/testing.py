@@ -12,6 +12,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from xqg.encode.dual_encoder import DualEncoder, EncoderSettings
+from xqg.encode.unigram_tokenizer import build_unigram_tokenizer
 
 _SAMPLE = """
 the of and to in is was for on that with as by at from his it an were are which this be or has had
@@ -70,8 +71,6 @@ def tiny_tokenizer():  # -> transformers.PreTrainedTokenizerFast
         ['<s>', '▁what', '▁city', '</s>']
     """
     from transformers import PreTrainedTokenizerFast
-
-    from xqg.encode.unigram_tokenizer import build_unigram_tokenizer
 
     pieces, scores = _vocabulary()
     tokenizer = build_unigram_tokenizer(list(pieces), list(scores), unk_id=3)

@@ -31,7 +31,8 @@ from collections.abc import Mapping, Sequence
 
 import regex
 
-from xqg.errors import ConfigError
+from xqg.errors import ConfigError, InputError
+from xqg.evaluate.qrel_metrics import rank_documents
 
 _SIMPLE_TOKEN = regex.compile(
     r"([\p{L}\p{N}\p{M}]+)|([^\p{Z}\p{C}])", flags=regex.IGNORECASE | regex.UNICODE | regex.MULTILINE
@@ -153,8 +154,6 @@ def run_to_texts(
         >>> run_to_texts({"q": {"a": 1.0, "b": 2.0}}, {"a": "A", "b": "B"})
         {'q': ['B', 'A']}
     """
-    from xqg.errors import InputError
-    from xqg.evaluate.qrel_metrics import rank_documents
 
     out: dict[str, list[str]] = {}
     for qid, scores in run.items():

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+from xqg.data.corpus import iter_corpus
 from xqg.data.jsonl import iter_jsonl
 from xqg.data.text_input import read_text
 from xqg.errors import InputError
@@ -141,7 +142,6 @@ def read_passage_texts(path: str | Path, doc_ids: set[str]) -> dict[str, str]:
     Raises:
         InputError: some ids are not in the corpus.
     """
-    from xqg.data.corpus import iter_corpus
 
     texts: dict[str, str] = {}
     for passage in iter_corpus(path, check_duplicates=False):

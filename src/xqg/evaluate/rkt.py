@@ -32,6 +32,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 
 from xqg.errors import InputError
+from xqg.evaluate.nltk_tokenize import word_tokenize
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +52,6 @@ def scorable_answers(answers: Sequence[str]) -> list[str]:
 
 @functools.lru_cache(maxsize=20_000)
 def _cached_word_tokenize(text: str) -> tuple[str, ...]:
-    from xqg.evaluate.nltk_tokenize import word_tokenize
-
     return tuple(word_tokenize(text))
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from xqg.errors import ConfigError, InputError
+from xqg.seeding import derive_seed
 
 TESTS = ("ttest", "randomisation")
 
@@ -217,7 +218,6 @@ def compare_per_query(
         >>> sorted(compare_per_query(sys_, base, {"a": "de", "b": "de", "c": "ar"}))
         ['ar', 'avg', 'de']
     """
-    from xqg.seeding import derive_seed
 
     if set(system) != set(baseline):
         only_sys = sorted(set(system) - set(baseline))[:3]

@@ -6,7 +6,6 @@ table and key is checked before any work starts: an unknown key, a wrong type or
 stops with a message naming the file and the key.
 
 Example TOML::
-
     [experiment]
     name = "xquad-demo"
     seed = 13
@@ -43,7 +42,10 @@ from pathlib import Path
 from typing import Any
 
 from xqg.data.languages import is_language_code
+from xqg.devices import check_device_name
 from xqg.errors import ConfigError
+from xqg.evaluate.measures import QREL_FAMILIES, parse_measure
+from xqg.precision import normalise_precision
 
 DATASETS = ("xquad", "xor-tydi", "mkqa", "locomo", "beir")
 #: benchmarks split into article/conversation folds, searched in memory
@@ -402,7 +404,6 @@ def _validate(config: ExperimentConfig, where: str) -> None:
         config.metrics,
         config.training,
     )
-    from xqg.devices import check_device_name
 
     try:
         check_device_name(config.experiment.device)
@@ -523,7 +524,6 @@ def _validate(config: ExperimentConfig, where: str) -> None:
             f"{where}: [data] corpus and [training] corpus/queries/qrels/negatives are for corpus benchmarks "
             f"({', '.join(CORPUS_DATASETS)}); {d.dataset} trains on its own training folds"
         )
-    from xqg.precision import normalise_precision
 
     for section in ("encoder", "generator"):
         try:
@@ -552,7 +552,6 @@ def _validate(config: ExperimentConfig, where: str) -> None:
 
 def _validate_corpus_experiment(config: ExperimentConfig, where: str) -> None:
     """What a corpus benchmark (answers, no passage qrels, a large corpus) can and cannot run."""
-    from xqg.evaluate.measures import QREL_FAMILIES, parse_measure
 
     d, tr, f = config.data, config.training, config.fusion
     if d.dataset == "xor-tydi" and d.split not in ("dev", "train"):

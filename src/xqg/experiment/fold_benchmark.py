@@ -16,7 +16,6 @@ Every stage goes through :class:`~xqg.experiment.stages.ExperimentStages` (cache
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -195,6 +194,7 @@ class FoldBenchmark:
                 contexts = load_xquad_contexts(list(gen_languages))
                 extra = [text for p in train.corpus for text in contexts.get(p.id, {}).values()]
             if g.translation_pairs:
+                # torch: imported when this runs, so that importing this module stays light
                 from xqg.generate.parallel import xquad_translation_examples
 
                 pairs = xquad_translation_examples(train, list(gen_languages))
@@ -231,7 +231,7 @@ class FoldBenchmark:
         }
 
         def build_queries(out: Path) -> None:
-            from xqg.generate.loading import load_generator
+            from xqg.generate.loading import load_generator  # torch: only when queries are generated
 
             generator = load_generator(gen_path / "generator", device=self.device, precision=precision)
             with open(out / "generated.jsonl", "w", encoding="utf-8") as handle:

@@ -37,6 +37,8 @@ from xqg.errors import ConfigError
 from xqg.experiment.cache import StageCache
 from xqg.experiment.config import ExperimentConfig, SystemSpec
 from xqg.precision import choose_precision
+from xqg.train.config import TrainingConfig
+from xqg.train.examples import build_training_examples, read_negatives
 from xqg.typos import misspell_queries
 
 logger = logging.getLogger(__name__)
@@ -308,12 +310,10 @@ class ExperimentStages:
         query_only = tr.towers == "query"
 
         def build(out: Path) -> None:
-            # torch and the trainer: only when a model is trained, not when it is cached
+            # torch and the trainer: imported when a model is trained, not when it is cached
             import torch
 
             from xqg.encode import load_encoder
-            from xqg.train.config import TrainingConfig
-            from xqg.train.examples import build_training_examples, read_negatives
             from xqg.train.step import PassageBank
             from xqg.train.trainer import train_retriever
 

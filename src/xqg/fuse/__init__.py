@@ -15,7 +15,6 @@ Example:
 
 from __future__ import annotations
 
-from xqg.fuse.embedding_cache import EmbeddingCache
 from xqg.fuse.fusion import FUSION_MODES, FusionStore, accumulate, check_equal_counts, fuse_vectors
 from xqg.fuse.oracle import oracle_scores, oracle_scores_by_language
 from xqg.fuse.predictor import QueryEmbeddingPredictor
@@ -41,7 +40,6 @@ from xqg.fuse.task import FuseShardTask, build_source
 __all__ = [
     "FUSION_MODES",
     "AlphaSweep",
-    "EmbeddingCache",
     "FixedQuerySource",
     "FuseShardTask",
     "FusionStore",

@@ -3,7 +3,6 @@
 Fusion only needs Σ E(q) for each passage, not the query texts. :class:`QueryEmbeddingPredictor`
 learns that directly from (passage, real query, language) pairs of a training split, with ridge
 regression in closed form (seconds on a CPU, no generation, no query encoding):
-
     f_l(p) = (p − μ) · W + b_l                     kind="shared"        (a shared map, a bias per language)
     f_l(p) = (p − μ) · (W + ΔW_l) + b_l            kind="per-language"  (plus a per-language correction,
                                                                           shrunk towards the shared map)
@@ -26,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from xqg.data.atomic import atomic_write_bytes
 from xqg.errors import ConfigError, InputError
 
 PREDICTOR_KINDS = ("shared", "per-language")
@@ -194,8 +194,6 @@ class QueryEmbeddingPredictor:
             [[2.0, 2.0]]
         """
         from safetensors.numpy import save_file
-
-        from xqg.data.atomic import atomic_write_bytes
 
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from xqg.data.jsonl import iter_jsonl
 from xqg.data.records import Passage
 from xqg.errors import InputError
 from xqg.fuse.fusion import accumulate
@@ -285,7 +286,6 @@ class GeneratedQueriesFile(KeyedTextSource):
 
     def keyed_queries(self, passages: Sequence[Passage]) -> KeyedQueries:
         """Each passage's query texts keyed by ``(language, slot)``, read from the file(s)."""
-        from xqg.data.jsonl import iter_jsonl
 
         wanted = {p.id: i for i, p in enumerate(passages)}
         found: list[dict[tuple[str, int], str]] = [{} for _ in passages]

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from xqg.distributed import run_sharded
 from xqg.distributed.manifest import output_identity, read_job_plan
 from xqg.distributed.plan import ShardSpec
 from xqg.distributed.reader import iter_finished_shards
@@ -230,7 +231,6 @@ def refuse(
         >>> load_vectors(out)[1].tolist()
         [[1.0, 1.0], [1.0, 1.0], [1.0, 1.0]]
     """
-    from xqg.distributed import run_sharded
 
     plan = read_job_plan(store_dir)
     if mode == "sum" and not allow_unequal_counts:

@@ -14,6 +14,7 @@ import numpy as np
 
 from xqg.data.records import Qrels
 from xqg.errors import ConfigError
+from xqg.evaluate import aggregate, evaluate_run
 from xqg.fuse.fusion import FusionStore
 from xqg.index.ranking import dense_search
 
@@ -112,7 +113,6 @@ def alpha_sweep(
         >>> sweep.best_alpha
         0.0
     """
-    from xqg.evaluate import aggregate, evaluate_run
 
     metrics = list(dict.fromkeys([*metrics, metric]))
     langs = dict(query_lang) if query_lang is not None else {qid: "all" for qid in query_ids}

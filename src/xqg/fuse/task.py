@@ -29,6 +29,7 @@ from xqg.distributed.plan import ShardSpec
 from xqg.distributed.task import TaskSpec
 from xqg.distributed.vectors import VectorPartWriter
 from xqg.errors import ConfigError, InputError
+from xqg.fuse.predictor import QueryEmbeddingPredictor
 from xqg.fuse.query_sources import (
     FixedQuerySource,
     GeneratedQueriesFile,
@@ -36,6 +37,7 @@ from xqg.fuse.query_sources import (
     PredictedQuerySource,
     QuerySource,
 )
+from xqg.precision import resolve_precision
 
 QSUM_NAME = "qsum"
 QCOUNT_FILE = "qcount.npy"
@@ -84,8 +86,6 @@ def build_source(spec: dict[str, Any]) -> QuerySource:
             generator_id=str(spec.get("generator")),
         )
     if kind == "predicted":
-        from xqg.fuse.predictor import QueryEmbeddingPredictor
-
         return PredictedQuerySource(
             QueryEmbeddingPredictor.load(spec["path"]), spec.get("languages"), n=int(spec.get("n", 5))
         )
@@ -147,8 +147,6 @@ class FuseShardTask:
         input_identities: dict[str, Any] | None = None,
     ) -> None:
         if languages is not None:
-            from xqg.data.languages import check_language_code
-
             if not languages:
                 raise ConfigError("per-language fusion needs at least one language")
             for code in languages:
@@ -169,8 +167,6 @@ class FuseShardTask:
         if self._encoder is not None:
             self.precision = str(getattr(self._encoder, "precision", "float32"))
         else:
-            from xqg.precision import resolve_precision
-
             self.precision = resolve_precision(precision, "auto")  # load_encoder's device
         self.record_precision = bool(record_precision)
         self._inputs = dict(input_identities) if input_identities is not None else None
@@ -187,6 +183,7 @@ class FuseShardTask:
     def encoder(self) -> Any:
         """The encoder (loaded on first use)."""
         if self._encoder is None:
+            # torch: imported when this runs, so that importing this module stays light
             from xqg.encode import load_encoder
 
             name = self._encoder_name

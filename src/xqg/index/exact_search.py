@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from xqg.data.records import Run
+from xqg.data.trec import write_run
+from xqg.distributed import iter_shards
 from xqg.errors import ConfigError, InputError
 from xqg.index.ranking import merge_candidates
 
@@ -131,8 +133,6 @@ def search(
         ['doc-0']
     """
     from tqdm.auto import tqdm
-
-    from xqg.distributed import iter_shards
 
     if k < 1:
         raise ConfigError(f"k must be >= 1, got {k}")
@@ -252,7 +252,6 @@ def search_to_trec(
     Example:
         >>> search_to_trec(q, qids, "vectors/corpus", "runs/dev.trec", k=100)  # doctest: +SKIP
     """
-    from xqg.data.trec import write_run
 
     run = search(query_vectors, query_ids, shard_dir_or_dirs, k=k, device=device, precision=precision)
     write_run(output, run, tag=tag)

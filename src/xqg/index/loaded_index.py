@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from xqg.data.records import Run
+from xqg.distributed import iter_shards
 from xqg.errors import ConfigError, InputError
 from xqg.index.ranking import id_ranks, tied_candidates, top_k
 
@@ -102,7 +103,6 @@ class LoadedIndex:
         Example:
             >>> LoadedIndex.open("vectors/corpus")  # doctest: +SKIP
         """
-        from xqg.distributed import iter_shards
 
         dirs = (
             [Path(shard_dir_or_dirs)]

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from xqg.data.records import Passage, Qrels, Query, RetrievalDataset
+from xqg.data.records import Passage, Qrels, Query, RetrievalDataset, passage_text
+from xqg.evaluate import aggregate, evaluate_run
 from xqg.index.ranking import dense_search
-from xqg.train.examples import passage_text
 
 
 @dataclass
@@ -88,7 +88,6 @@ def evaluate_encoder(
         ``(aggregated, per_query)``: ``{metric: {lang: mean, "avg": macro mean}}`` and
         ``{metric: {qid: value}}``.
     """
-    from xqg.evaluate import aggregate, evaluate_run
 
     texts = [query_texts.get(q.id, q.text) if query_texts else q.text for q in dev.queries]
     qv = embed_texts(model, texts, "query", batch_size)

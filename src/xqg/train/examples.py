@@ -35,16 +35,6 @@ class TrainingExample:
     relevant: frozenset[str] = field(default_factory=frozenset)
 
 
-def passage_text(passage: Passage) -> str:
-    """The text a passage is encoded from: ``title + " " + text`` (design.md §1), or the text alone.
-
-    Example:
-        >>> passage_text(Passage("d", "body", title="Title"))
-        'Title body'
-    """
-    return f"{passage.title} {passage.text}" if passage.title else passage.text
-
-
 def read_negatives(path: str | Path) -> dict[str, list[str]]:
     """Read a hard-negative JSONL file into ``{query_id: [docid, ...]}``.
 

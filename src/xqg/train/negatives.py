@@ -7,10 +7,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from xqg.data.records import Answers, Passage, Qrels, Query
+from xqg.data.records import Answers, Passage, Qrels, Query, passage_text
 from xqg.index.ranking import id_ranks, top_k
 from xqg.train.dev import embed_texts
-from xqg.train.examples import passage_text
 
 
 def _normalise(text: str) -> str:

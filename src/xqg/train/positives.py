@@ -25,8 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
+from xqg.data.atomic import atomic_write_text
+from xqg.data.corpus import collect_passages
+from xqg.data.jsonl import write_jsonl
 from xqg.data.records import Answers, Passage, Query
+from xqg.data.trec import write_qrels
 from xqg.errors import ConfigError
+from xqg.index import search
+from xqg.train.examples import write_negatives
 from xqg.train.negatives import contains_answer
 
 CORPUS_FILE = "corpus.jsonl"
@@ -95,8 +101,6 @@ def mine_answer_positives(
     Raises:
         ConfigError: bad sizes. InputError: a ranked id missing from the corpus.
     """
-    from xqg.data.corpus import collect_passages
-    from xqg.index import search
 
     if depth < 1 or num_negatives < 0 or skip_top < 0:
         raise ConfigError("depth must be >= 1, num_negatives and skip_top >= 0")
@@ -143,11 +147,6 @@ def _write(
     depth: int,
     num_negatives: int,
 ) -> None:
-    from xqg.data.atomic import atomic_write_text
-    from xqg.data.jsonl import write_jsonl
-    from xqg.data.trec import write_qrels
-    from xqg.train.examples import write_negatives
-
     out.mkdir(parents=True, exist_ok=True)
     kept = [q for q in queries if q.id in mined.positives]
     used = sorted({mined.positives[q.id] for q in kept} | {d for q in kept for d in mined.negatives[q.id]})

@@ -30,9 +30,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from xqg.data.records import passage_text
 from xqg.seeding import derive_seed
 from xqg.train.config import TrainingConfig
 from xqg.train.examples import TrainingExample
+from xqg.typos import misspell
 
 
 class Misspeller(Protocol):
@@ -65,12 +67,7 @@ class QueryViews:
 
 
 def default_misspeller() -> Misspeller:
-    """The project's multilingual generator, :func:`xqg.typos.misspell` (imported on first use)."""
-    try:
-        from xqg.typos import misspell
-    except ImportError:  # the package without its re-exports
-        from xqg.typos.generator import misspell
-
+    """The project's multilingual generator, :func:`xqg.typos.misspell`."""
     return misspell
 
 
@@ -142,8 +139,6 @@ class QueryPerturber:
     def _adversarial(
         self, examples: Sequence[TrainingExample], epoch: int, scorer: PairScorer | None
     ) -> list[str]:
-        from xqg.train.examples import passage_text
-
         if scorer is None:
             raise ValueError("adversarial misspellings need a scorer (the current model)")
         chosen = [e.query.text for e in examples]

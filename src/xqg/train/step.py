@@ -16,10 +16,11 @@ from typing import Protocol
 
 import torch
 
+from xqg.data.records import passage_text
 from xqg.train.config import TrainingConfig
 from xqg.train.distill import DistillTeacher, distill_batch_gradients
 from xqg.train.distributed import ProcessGroupInfo, gather_with_local_grad
-from xqg.train.examples import TrainingExample, passage_text
+from xqg.train.examples import TrainingExample
 from xqg.train.forward import embed_at
 from xqg.train.loss import contrastive_loss, false_negative_mask, masked_logits, self_teaching_kl
 from xqg.train.robustness import QueryPerturber

