@@ -240,7 +240,7 @@ def measure_io(rows: int, dim: int) -> dict[str, Any]:
     """Streaming write of a vector shard (VectorPartWriter) and sha256 of it, in MB/s."""
     import numpy as np
 
-    from xqg.distributed.manifest import sha256_file
+    from xqg.data.download import sha256_file
     from xqg.distributed.vectors import VectorPartWriter
 
     rng = np.random.default_rng(0)

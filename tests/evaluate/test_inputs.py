@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from xqg.data.answers import read_answers_and_languages as read_answers
 from xqg.errors import InputError
-from xqg.evaluate.inputs import lang_from_ids, read_answers, read_per_query, read_query_lang
+from xqg.evaluate.inputs import lang_from_ids, read_per_query, read_query_lang
 
 
 def test_read_answers_json_and_jsonl(tmp_path: Path) -> None:
@@ -20,7 +21,7 @@ def test_read_answers_json_and_jsonl(tmp_path: Path) -> None:
         read_answers(path)
     jsonl = tmp_path / "a.jsonl"
     jsonl.write_text('{"id": "q1", "answers": ["x"]}\n{"id": "q1", "answers": ["z"]}\n')
-    with pytest.raises(InputError, match=r"a.jsonl:2: .*twice"):
+    with pytest.raises(InputError, match=r"a.jsonl:2: .*duplicate"):
         read_answers(jsonl)
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from xqg.data.records import Passage, Query
 from xqg.errors import ConfigError
-from xqg.train.config import TrainingConfig
+from xqg.train.config import RetrieverTrainingConfig
 from xqg.train.distill import (
     DistillTeacher,
     distillation_loss,
@@ -50,7 +50,7 @@ def _bank(model) -> PassageBank:
     return PassageBank([p.id for p in PASSAGES], vectors)
 
 
-CONFIG = TrainingConfig(
+CONFIG = RetrieverTrainingConfig(
     robustness="distill",
     batch_size=5,
     num_negatives=0,

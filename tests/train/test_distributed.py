@@ -10,20 +10,20 @@ import torch
 import torch.multiprocessing as mp
 from safetensors.torch import load_file, save_file
 
-from xqg.train.config import TrainingConfig
+from xqg.train.config import RetrieverTrainingConfig
 
 CONFIGS = {
-    "plain": TrainingConfig(num_negatives=2, temperature=0.1),
-    "gradcache": TrainingConfig(num_negatives=2, temperature=0.1, grad_cache_chunk=3),
-    "self-teaching": TrainingConfig(num_negatives=2, temperature=0.1, robustness="self-teaching"),
+    "plain": RetrieverTrainingConfig(num_negatives=2, temperature=0.1),
+    "gradcache": RetrieverTrainingConfig(num_negatives=2, temperature=0.1, grad_cache_chunk=3),
+    "self-teaching": RetrieverTrainingConfig(num_negatives=2, temperature=0.1, robustness="self-teaching"),
     # both towers: the sampled candidate passages are split over the processes too
-    "distill": TrainingConfig(
+    "distill": RetrieverTrainingConfig(
         num_negatives=2, temperature=0.1, robustness="distill", distill_views=2, distill_passages=4
     ),
 }
 
 
-def _teacher(config: TrainingConfig):
+def _teacher(config: RetrieverTrainingConfig):
     """The distillation teacher (the starting model's vectors of the toy texts and passages)."""
     if config.robustness != "distill":
         return None

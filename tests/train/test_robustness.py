@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from xqg.data.records import Passage, Query
-from xqg.train.config import TrainingConfig
+from xqg.train.config import RetrieverTrainingConfig
 from xqg.train.examples import TrainingExample
 from xqg.train.robustness import QueryPerturber
 
@@ -20,39 +20,39 @@ def _examples(n=40):
 
 
 def test_none_keeps_clean_queries():
-    views = QueryPerturber(TrainingConfig(), _fake).views(_examples(3), epoch=0)
+    views = QueryPerturber(RetrieverTrainingConfig(), _fake).views(_examples(3), epoch=0)
     assert views.ce == [["question 0", "question 1", "question 2"]] and views.kl_student is None
 
 
 def test_typos_aware_replaces_about_p_of_the_queries_seeded_per_epoch():
-    perturber = QueryPerturber(TrainingConfig(robustness="typos-aware", typo_probability=0.5), _fake)
+    perturber = QueryPerturber(RetrieverTrainingConfig(robustness="typos-aware", typo_probability=0.5), _fake)
     examples = _examples(400)
     views = perturber.views(examples, epoch=0)
     replaced = sum("~" in t for t in views.ce[0])
     assert 150 < replaced < 250
     assert views.ce == perturber.views(examples, epoch=0).ce  # same seed, same epoch: same texts
     assert views.ce != perturber.views(examples, epoch=1).ce  # fresh typos each epoch
-    all_typo = QueryPerturber(TrainingConfig(robustness="typos-aware", typo_probability=1.0), _fake)
+    all_typo = QueryPerturber(RetrieverTrainingConfig(robustness="typos-aware", typo_probability=1.0), _fake)
     assert all("~" in t for t in all_typo.views(examples, 0).ce[0])
 
 
 def test_self_teaching_pairs_clean_and_typo():
-    views = QueryPerturber(TrainingConfig(robustness="self-teaching"), _fake).views(_examples(4), 0)
+    views = QueryPerturber(RetrieverTrainingConfig(robustness="self-teaching"), _fake).views(_examples(4), 0)
     assert views.ce[0] == [f"question {i}" for i in range(4)]
     assert [t.split("~")[0] for t in views.kl_student] == views.ce[0]
 
 
 def test_multi_positive_has_distinct_variants():
-    views = QueryPerturber(TrainingConfig(robustness="multi-positive", typo_variants=3), _fake).views(
-        _examples(5), 0
-    )
+    views = QueryPerturber(
+        RetrieverTrainingConfig(robustness="multi-positive", typo_variants=3), _fake
+    ).views(_examples(5), 0)
     assert len(views.ce) == 4
     for i in range(5):
         assert len({views.ce[v][i] for v in range(1, 4)}) == 3
 
 
 def test_adversarial_picks_the_lowest_scored_candidate():
-    config = TrainingConfig(robustness="adversarial", typo_probability=1.0, adversarial_candidates=5)
+    config = RetrieverTrainingConfig(robustness="adversarial", typo_probability=1.0, adversarial_candidates=5)
     perturber = QueryPerturber(config, _fake)
     examples = _examples(6)
     calls = []
@@ -73,7 +73,7 @@ def test_adversarial_picks_the_lowest_scored_candidate():
 
 def test_real_generator_is_the_default():
     pytest.importorskip("xqg.typos.generator")
-    perturber = QueryPerturber(TrainingConfig(robustness="self-teaching"))
+    perturber = QueryPerturber(RetrieverTrainingConfig(robustness="self-teaching"))
     example = TrainingExample(Query("q", "Wer schrieb den Faust im Jahr 1808?", "de"), Passage("p", ""))
     typo = perturber.views([example], 0).kl_student[0]
     assert typo != example.query.text and len(typo.split()) >= len(example.query.text.split()) - 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from xqg.train.config import TrainingConfig
+from xqg.train.config import RetrieverTrainingConfig
 from xqg.train.step import compute_batch_gradients
 from xqg.train.testing import tiny_hash_encoder, toy_examples
 
@@ -25,7 +25,7 @@ def test_grad_cache_equals_plain_batch(robustness, chunk):
     from xqg.train.robustness import QueryPerturber
 
     batch = toy_examples(6, num_negatives=2, docs=4)
-    plain = TrainingConfig(num_negatives=2, temperature=0.1, robustness=robustness, typo_variants=2)
+    plain = RetrieverTrainingConfig(num_negatives=2, temperature=0.1, robustness=robustness, typo_variants=2)
     cached = plain.replace(grad_cache_chunk=chunk)
     model = tiny_hash_encoder(seed=1, dropout=0.0)
     model.train()
@@ -41,7 +41,7 @@ def test_grad_cache_replays_dropout_masks():
     # one chunk covering everything draws the same random numbers as the plain path: with dropout
     # on, equal gradients show the first pass's random state is restored for the second.
     batch = toy_examples(4, num_negatives=1)
-    plain = TrainingConfig(num_negatives=1, temperature=0.1)
+    plain = RetrieverTrainingConfig(num_negatives=1, temperature=0.1)
     model = tiny_hash_encoder(seed=2, dropout=0.3)
     model.train()
     torch.manual_seed(11)
@@ -58,7 +58,7 @@ def test_grad_cache_replays_dropout_masks():
 
 def test_loss_scale_scales_gradients():
     batch = toy_examples(4, num_negatives=1)
-    config = TrainingConfig(num_negatives=1)
+    config = RetrieverTrainingConfig(num_negatives=1)
     model = tiny_hash_encoder(seed=3)
     _, g1 = _grads(model, batch, config)
     _, g2 = _grads(model, batch, config, loss_scale=0.25)
@@ -74,5 +74,5 @@ def test_masked_duplicates_do_not_change_the_loss():
     batch = toy_examples(3, num_negatives=1, docs=3)  # q0: d0 + neg d1 (d1 is q1's positive)
     mask = false_negative_mask(["d0", "d1", "d1", "d2", "d2", "d3"], [0, 2, 4])
     assert mask[1, 1] and not mask[0, 1]  # q1 never sees its own positive as a negative
-    stats = compute_batch_gradients(tiny_hash_encoder(), batch, TrainingConfig(num_negatives=1))
+    stats = compute_batch_gradients(tiny_hash_encoder(), batch, RetrieverTrainingConfig(num_negatives=1))
     assert stats.loss > 0

@@ -8,7 +8,7 @@ from safetensors.torch import load_file
 
 from xqg.data.records import Passage, Query, RetrievalDataset
 from xqg.errors import ConfigError
-from xqg.train import DevSet, TrainingConfig, build_training_examples, train_retriever
+from xqg.train import DevSet, RetrieverTrainingConfig, build_training_examples, train_retriever
 from xqg.train.checkpoint import list_checkpoints
 from xqg.train.step import PassageBank
 from xqg.train.testing import tiny_hash_encoder
@@ -39,7 +39,7 @@ def _dataset(n=12):
     return RetrievalDataset("toy", corpus, queries, qrels)
 
 
-CONFIG = TrainingConfig(
+CONFIG = RetrieverTrainingConfig(
     batch_size=6, num_negatives=1, learning_rate=3e-3, temperature=0.1, max_steps=6, warmup_ratio=0.2
 )
 

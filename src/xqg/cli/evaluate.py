@@ -87,9 +87,10 @@ def load_system(path: str, args: argparse.Namespace) -> tuple[dict[str, dict[str
     Returns:
         ``({metric: {qid: value}}, {qid: lang})`` where the languages are those the file itself gives.
     """
+    from xqg.data.answers import read_answers_and_languages
     from xqg.errors import ConfigError, InputError
     from xqg.evaluate.evaluator import evaluate
-    from xqg.evaluate.inputs import read_answers, read_passage_texts, read_per_query
+    from xqg.evaluate.inputs import read_passage_texts, read_per_query
     from xqg.evaluate.measures import QREL_FAMILIES, metric_names, parse_measures
     from xqg.evaluate.qrel_metrics import DEFAULT_METRICS, rank_documents
 
@@ -110,7 +111,7 @@ def load_system(path: str, args: argparse.Namespace) -> tuple[dict[str, dict[str
 
     answers = None
     if args.answers:
-        answers, answer_langs = read_answers(args.answers)
+        answers, answer_langs = read_answers_and_languages(args.answers)
         langs.update(answer_langs)
     qrels = None
     if args.qrels:

@@ -23,6 +23,7 @@ from xqg.cli.validators import (
     unit_interval,
     unit_interval_list,
 )
+from xqg.fuse.fusion import DEFAULT_ALPHA
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -82,7 +83,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--batch-size", type=positive_int, default=64)
     parser.add_argument(
-        "--alpha", type=unit_interval, default=0.01, help="weight of the query term (default 0.01)"
+        "--alpha",
+        type=unit_interval,
+        default=DEFAULT_ALPHA,
+        help=f"weight of the query term (default {DEFAULT_ALPHA})",
     )
     add_precision_argument(parser, "the encoder (a resumed store keeps the precision it recorded)")
     parser.add_argument(

@@ -16,7 +16,7 @@ from xqg.cli import validators as v
 from xqg.cli.precision_option import add_precision_argument
 from xqg.train.config import DISTILL_LOSSES, DISTILL_SOURCES, TUNING_MODES
 
-# TrainingConfig fields settable from the command line, each checked when parsed (0 = off where the
+# RetrieverTrainingConfig fields settable from the command line, each checked when parsed (0 = off where the
 # field allows it: max_steps, grad_cache_chunk, max_grad_norm, save_steps, eval_steps)
 _CONFIG_FLAGS = {
     "epochs": v.non_negative_float,
@@ -139,7 +139,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     for name, kind in _CONFIG_FLAGS.items():
         train.add_argument(
-            "--" + name.replace("_", "-"), type=kind, default=None, help=f"TrainingConfig.{name}"
+            "--" + name.replace("_", "-"), type=kind, default=None, help=f"RetrieverTrainingConfig.{name}"
         )
     train.add_argument(
         "--train-precision",
@@ -306,13 +306,13 @@ def _load_model(args: argparse.Namespace):
 
 def _train(args: argparse.Namespace) -> int:
     from xqg.train import DevSet, build_training_examples, read_negatives, train_retriever
-    from xqg.train.config import PRESETS, TrainingConfig
+    from xqg.train.config import PRESETS, RetrieverTrainingConfig
     from xqg.train.trainer import init_distributed_from_env
 
     info = init_distributed_from_env()
     changes = {
         f.name: getattr(args, f.name)
-        for f in fields(TrainingConfig)
+        for f in fields(RetrieverTrainingConfig)
         if getattr(args, f.name, None) is not None
     }
     from xqg.train.config import training_precision

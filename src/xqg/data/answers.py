@@ -1,25 +1,24 @@
 """Gold answer files: JSONL, one ``{"id": qid, "answers": [str, ...]}`` object a line.
 
-An optional ``lang`` field is written when known and ignored on reading (queries carry the
-language). Used for answer-string metrics (R@kt, answer recall).
+An optional ``lang`` field is written when known; :func:`read_answers_and_languages` returns it
+(``xqg evaluate`` groups by it when no query file is given). Used for answer-string metrics (R@kt,
+answer recall). The one reader of answer files in xqg.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from xqg.data.jsonl import iter_jsonl, write_jsonl
 from xqg.data.records import Answers
+from xqg.data.text_input import read_text
 from xqg.errors import InputError
 
 
 def read_answers(path: str | Path) -> Answers:
-    """Read a gold answers JSONL file into ``{qid: [answer, ...]}``.
-
-    Raises:
-        InputError: malformed JSON, missing ``id``/``answers``, answers not a list of strings, or a
-            duplicate id (names the file and line).
+    """Read a gold answers file into ``{qid: [answer, ...]}`` (:func:`read_answers_and_languages`).
 
     Example:
         >>> import tempfile, pathlib
@@ -28,21 +27,64 @@ def read_answers(path: str | Path) -> Answers:
         >>> read_answers(p)
         {'q1': ['Paris', 'paris']}
     """
+    return read_answers_and_languages(path)[0]
+
+
+def read_answers_and_languages(path: str | Path) -> tuple[Answers, dict[str, str]]:
+    """Read gold answers and the ``lang`` fields the file has.
+
+    Accepts JSONL, one ``{"id" | "_id" | "example_id": qid, "answers": [str, ...], ["lang"]}`` a line
+    (as :func:`write_answers` and the XOR-TyDi data files have them), or a ``.json`` object
+    ``{qid: [answer, ...]}``.
+
+    Returns:
+        ``(answers, query_lang)``; ``query_lang`` holds the ``lang`` fields present.
+
+    Raises:
+        InputError: malformed JSON, missing ``id``/``answers``, answers not a list of strings, or a
+            duplicate id (names the file and line).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "dev.jsonl"
+        >>> _ = p.write_text('{"id": "q1", "question": "?", "answers": ["yes"], "lang": "fi"}\\n')
+        >>> read_answers_and_languages(p)
+        ({'q1': ['yes']}, {'q1': 'fi'})
+    """
+    path = Path(path)
     answers: Answers = {}
+    langs: dict[str, str] = {}
+    if path.suffix == ".json":
+        try:
+            data = json.loads(read_text(path))
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"malformed JSON ({exc.msg} at column {exc.colno})", path=path, line=exc.lineno
+            ) from None
+        if not isinstance(data, dict):
+            raise InputError("a JSON answers file is an object {qid: [answer, ...]}", path=path)
+        for qid, values in data.items():
+            answers[str(qid)] = _answer_list(values, path, None, qid)
+        return answers, langs
     for line, obj in iter_jsonl(path):
-        qid = obj.get("id", obj.get("_id"))
+        qid = obj.get("id", obj.get("_id", obj.get("example_id")))
         if qid is None:
             raise InputError("missing field 'id'", path=path, line=line)
-        raw = obj.get("answers")
-        if raw is None:
+        if "answers" not in obj:
             raise InputError("missing field 'answers'", path=path, line=line)
-        if not isinstance(raw, list) or not all(isinstance(a, str) for a in raw):
-            raise InputError("field 'answers' must be a list of strings", path=path, line=line)
         key = str(qid)
         if key in answers:
             raise InputError(f"duplicate query id {key!r}", path=path, line=line)
-        answers[key] = list(raw)
-    return answers
+        answers[key] = _answer_list(obj["answers"], path, line, key)
+        if obj.get("lang"):
+            langs[key] = str(obj["lang"])
+    return answers, langs
+
+
+def _answer_list(values: object, path: Path, line: int | None, qid: object) -> list[str]:
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise InputError(f"field 'answers' of {qid!r} must be a list of strings", path=path, line=line)
+    return list(values)
 
 
 def write_answers(

@@ -243,6 +243,28 @@ def collect_passages(path: str | Path, doc_ids: Iterable[str]) -> dict[str, Pass
     return found
 
 
+def read_passage_rows(corpus: str | Path | Sequence[Passage], start: int, stop: int) -> list[Passage]:
+    """Rows ``[start, stop)`` of a corpus (a list, or a file read with :func:`iter_corpus`): the passages
+    of one shard, for every sharded task (encoding, fusion, generation).
+
+    Raises:
+        InputError: the file has fewer rows than ``stop`` (the shard plan does not match the corpus).
+
+    Example:
+        >>> [p.id for p in read_passage_rows([Passage("a", ""), Passage("b", "")], 1, 2)]
+        ['b']
+    """
+    if isinstance(corpus, (str, Path)):
+        rows = list(itertools.islice(iter_corpus(corpus, check_duplicates=False), start, stop))
+        if len(rows) != stop - start:
+            raise InputError(
+                f"corpus has fewer rows than the shard plan expects ({start + len(rows)} < {stop})",
+                path=corpus,
+            )
+        return rows
+    return list(corpus[start:stop])
+
+
 def read_corpus(path: str | Path) -> list[Passage]:
     """Read a whole (small) corpus into a list; use :func:`iter_corpus` for large ones.
 
@@ -429,21 +451,3 @@ def write_queries(path: str | Path, queries: Iterable[Query], format: str | None
             handle.write(f"{q.id}\t{q.text}\t{q.lang}\n")
             count += 1
     return count
-
-
-def read_passage_rows(corpus: str | Path | Sequence[Passage], start: int, stop: int) -> list[Passage]:
-    """Rows ``[start, stop)`` of a corpus (a list, or a file read with :func:`xqg.data.corpus.iter_corpus`).
-
-    Example:
-        >>> [p.id for p in read_passage_rows([Passage("a", ""), Passage("b", "")], 1, 2)]
-        ['b']
-    """
-    if isinstance(corpus, (str, Path)):
-        rows = list(itertools.islice(iter_corpus(corpus, check_duplicates=False), start, stop))
-        if len(rows) != stop - start:
-            raise InputError(
-                f"corpus has fewer rows than the shard plan expects ({start + len(rows)} < {stop})",
-                path=corpus,
-            )
-        return rows
-    return list(corpus[start:stop])

@@ -194,8 +194,15 @@ def get_source(name: str) -> DatasetSource:
         raise InputError(f"unknown data set {name!r} (known: {', '.join(sorted(REGISTRY))})") from None
 
 
-def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
+def sha256_file(path: str | Path, chunk_size: int = 1 << 22) -> str:
+    """Hex SHA-256 of a file, read in chunks (memory bounded): downloads, shard manifests, cache keys.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "x"; _ = p.write_bytes(b"abc")
+        >>> sha256_file(p)[:8]
+        'ba7816bf'
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(chunk_size):

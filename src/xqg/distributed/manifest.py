@@ -17,7 +17,6 @@ No timestamps or host names go into manifests, so a re-run writes byte-identical
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from xqg.data.atomic import atomic_write_json
+from xqg.data.download import sha256_file
 from xqg.distributed.fingerprint import describe_changes
 from xqg.distributed.plan import ShardSpec, plan_shards
 from xqg.distributed.task import normalise_fingerprint
@@ -107,22 +107,6 @@ class JobPlan:
                 "num_plan_shards": len(self.shards),
             },
         }
-
-
-def sha256_file(path: Path, chunk_size: int = 1 << 22) -> str:
-    """Hex sha256 of a file, read in chunks (memory bounded).
-
-    Example:
-        >>> import tempfile, pathlib
-        >>> p = pathlib.Path(tempfile.mkdtemp()) / "x"; _ = p.write_bytes(b"abc")
-        >>> sha256_file(p)[:8]
-        'ba7816bf'
-    """
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def fsync_path(path: Path) -> None:

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 from xqg.data.atomic import atomic_write_json
+from xqg.data.download import cache_root
 from xqg.data.packages import installed_version
 from xqg.encode.e5s1 import bert_state_dict, read_e5s1
 from xqg.encode.st_layout import write_sentence_transformers_files
@@ -28,16 +28,6 @@ QUERY_PROMPT = "query: "
 PASSAGE_PROMPT = "passage: "
 BUILD_INFO_FILE = "xqg_build.json"
 BUILD_VERSION = 1
-
-
-def cache_root() -> Path:
-    """``$XQG_CACHE`` or ``~/.cache/xqg``.
-
-    Example:
-        >>> isinstance(cache_root(), Path)
-        True
-    """
-    return Path(os.environ.get("XQG_CACHE") or Path.home() / ".cache" / "xqg")
 
 
 def default_model_dir(cache_dir: str | Path | None = None) -> Path:

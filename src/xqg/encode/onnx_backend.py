@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from xqg.data.download import cache_root
 from xqg.data.records import Passage, passage_text
-from xqg.encode.default_model import cache_root
 from xqg.encode.dual_encoder import DualEncoder, Kind
 from xqg.errors import ConfigError
 

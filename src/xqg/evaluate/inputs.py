@@ -1,4 +1,4 @@
-"""Readers for evaluation inputs: gold answers, query languages, per-query results, passage texts."""
+"""Readers for evaluation inputs: query languages, per-query results, passage texts (answers: :mod:`xqg.data.answers`)."""
 
 from __future__ import annotations
 
@@ -7,60 +7,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from xqg.data.corpus import iter_corpus
-from xqg.data.jsonl import iter_jsonl
 from xqg.data.text_input import read_text
 from xqg.errors import InputError
-
-
-def read_answers(path: str | Path) -> tuple[dict[str, list[str]], dict[str, str]]:
-    """Read gold answers: JSONL ``{"id", "answers": [...], ["lang"]}`` (the XOR-TyDi data files) or
-    a JSON object ``{qid: [answer, ...]}``.
-
-    Returns:
-        ``(answers, query_lang)``; ``query_lang`` holds the ``lang`` fields the file has.
-
-    Raises:
-        InputError: malformed file, missing fields, non-string answers, repeated ids (file and line).
-
-    Example:
-        >>> import tempfile, pathlib
-        >>> p = pathlib.Path(tempfile.mkdtemp()) / "dev.jsonl"
-        >>> _ = p.write_text('{"id": "q1", "question": "?", "answers": ["yes"], "lang": "fi"}\\n')
-        >>> read_answers(p)
-        ({'q1': ['yes']}, {'q1': 'fi'})
-    """
-    path = Path(path)
-    answers: dict[str, list[str]] = {}
-    langs: dict[str, str] = {}
-    if path.suffix == ".json":
-        try:
-            data = json.loads(read_text(path))
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"malformed JSON ({exc.msg} at column {exc.colno})", path=path, line=exc.lineno
-            ) from None
-        if not isinstance(data, dict):
-            raise InputError("a JSON answers file is an object {qid: [answer, ...]}", path=path)
-        for qid, values in data.items():
-            answers[str(qid)] = _answer_list(values, path, None, qid)
-        return answers, langs
-    for line, obj in iter_jsonl(path):
-        qid = obj.get("id", obj.get("_id", obj.get("example_id")))
-        if qid is None or "answers" not in obj:
-            raise InputError("an answers line needs 'id' and 'answers'", path=path, line=line)
-        qid = str(qid)
-        if qid in answers:
-            raise InputError(f"question id {qid!r} appears twice", path=path, line=line)
-        answers[qid] = _answer_list(obj["answers"], path, line, qid)
-        if obj.get("lang"):
-            langs[qid] = str(obj["lang"])
-    return answers, langs
-
-
-def _answer_list(values: object, path: Path, line: int | None, qid: object) -> list[str]:
-    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-        raise InputError(f"answers of {qid!r} must be a list of strings", path=path, line=line)
-    return list(values)
 
 
 def read_query_lang(path: str | Path) -> dict[str, str]:

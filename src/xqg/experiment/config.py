@@ -45,6 +45,7 @@ from xqg.data.languages import is_language_code
 from xqg.devices import check_device_name
 from xqg.errors import ConfigError
 from xqg.evaluate.measures import QREL_FAMILIES, parse_measure
+from xqg.fuse.fusion import DEFAULT_MEAN_ALPHA
 from xqg.precision import normalise_precision
 
 DATASETS = ("xquad", "xor-tydi", "mkqa", "locomo", "beir")
@@ -177,7 +178,7 @@ class TrainingSection:
     them per passage and language; XQuAD: the training paragraphs in every training language,
     elsewhere the training corpus in ``distill_corpus_language``) and ``files`` (the queries files
     ``distill_files``, JSONL/TSV with a language per row: other data sets' queries).
-    ``distill_loss``, ``distill_views``, ``distill_clean_weight``: see :class:`xqg.train.TrainingConfig`.
+    ``distill_loss``, ``distill_views``, ``distill_clean_weight``: see :class:`xqg.train.RetrieverTrainingConfig`.
     """
 
     epochs: float = 1.0
@@ -248,7 +249,7 @@ class FusionSection:
     each question in its own language's matrix: the same query latency, L times the index memory.
     """
 
-    alpha: float = 0.3
+    alpha: float = DEFAULT_MEAN_ALPHA
     mode: str = "mean"
     alpha_sweep: tuple[float, ...] = ()
     dev_fraction: float = 0.2

@@ -31,13 +31,14 @@ from typing import Any
 import numpy as np
 
 from xqg.data.atomic import atomic_write_json
+from xqg.data.download import cache_root
 from xqg.data.records import Passage, Query, RetrievalDataset, passage_text
 from xqg.encode.cache import EncodingCache, encoder_function
 from xqg.errors import ConfigError
 from xqg.experiment.cache import StageCache
 from xqg.experiment.config import ExperimentConfig, SystemSpec
 from xqg.precision import choose_precision
-from xqg.train.config import TrainingConfig
+from xqg.train.config import RetrieverTrainingConfig
 from xqg.train.examples import build_training_examples, read_negatives
 from xqg.typos import misspell_queries
 
@@ -176,9 +177,7 @@ def split_path(value: str) -> dict[str, Any]:
 
 def stage_cache_root(cache_dir: str | Path | None) -> Path:
     """The stage cache folder: ``cache_dir`` when given, else ``$XQG_CACHE/stages`` (``~/.cache/xqg``)."""
-    if cache_dir:
-        return Path(cache_dir)
-    return Path(os.environ.get("XQG_CACHE", Path.home() / ".cache" / "xqg")) / "stages"
+    return Path(cache_dir) if cache_dir else cache_root() / "stages"
 
 
 class ExperimentStages:
@@ -352,7 +351,7 @@ class ExperimentStages:
                     train, mined, num_negatives=negatives, seed=self.seed, languages=languages
                 )
             robustness = {"plain": "none"}.get(spec.method, spec.method)
-            config = TrainingConfig(
+            config = RetrieverTrainingConfig(
                 epochs=tr.epochs,
                 max_steps=tr.max_steps,
                 batch_size=tr.batch_size,

@@ -15,7 +15,15 @@ Example:
 
 from __future__ import annotations
 
-from xqg.fuse.fusion import FUSION_MODES, FusionStore, accumulate, check_equal_counts, fuse_vectors
+from xqg.fuse.fusion import (
+    DEFAULT_ALPHA,
+    DEFAULT_MEAN_ALPHA,
+    FUSION_MODES,
+    FusionStore,
+    accumulate,
+    check_equal_counts,
+    fuse_vectors,
+)
 from xqg.fuse.oracle import oracle_scores, oracle_scores_by_language
 from xqg.fuse.predictor import QueryEmbeddingPredictor
 from xqg.fuse.query_sources import (
@@ -38,6 +46,8 @@ from xqg.fuse.sweep import AlphaSweep, alpha_sweep, choose_alpha
 from xqg.fuse.task import FuseShardTask, build_source
 
 __all__ = [
+    "DEFAULT_ALPHA",
+    "DEFAULT_MEAN_ALPHA",
     "FUSION_MODES",
     "AlphaSweep",
     "FixedQuerySource",

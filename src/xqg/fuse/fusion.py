@@ -20,6 +20,14 @@ from xqg.errors import ConfigError, InputError
 
 FUSION_MODES = ("sum", "mean")
 
+DEFAULT_ALPHA = 0.01
+"""The paper's α for mode ``"sum"`` (35 generated queries per passage): the default of every fusion
+call and of ``xqg fuse --alpha``."""
+
+DEFAULT_MEAN_ALPHA = 0.3
+"""α for mode ``"mean"``, about the paper's sum weight times its 35 queries (0.01 × 35 ≈ 0.3 of the
+mean, design.md §1): the default of ``xqg run``'s ``[fusion]``, whose default mode is ``"mean"``."""
+
 
 @dataclass
 class FusionStore:
@@ -74,7 +82,9 @@ class FusionStore:
         """Vector dimension."""
         return int(self.passage_vectors.shape[1])
 
-    def fuse(self, alpha: float = 0.01, mode: str = "sum", allow_unequal_counts: bool = False) -> np.ndarray:
+    def fuse(
+        self, alpha: float = DEFAULT_ALPHA, mode: str = "sum", allow_unequal_counts: bool = False
+    ) -> np.ndarray:
         """Fused passage vectors; see :func:`fuse_vectors`."""
         return fuse_vectors(
             self.passage_vectors, self.query_sums, self.query_counts, alpha, mode, allow_unequal_counts
@@ -136,7 +146,7 @@ def fuse_vectors(
     passage_vectors: np.ndarray,
     query_sums: np.ndarray,
     query_counts: np.ndarray,
-    alpha: float = 0.01,
+    alpha: float = DEFAULT_ALPHA,
     mode: str = "sum",
     allow_unequal_counts: bool = False,
 ) -> np.ndarray:

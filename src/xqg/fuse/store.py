@@ -25,7 +25,13 @@ from xqg.distributed.reader import iter_finished_shards
 from xqg.distributed.task import TaskSpec
 from xqg.distributed.vectors import IDS_FILE, VectorPartWriter, read_ids
 from xqg.errors import ConfigError, InputError
-from xqg.fuse.fusion import FusionStore, check_equal_counts, check_fusion_settings, fuse_vectors
+from xqg.fuse.fusion import (
+    DEFAULT_ALPHA,
+    FusionStore,
+    check_equal_counts,
+    check_fusion_settings,
+    fuse_vectors,
+)
 from xqg.fuse.task import QCOUNT_FILE, QSUM_NAME, language_count_file, language_sum_name
 
 
@@ -135,7 +141,7 @@ class RefuseShardTask:
     def __init__(
         self,
         store_dir: str | Path,
-        alpha: float = 0.01,
+        alpha: float = DEFAULT_ALPHA,
         mode: str = "sum",
         allow_unequal_counts: bool = False,
         language: str | None = None,
@@ -200,7 +206,7 @@ class RefuseShardTask:
 def refuse(
     store_dir: str | Path,
     out_dir: str | Path,
-    alpha: float = 0.01,
+    alpha: float = DEFAULT_ALPHA,
     mode: str = "sum",
     allow_unequal_counts: bool = False,
     show_progress: bool = False,

@@ -4,9 +4,9 @@ checkpoints and resume, dev evaluation, and robustness training against misspell
 
 Example:
     >>> import tempfile
-    >>> from xqg.train import TrainingConfig, train_retriever
+    >>> from xqg.train import RetrieverTrainingConfig, train_retriever
     >>> from xqg.train.testing import tiny_hash_encoder, toy_examples
-    >>> result = train_retriever(tiny_hash_encoder(), toy_examples(8), TrainingConfig(
+    >>> result = train_retriever(tiny_hash_encoder(), toy_examples(8), RetrieverTrainingConfig(
     ...     batch_size=4, num_negatives=1, max_steps=1), tempfile.mkdtemp(), show_progress=False)
     >>> result.steps
     1
@@ -28,7 +28,7 @@ _EXPORTS: dict[str, str] = {
     "ROBUSTNESS_METHODS": "xqg.train.config",
     "StepStats": "xqg.train.step",
     "TrainResult": "xqg.train.trainer",
-    "TrainingConfig": "xqg.train.config",
+    "RetrieverTrainingConfig": "xqg.train.config",
     "TrainingExample": "xqg.train.examples",
     "UniquePassageBatchSampler": "xqg.train.sampler",
     "build_training_examples": "xqg.train.examples",

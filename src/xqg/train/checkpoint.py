@@ -2,7 +2,7 @@
 
 A checkpoint is a folder ``checkpoint-<step, 8 digits>`` holding ``model.safetensors`` (the
 module's ``state_dict``, shared tensors once), ``optimizer.safetensors`` (AdamW moments, one tensor per parameter and
-field), ``rng.safetensors`` (the torch random state) and ``state.json`` (step, epoch, position in
+field), ``rng.safetensors`` (the torch random state, and the CUDA one on a GPU: :func:`random_state`) and ``state.json`` (step, epoch, position in
 the epoch, scheduler, optimizer hyper-parameters, the training config, the history). It is written
 to a temporary folder and renamed, so a folder with a ``state.json`` is always complete.
 """
@@ -24,7 +24,19 @@ from xqg.errors import ConfigError, InputError
 CHECKPOINT_PREFIX = "checkpoint-"
 
 
-def _flatten_optimizer(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+def flatten_optimizer_state(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """An optimizer's ``state_dict()`` as safetensors tensors (``"<param index>.<field>"``) and JSON-able
+    rest (param groups, non-tensor fields): the one checkpoint form of optimizer state in xqg.
+
+    Example:
+        >>> p = torch.nn.Parameter(torch.ones(2)); opt = torch.optim.AdamW([p])
+        >>> p.grad = torch.ones(2); opt.step()
+        >>> tensors, meta = flatten_optimizer_state(opt.state_dict())
+        >>> sorted(tensors)
+        ['0.exp_avg', '0.exp_avg_sq', '0.step']
+        >>> unflatten_optimizer_state(tensors, meta)["state"][0]["exp_avg"].shape
+        torch.Size([2])
+    """
     tensors: dict[str, torch.Tensor] = {}
     scalars: dict[str, dict[str, Any]] = {}
     for index, fields in state["state"].items():
@@ -36,7 +48,8 @@ def _flatten_optimizer(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], 
     return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
 
 
-def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
+def unflatten_optimizer_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
+    """The inverse of :func:`flatten_optimizer_state`: a ``state_dict`` for ``optimizer.load_state_dict``."""
     state: dict[int, dict[str, Any]] = {}
     for key, value in tensors.items():
         index, name = key.split(".", 1)
@@ -44,6 +57,39 @@ def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict[str, Any])
     for index, fields in meta["scalars"].items():
         state.setdefault(int(index), {}).update(fields)
     return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def random_state(device: torch.device | str | None = None) -> dict[str, torch.Tensor]:
+    """The random state a resumed run needs: torch's CPU generator, and on a CUDA ``device`` that
+    device's generator too (dropout on a GPU draws from it).
+
+    Example:
+        >>> sorted(random_state("cpu"))
+        ['cpu']
+    """
+    saved = {"cpu": torch.get_rng_state()}
+    device = torch.device(device) if device is not None else None
+    if device is not None and device.type == "cuda":
+        saved["cuda"] = torch.cuda.get_rng_state(device)
+    return saved
+
+
+def restore_random_state(saved: dict[str, torch.Tensor], device: torch.device | str | None = None) -> None:
+    """Set the generators :func:`random_state` saved (``"torch"`` is read as ``"cpu"``: the key of
+    checkpoints written before this function).
+
+    Example:
+        >>> state = random_state(); a = torch.rand(1); restore_random_state(state); bool(torch.rand(1) == a)
+        True
+    """
+    torch.set_rng_state(saved["cpu"] if "cpu" in saved else saved["torch"])
+    device = torch.device(device) if device is not None else None
+    if "cuda" in saved and device is not None and device.type == "cuda":
+        torch.cuda.set_rng_state(saved["cuda"], device)
+
+
+def _model_device(model: torch.nn.Module) -> torch.device:
+    return next((p.device for p in model.parameters()), torch.device("cpu"))
 
 
 def save_checkpoint(
@@ -75,9 +121,9 @@ def save_checkpoint(
         shutil.rmtree(tmp)
     tmp.mkdir()
     save_model(model, str(tmp / "model.safetensors"))  # tied towers share tensors: stored once
-    opt_tensors, opt_meta = _flatten_optimizer(optimizer.state_dict())
+    opt_tensors, opt_meta = flatten_optimizer_state(optimizer.state_dict())
     save_file(opt_tensors, str(tmp / "optimizer.safetensors"))
-    save_file({"cpu": torch.get_rng_state()}, str(tmp / "rng.safetensors"))
+    save_file(random_state(_model_device(model)), str(tmp / "rng.safetensors"))
     atomic_write_json(
         tmp / "state.json",
         {**state, "step": step, "optimizer": opt_meta, "scheduler": scheduler.state_dict()},
@@ -111,7 +157,7 @@ def load_checkpoint(
     Args:
         path: a ``checkpoint-*`` folder.
         model, optimizer, scheduler: built as for a fresh run; overwritten in place.
-        config: the current run's ``TrainingConfig.to_dict()``; a checkpoint made with other
+        config: the current run's ``RetrieverTrainingConfig.to_dict()``; a checkpoint made with other
             settings is refused.
 
     Returns:
@@ -136,7 +182,7 @@ def load_checkpoint(
             "use a new output folder or the same settings"
         )
     load_model(model, str(path / "model.safetensors"))
-    optimizer.load_state_dict(_unflatten_optimizer(opt_tensors, state["optimizer"]))
+    optimizer.load_state_dict(unflatten_optimizer_state(opt_tensors, state["optimizer"]))
     scheduler.load_state_dict(state["scheduler"])
-    torch.set_rng_state(rng["cpu"])
+    restore_random_state(rng, _model_device(model))
     return state

@@ -31,7 +31,7 @@ DISTILL_LOSSES: tuple[str, ...] = ("cosine", "kl", "cosine+kl")
 
 
 @dataclass(frozen=True)
-class TrainingConfig:
+class RetrieverTrainingConfig:
     """Everything that decides what a training run computes.
 
     Args:
@@ -161,7 +161,7 @@ class TrainingConfig:
         """JSON-able form (stored in checkpoints; a resume with different settings is refused)."""
         return dataclasses.asdict(self)
 
-    def replace(self, **changes: Any) -> TrainingConfig:
+    def replace(self, **changes: Any) -> RetrieverTrainingConfig:
         """A copy with some settings changed."""
         return dataclasses.replace(self, **changes)
 
@@ -184,10 +184,10 @@ def training_precision(name: str, device: str | None = None) -> str:
     return "bfloat16" if resolved == "bfloat16" else "float32"
 
 
-PAPER_PRESET = TrainingConfig(
+PAPER_PRESET = RetrieverTrainingConfig(
     epochs=40, batch_size=128, num_negatives=7, learning_rate=1e-5, warmup_ratio=0.1, temperature=1.0
 )
 """xQG's xDR setting (Tevatron v1, design.md §1): 128 queries x (1 positive + 7 hard negatives),
 in-batch negatives, no temperature, lr 1e-5, 10 % warm-up, linear decay, 40 epochs."""
 
-PRESETS: dict[str, TrainingConfig] = {"paper": PAPER_PRESET, "default": TrainingConfig()}
+PRESETS: dict[str, RetrieverTrainingConfig] = {"paper": PAPER_PRESET, "default": RetrieverTrainingConfig()}

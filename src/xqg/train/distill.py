@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from xqg.data.records import Passage, Query, RetrievalDataset
 from xqg.errors import ConfigError
 from xqg.seeding import derive_seed
-from xqg.train.config import DISTILL_SOURCES, TrainingConfig
+from xqg.train.config import DISTILL_SOURCES, RetrieverTrainingConfig
 from xqg.train.distributed import ProcessGroupInfo, gather_with_local_grad
 from xqg.train.examples import TrainingExample, passage_text
 from xqg.train.forward import embed_at
@@ -314,7 +314,9 @@ def distillation_loss(
     return terms
 
 
-def _sampled_passages(teacher: DistillTeacher, config: TrainingConfig, epoch: int, key: str) -> list[int]:
+def _sampled_passages(
+    teacher: DistillTeacher, config: RetrieverTrainingConfig, epoch: int, key: str
+) -> list[int]:
     assert teacher.passages is not None
     count = min(config.distill_passages, len(teacher.passages))
     rng = random.Random(derive_seed(config.seed, "distill-passages", epoch, key))
@@ -324,7 +326,7 @@ def _sampled_passages(teacher: DistillTeacher, config: TrainingConfig, epoch: in
 def distill_batch_gradients(
     model,
     batch: Sequence[TrainingExample],
-    config: TrainingConfig,
+    config: RetrieverTrainingConfig,
     perturber,
     epoch: int,
     loss_scale: float,

@@ -1,6 +1,6 @@
 """Query-side robustness training against misspellings: which query texts a batch is trained on.
 
-Methods (a flag each, :attr:`TrainingConfig.robustness`):
+Methods (a flag each, :attr:`RetrieverTrainingConfig.robustness`):
 
 * ``none``: the clean queries.
 * ``typos-aware`` (Zhuang & Zuccon, EMNLP 2021): each query is replaced by a misspelled copy with
@@ -32,7 +32,7 @@ from typing import Protocol
 
 from xqg.data.records import passage_text
 from xqg.seeding import derive_seed
-from xqg.train.config import TrainingConfig
+from xqg.train.config import RetrieverTrainingConfig
 from xqg.train.examples import TrainingExample
 from xqg.typos import misspell
 
@@ -72,7 +72,7 @@ def default_misspeller() -> Misspeller:
 
 
 class QueryPerturber:
-    """Builds the :class:`QueryViews` of a batch for a :class:`TrainingConfig`.
+    """Builds the :class:`QueryViews` of a batch for a :class:`RetrieverTrainingConfig`.
 
     Args:
         config: the training settings (method, probability, variant counts, protocol, seed).
@@ -82,12 +82,12 @@ class QueryPerturber:
     Example:
         >>> from xqg.data.records import Passage, Query
         >>> fake = lambda text, lang, seed, num_typos=1, protocol="one-typo": text[::-1]
-        >>> p = QueryPerturber(TrainingConfig(robustness="multi-positive", typo_variants=1), fake)
+        >>> p = QueryPerturber(RetrieverTrainingConfig(robustness="multi-positive", typo_variants=1), fake)
         >>> p.views([TrainingExample(Query("q", "abc", "en"), Passage("d", ""))], epoch=0).ce
         [['abc'], ['cba']]
     """
 
-    def __init__(self, config: TrainingConfig, misspell: Misspeller | None = None) -> None:
+    def __init__(self, config: RetrieverTrainingConfig, misspell: Misspeller | None = None) -> None:
         self.config = config
         self._misspell = misspell
 
@@ -134,7 +134,7 @@ class QueryPerturber:
         if method == "distill":
             variants = [[self.typo(e, epoch, v) for e in examples] for v in range(self.config.distill_views)]
             return QueryViews([], distilled=[clean, *variants])
-        raise AssertionError(method)  # pragma: no cover - TrainingConfig validates
+        raise AssertionError(method)  # pragma: no cover - RetrieverTrainingConfig validates
 
     def _adversarial(
         self, examples: Sequence[TrainingExample], epoch: int, scorer: PairScorer | None

@@ -17,7 +17,7 @@ from typing import Protocol
 import torch
 
 from xqg.data.records import passage_text
-from xqg.train.config import TrainingConfig
+from xqg.train.config import RetrieverTrainingConfig
 from xqg.train.distill import DistillTeacher, distill_batch_gradients
 from xqg.train.distributed import ProcessGroupInfo, gather_with_local_grad
 from xqg.train.examples import TrainingExample
@@ -132,7 +132,7 @@ def pair_scorer(
 def compute_batch_gradients(
     model: TrainableEncoder,
     batch: Sequence[TrainingExample],
-    config: TrainingConfig,
+    config: RetrieverTrainingConfig,
     perturber: QueryPerturber | None = None,
     epoch: int = 0,
     loss_scale: float = 1.0,
@@ -162,7 +162,7 @@ def compute_batch_gradients(
 
     Example:
         >>> from xqg.train.testing import tiny_hash_encoder, toy_examples
-        >>> stats = compute_batch_gradients(tiny_hash_encoder(), toy_examples(4), TrainingConfig(num_negatives=1))
+        >>> stats = compute_batch_gradients(tiny_hash_encoder(), toy_examples(4), RetrieverTrainingConfig(num_negatives=1))
         >>> stats.loss > 0
         True
     """

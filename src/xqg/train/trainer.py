@@ -22,7 +22,7 @@ from xqg.data.atomic import atomic_write_json
 from xqg.errors import ConfigError
 from xqg.seeding import derive_seed
 from xqg.train.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
-from xqg.train.config import TrainingConfig
+from xqg.train.config import RetrieverTrainingConfig
 from xqg.train.dev import DevSet, evaluate_encoder
 from xqg.train.distill import DistillTeacher
 from xqg.train.distributed import ProcessGroupInfo, all_reduce_gradients, broadcast_parameters
@@ -44,7 +44,7 @@ class TrainResult:
         steps: optimizer steps done in total.
         history: one record per logged step / dev evaluation.
         model_dir: where the final model was saved (``None`` when not saved).
-        trainable_parameters: how many parameters the optimizer changed (see ``TrainingConfig.tuning``).
+        trainable_parameters: how many parameters the optimizer changed (see ``RetrieverTrainingConfig.tuning``).
     """
 
     output_dir: Path
@@ -67,7 +67,7 @@ def init_distributed_from_env(backend: str | None = None) -> ProcessGroupInfo:
     return ProcessGroupInfo.current()
 
 
-def total_optimizer_steps(sampler: UniquePassageBatchSampler, config: TrainingConfig) -> int:
+def total_optimizer_steps(sampler: UniquePassageBatchSampler, config: RetrieverTrainingConfig) -> int:
     """Optimizer steps of a run: ``max_steps``, or the micro-batches of ``epochs`` epochs / accumulation."""
     if config.max_steps > 0:
         return config.max_steps
@@ -100,7 +100,7 @@ def linear_schedule(total_steps: int, warmup_ratio: float):
 def train_retriever(
     model: TrainableEncoder,
     examples: Sequence[TrainingExample],
-    config: TrainingConfig,
+    config: RetrieverTrainingConfig,
     output_dir: str | Path,
     dev: DevSet | None = None,
     misspell: Misspeller | None = None,
@@ -111,7 +111,7 @@ def train_retriever(
     teacher: DistillTeacher | None = None,
     dev_bank: PassageBank | None = None,
 ) -> TrainResult:
-    """Fine-tune a dual encoder contrastively (see :class:`TrainingConfig` for every setting).
+    """Fine-tune a dual encoder contrastively (see :class:`RetrieverTrainingConfig` for every setting).
 
     Batches never hold two examples with the same positive passage
     (:class:`~xqg.train.sampler.UniquePassageBatchSampler`) and remaining false negatives are masked
@@ -145,7 +145,7 @@ def train_retriever(
     Example:
         >>> import tempfile
         >>> from xqg.train.testing import tiny_hash_encoder, toy_examples
-        >>> result = train_retriever(tiny_hash_encoder(), toy_examples(8), TrainingConfig(
+        >>> result = train_retriever(tiny_hash_encoder(), toy_examples(8), RetrieverTrainingConfig(
         ...     batch_size=4, num_negatives=1, max_steps=2), tempfile.mkdtemp(), show_progress=False)
         >>> result.steps
         2
