@@ -31,6 +31,7 @@ from typing import Any
 
 from xqg.data.download import locate
 from xqg.data.records import Answers, Passage, Qrels, Query, RetrievalDataset
+from xqg.data.text_input import read_text
 from xqg.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,6 @@ def load_locomo(
     """
     if path is None:
         path = locate("locomo", [FILE], root) / FILE
-    from xqg.data.text_input import read_text
 
     try:
         data = json.loads(read_text(path))

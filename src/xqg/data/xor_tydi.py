@@ -28,6 +28,7 @@ from xqg.data.download import locate
 from xqg.data.jsonl import iter_jsonl
 from xqg.data.languages import check_language_code
 from xqg.data.records import Answers, Passage, Query, RetrievalDataset
+from xqg.data.text_input import read_text
 from xqg.data.trec import ranked
 from xqg.errors import InputError
 
@@ -247,7 +248,6 @@ def read_predictions(path: str | Path) -> list[Prediction]:
         >>> read_predictions(p)[0].ctxs
         ('a', 'b')
     """
-    from xqg.data.text_input import read_text
 
     try:
         data = json.loads(read_text(path))

@@ -34,6 +34,7 @@ from xqg.data.download import XQUAD_LANGUAGES, get_source, locate, verify_file
 from xqg.data.languages import check_language_code
 from xqg.data.records import Answers, Passage, Qrels, Query, RetrievalDataset
 from xqg.data.sentences import sentences_overlapping, split_sentences
+from xqg.data.text_input import read_text
 from xqg.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -83,8 +84,6 @@ def _check_languages(langs: Iterable[str]) -> None:
 
 
 def _read_squad(path: Path) -> list[dict[str, Any]]:
-    from xqg.data.text_input import read_text
-
     try:
         data = json.loads(read_text(path))
     except json.JSONDecodeError as exc:

@@ -17,6 +17,7 @@ No timestamps or host names go into manifests, so a re-run writes byte-identical
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -118,7 +119,8 @@ def fsync_path(path: Path) -> None:
         os.close(fd)
 
 
-def _read_json(path: Path, error: type[ShardError] = ShardError) -> dict[str, Any]:
+def read_json_object(path: Path, error: type[ShardError] = ShardError) -> dict[str, Any]:
+    """A manifest's JSON object; ``error`` (naming the file) when it is unreadable or not an object."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -160,7 +162,7 @@ def read_job_plan(out_dir: str | Path) -> JobPlan:
             )
         raise ShardError("not a sharded output folder (no manifest.json)", path=out)
     try:
-        data = _read_json(path)
+        data = read_json_object(path)
     except ShardError as exc:
         raise ShardError(f"{exc.message}; {REPAIR_HINT}", path=path) from None
     try:
@@ -229,7 +231,7 @@ def _check_plan_against_shards(out: Path, plan: JobPlan) -> int:
         if not (folder / DONE_MARKER).exists():
             continue  # unfinished: the worker redoes it
         manifest_path = folder / SHARD_MANIFEST
-        manifest = _read_json(manifest_path, CorruptShardError)
+        manifest = read_json_object(manifest_path, CorruptShardError)
         try:
             recorded = ShardSpec.from_dict(manifest["shard"])
         except (KeyError, TypeError, ValueError) as exc:
@@ -433,7 +435,7 @@ def shard_state(
     marker = done.read_text(encoding="utf-8", errors="replace").strip()
     if verify != "none" and marker != sha256_file(manifest_path):
         raise CorruptShardError("manifest.json does not match the checksum in DONE", path=manifest_path)
-    manifest = _read_json(manifest_path, CorruptShardError)
+    manifest = read_json_object(manifest_path, CorruptShardError)
     try:
         recorded = ShardSpec.from_dict(manifest["shard"])
         files = dict(manifest["files"])

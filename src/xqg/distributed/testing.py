@@ -18,7 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from xqg.distributed.executors import run_sharded
+from xqg.distributed.manifest import ShardWorkerError
 from xqg.distributed.plan import ShardSpec
+from xqg.distributed.ray_executor import RayExecutor
 from xqg.distributed.task import TaskSpec
 from xqg.distributed.vectors import VectorPartWriter
 from xqg.seeding import derive_seed
@@ -281,9 +284,6 @@ def soak_on_ray(
     Raises:
         ShardWorkerError: the job was not complete after ``max_attempts`` runs.
     """
-    from xqg.distributed.executors import run_sharded
-    from xqg.distributed.manifest import ShardWorkerError
-    from xqg.distributed.ray_executor import RayExecutor
 
     report = SoakReport()
     start = time.monotonic()

@@ -38,6 +38,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from xqg.data.download import cache_root
+
 logger = logging.getLogger(__name__)
 
 STAMP_FORMAT = "xqg-verified/1"
@@ -73,7 +75,6 @@ def stamp_dir() -> Path:
     env = os.environ.get(STAMP_DIR_ENV)
     if env:
         return Path(env).expanduser()
-    from xqg.data.download import cache_root
 
     return cache_root() / "verified"
 

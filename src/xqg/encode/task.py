@@ -19,11 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from xqg.data.corpus import iter_corpus, iter_queries
+from xqg.data.corpus import count_passages, count_queries, iter_corpus, iter_queries
+from xqg.data.output_paths import check_output_folder
 from xqg.data.records import passage_text
 from xqg.distributed import TaskSpec, VectorPartWriter, run_sharded
+from xqg.distributed.fingerprint import file_identity, folder_identity
 from xqg.encode.default_model import BUILD_INFO_FILE, default_model_dir, ensure_default_model
 from xqg.errors import ConfigError, InputError
+from xqg.model_paths import check_model_source
 from xqg.precision import normalise_precision, resolve_job_precision, resolve_precision
 
 logger = logging.getLogger(__name__)
@@ -46,7 +49,6 @@ def _model_identity(model: str | None) -> dict[str, Any]:
     path = Path(model)
     if not path.is_dir():
         return {"name": str(model)}
-    from xqg.distributed.fingerprint import folder_identity
 
     return {"name": str(path.resolve()), "content": folder_identity(path)}
 
@@ -91,7 +93,6 @@ def count_rows(path: str | Path, kind: str, lang: str | None = None) -> int:
         >>> count_rows(p, "query", lang="de")
         2
     """
-    from xqg.data.corpus import count_passages, count_queries
 
     if kind == "passage":
         return count_passages(path)
@@ -225,15 +226,11 @@ class EncodeTask:
     def input_identity(self) -> dict[str, Any]:
         """``{"name", "bytes", "sha256"}`` of the input file (its content, hashed once)."""
         if self._input_identity is None:
-            from xqg.distributed.fingerprint import file_identity
-
             self._input_identity = {"name": Path(self.input_path).name, **file_identity(self.input_path)}
         return self._input_identity
 
     def check(self) -> None:
         """Before any manifest is written: the input exists and the model can be found."""
-        from xqg.errors import InputError
-        from xqg.model_paths import check_model_source
 
         path = Path(self.input_path)
         if not path.is_file():
@@ -371,7 +368,6 @@ def encode_file(
         threads=threads,
         record_precision=record,
     )
-    from xqg.data.output_paths import check_output_folder
 
     check_output_folder(out_dir)  # before the pass over the input, which is long for a large corpus
     task.check()

@@ -6,6 +6,7 @@ table and key is checked before any work starts: an unknown key, a wrong type or
 stops with a message naming the file and the key.
 
 Example TOML::
+
     [experiment]
     name = "xquad-demo"
     seed = 13

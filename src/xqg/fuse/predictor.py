@@ -3,6 +3,7 @@
 Fusion only needs Σ E(q) for each passage, not the query texts. :class:`QueryEmbeddingPredictor`
 learns that directly from (passage, real query, language) pairs of a training split, with ridge
 regression in closed form (seconds on a CPU, no generation, no query encoding):
+
     f_l(p) = (p − μ) · W + b_l                     kind="shared"        (a shared map, a bias per language)
     f_l(p) = (p − μ) · (W + ΔW_l) + b_l            kind="per-language"  (plus a per-language correction,
                                                                           shrunk towards the shared map)

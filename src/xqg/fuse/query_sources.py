@@ -22,6 +22,7 @@ import numpy as np
 
 from xqg.data.jsonl import iter_jsonl
 from xqg.data.records import Passage
+from xqg.distributed.fingerprint import file_identity, folder_identity
 from xqg.errors import InputError
 from xqg.fuse.fusion import accumulate
 
@@ -269,8 +270,6 @@ class GeneratedQueriesFile(KeyedTextSource):
         return [self.path]
 
     def fingerprint(self) -> dict[str, Any]:
-        from xqg.distributed.fingerprint import file_identity, folder_identity
-
         content = (
             folder_identity(self.path, (".jsonl", ".jsonl.gz"))
             if self.path.is_dir()

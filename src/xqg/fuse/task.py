@@ -24,7 +24,7 @@ import numpy as np
 
 from xqg.data.corpus import read_passage_rows
 from xqg.data.records import Passage
-from xqg.distributed.fingerprint import corpus_identity
+from xqg.distributed.fingerprint import corpus_identity, folder_identity
 from xqg.distributed.plan import ShardSpec
 from xqg.distributed.task import TaskSpec
 from xqg.distributed.vectors import VectorPartWriter
@@ -37,6 +37,7 @@ from xqg.fuse.query_sources import (
     PredictedQuerySource,
     QuerySource,
 )
+from xqg.model_paths import check_model_source
 from xqg.precision import resolve_precision
 
 QSUM_NAME = "qsum"
@@ -206,8 +207,6 @@ class FuseShardTask:
         kind = spec.get("kind")
         if kind in ("fixed", "file"):
             return build_source(spec).fingerprint()  # cheap to build; fingerprints the content
-        from xqg.distributed.fingerprint import folder_identity
-
         if kind == "predicted":
             return {
                 **{k: v for k, v in spec.items() if k != "path"},
@@ -216,6 +215,7 @@ class FuseShardTask:
         if kind == "generator":
             name = spec.get("generator")
             if name is None:
+                # torch: imported when this runs, so that importing this module stays light
                 from xqg.generate.loading import default_generator_dir
 
                 folder: Path | None = default_generator_dir()
@@ -228,7 +228,6 @@ class FuseShardTask:
 
     def check(self) -> None:
         """Before any manifest is written: the corpus, the query source and the encoder can be found."""
-        from xqg.model_paths import check_model_source
 
         if isinstance(self.corpus, (str, Path)) and not Path(self.corpus).is_file():
             raise InputError("no such file", path=self.corpus)

@@ -48,7 +48,11 @@ from pathlib import Path
 import numpy as np
 
 from xqg.data.records import Run
+from xqg.distributed import iter_finished_shards
+from xqg.distributed.manifest import SHARD_MANIFEST, read_job_plan, read_json_object
+from xqg.distributed.vectors import IDS_FILE, read_ids
 from xqg.errors import ConfigError, InputError
+from xqg.index.exact_search import search
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +176,6 @@ def index_shape(shard_dir_or_dirs: str | Path | Iterable[str | Path]) -> IndexSh
         >>> index_shape(out).rows, index_shape(out).dim, index_shape(out).largest_shard
         (10, 4, 3)
     """
-    from xqg.distributed.manifest import SHARD_MANIFEST, _read_json, read_job_plan
 
     rows = largest = id_bytes = stored = 0
     dims: set[int] = set()
@@ -183,7 +186,7 @@ def index_shape(shard_dir_or_dirs: str | Path | Iterable[str | Path]) -> IndexSh
             manifest_path = folder / shard.dirname / SHARD_MANIFEST
             if not manifest_path.exists():
                 continue  # unfinished: the search itself names it
-            files = _read_json(manifest_path).get("files", {})
+            files = read_json_object(manifest_path).get("files", {})
             rows += len(shard)
             largest = max(largest, len(shard))
             id_bytes += int(files.get("ids.txt", {}).get("bytes", 0))
@@ -361,8 +364,7 @@ def load_index(
         >>> len(load_index(out))
         10
     """
-    from xqg.distributed import iter_finished_shards
-    from xqg.distributed.vectors import IDS_FILE, read_ids
+    # faiss: imported when this runs, so that importing this module stays light
     from xqg.index.loaded_index import LoadedIndex
 
     dirs = _as_dirs(shard_dir_or_dirs)
@@ -415,7 +417,6 @@ def search_index(
     Example:
         >>> run, plan = search_index(q, qids, "vectors/corpus", k=100, max_memory="8G")  # doctest: +SKIP
     """
-    from xqg.index.exact_search import search
 
     if device == "cpu" and precision != "float32":
         raise ConfigError(

@@ -15,7 +15,9 @@ Example:
 
 from __future__ import annotations
 
+from xqg.data.languages import get_language
 from xqg.data.scripts import COMMON, char_script, dominant_script
+from xqg.errors import XqgError
 
 WRITING_SYSTEMS: dict[str, frozenset[str]] = {
     "Japanese": frozenset({"Han", "Hiragana", "Katakana"}),
@@ -27,8 +29,6 @@ WRITING_SYSTEMS: dict[str, frozenset[str]] = {
 
 def language_script(lang: str) -> str | None:
     """The script of ``lang`` per :func:`xqg.data.languages.get_language` (``None``: not a code)."""
-    from xqg.data.languages import get_language
-    from xqg.errors import XqgError
 
     try:
         return get_language(lang).script or None
