@@ -379,8 +379,8 @@ def _passage_bank(model, passages, batch_size: int):
     """The starting model's vectors of ``passages`` as a fixed :class:`~xqg.train.step.PassageBank`."""
     import torch
 
+    from xqg.data.records import passage_text
     from xqg.train.dev import embed_texts
-    from xqg.train.examples import passage_text
     from xqg.train.step import PassageBank
 
     vectors = embed_texts(model, [passage_text(p) for p in passages], "passage", batch_size)

@@ -84,13 +84,14 @@ class EncodingCache:
             return None
         return self.folder / f"{kind}-{texts_key(texts, kind, self.settings)}.npy"
 
-    def encode(self, texts: Sequence[str], kind: str, encode: EncodeFn) -> np.ndarray:
+    def encode(self, texts: Sequence[str], kind: str, encode: EncodeFn, label: str = "") -> np.ndarray:
         """The float32 vectors of ``texts`` (in order), computed with ``encode(list(texts))`` unless cached.
 
         Args:
             texts: the texts, duplicates allowed (the list as a whole is the unit).
             kind: ``"query"`` or ``"passage"`` (the two encoder paths are cached apart).
             encode: the encoder for a miss.
+            label: what the list is (e.g. ``xqg run``'s step name), kept in the ``.json`` beside it.
 
         Raises:
             ConfigError: an unknown ``kind``.
@@ -125,6 +126,7 @@ class EncodingCache:
                         "settings": self.settings,
                         "kind": kind,
                         "count": len(texts),
+                        "label": label,
                     },
                 )
         if self.folder is None:

@@ -5,8 +5,8 @@ report of ``xqg run`` and the training experiments:
 
 * :func:`mean_over_variants`: each query's value averaged over the K misspelled variants (the value
   that is paired with the clean one in the significance test);
-* :func:`relative_drop`: ``(clean − typo) / clean``; not a number when the clean score is 0 (a
-  relative drop from nothing is undefined, and a number there would read as "no drop");
+* :func:`relative_drop`: ``(clean − typo) / clean``, and 0 when the clean score is 0 (nothing to
+  lose: the rule both earlier copies followed where clean and misspelled scores are 0);
 * :func:`resource_groups`: languages split into low and high resource
   (:attr:`xqg.data.languages.Language.resource_group`) and :func:`group_means` over them.
 
@@ -19,7 +19,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -50,13 +49,13 @@ def mean_over_variants(variants: Sequence[Mapping[str, float]]) -> dict[str, flo
 
 
 def relative_drop(clean: float, typo: float) -> float:
-    """``(clean − typo) / clean``, the fraction of the clean score lost; ``nan`` when ``clean`` is 0.
+    """``(clean − typo) / clean``, the fraction of the clean score lost; 0 when ``clean`` is 0.
 
     Example:
-        >>> relative_drop(0.5, 0.4), math.isnan(relative_drop(0.0, 0.1))
-        (0.19999999999999996, True)
+        >>> relative_drop(0.5, 0.375), relative_drop(0.0, 0.0)
+        (0.25, 0.0)
     """
-    return (clean - typo) / clean if clean else math.nan
+    return (clean - typo) / clean if clean else 0.0
 
 
 def relative_drops(clean: Mapping[str, float], typo: Mapping[str, float]) -> dict[str, float]:

@@ -48,6 +48,8 @@ from xqg.errors import ConfigError
 from xqg.evaluate.measures import QREL_FAMILIES, parse_measure
 from xqg.fuse.fusion import DEFAULT_MEAN_ALPHA
 from xqg.precision import normalise_precision
+from xqg.train.config import DISTILL_LOSSES, DISTILL_SOURCES, TUNING_MODES
+from xqg.typos.generator import PROTOCOLS
 
 DATASETS = ("xquad", "xor-tydi", "mkqa", "locomo", "beir")
 #: benchmarks split into article/conversation folds, searched in memory
@@ -451,7 +453,6 @@ def _validate(config: ExperimentConfig, where: str) -> None:
             raise ConfigError(f"{where}: [fusion] alpha {alpha} is outside [0, 1]")
     if t.variants < 1:
         raise ConfigError(f"{where}: [typos] variants must be >= 1")
-    from xqg.typos.generator import PROTOCOLS
 
     for protocol in (*t.protocols, *t.variants_by_protocol):
         if protocol not in PROTOCOLS:
@@ -473,7 +474,6 @@ def _validate(config: ExperimentConfig, where: str) -> None:
             raise ConfigError(
                 f"{where}: {code!r} is not a language code (ISO 639 or BCP-47, e.g. 'ro', 'pt-BR')"
             )
-    from xqg.train.config import DISTILL_LOSSES, DISTILL_SOURCES, TUNING_MODES
 
     if tr.precision not in ("auto", "float32", "bfloat16"):
         raise ConfigError(

@@ -38,9 +38,10 @@ from xqg.errors import ConfigError
 from xqg.experiment.cache import StageCache
 from xqg.experiment.config import ExperimentConfig, SystemSpec
 from xqg.precision import choose_precision
-from xqg.train.config import RetrieverTrainingConfig
+from xqg.seeding import derive_seed
+from xqg.train.config import RetrieverTrainingConfig, training_precision
 from xqg.train.examples import build_training_examples, read_negatives
-from xqg.typos import misspell_queries
+from xqg.typos import IdfTable, misspell_queries
 
 logger = logging.getLogger(__name__)
 
@@ -151,8 +152,6 @@ def seeded_sample(items: list[Any], count: int, seed: int) -> list[Any]:
         return items
     import random
 
-    from xqg.seeding import derive_seed
-
     keep = sorted(random.Random(derive_seed(seed, "sample")).sample(range(len(items)), count))
     return [items[i] for i in keep]
 
@@ -221,7 +220,6 @@ class ExperimentStages:
     def training_precision(self) -> str:
         """``[training] precision`` resolved for ``[experiment] device``
         (:func:`xqg.train.config.training_precision`)."""
-        from xqg.train.config import training_precision
 
         return training_precision(self.config.training.precision, self.device)
 
@@ -332,6 +330,7 @@ class ExperimentStages:
             negatives = 0 if query_only or spec.method == "distill" else 1
             teacher = None
             if spec.method == "distill":
+                # torch: imported when this runs, so that importing this module stays light
                 from xqg.train.distill import label_free_examples, label_free_texts
 
                 texts = label_free_texts(
@@ -407,12 +406,13 @@ class ExperimentStages:
     ) -> Any:
         """The frozen teacher of ``fine-tuned:distill`` (:class:`xqg.train.distill.DistillTeacher`):
         the base encoder's query vectors of every text the distillation can train on in *any* fold
-        (one cached stage, ``encode-distill-texts``, shared by the folds and by every distillation
+        (one cached encoding, labelled ``encode-distill-texts``, shared by the folds and by every distillation
         setting with the same texts: :meth:`use_full_dataset`), and, with both towers trained, its
         passage vectors of up to 2,048 candidate passages of the training split (the cached corpus
         encoding)."""
         import torch
 
+        # torch: imported when this runs, so that importing this module stays light
         from xqg.train.distill import DistillTeacher, label_free_texts
 
         tr = self.config.training
@@ -488,7 +488,7 @@ class ExperimentStages:
                 encoder.precision = run_precision
 
         texts = [t for _, t in items]
-        vectors = cache.encode(texts, kind, encode)
+        vectors = cache.encode(texts, kind, encode, label=stage)
         took = time.perf_counter() - start
         self.timings[stage] = self.timings.get(stage, 0.0) + took
         state = "cached" if cache.last_cached else f"done in {took:.0f}s"
@@ -502,8 +502,6 @@ class ExperimentStages:
         language (:meth:`use_full_dataset`; without it, over ``queries``)."""
         options: dict[str, Any] = {}
         if protocol == "idf":
-            from xqg.typos import IdfTable
-
             langs = tuple(sorted({q.lang for q in queries}))
             if langs not in self._idf_tables:
                 source = list(self.full_dataset.all_queries()) if self.full_dataset is not None else queries

@@ -26,7 +26,7 @@ _EXPORTS: dict[str, str] = {
     "QueryPerturber": "xqg.train.robustness",
     "QueryViews": "xqg.train.robustness",
     "ROBUSTNESS_METHODS": "xqg.train.config",
-    "StepStats": "xqg.train.step",
+    "StepStats": "xqg.train.loss",
     "TrainResult": "xqg.train.trainer",
     "RetrieverTrainingConfig": "xqg.train.config",
     "TrainingExample": "xqg.train.examples",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xqg.errors import ConfigError
+from xqg.precision import normalise_precision, resolve_precision
 
 ROBUSTNESS_METHODS: tuple[str, ...] = (
     "none",
@@ -175,7 +176,6 @@ def training_precision(name: str, device: str | None = None) -> str:
         >>> training_precision("float32")
         'float32'
     """
-    from xqg.precision import normalise_precision, resolve_precision
 
     name = normalise_precision(name)
     if name == "float16":

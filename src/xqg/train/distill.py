@@ -35,13 +35,17 @@ import regex
 import torch
 import torch.nn.functional as F
 
-from xqg.data.records import Passage, Query, RetrievalDataset
+from xqg.data.corpus import read_queries
+from xqg.data.records import Passage, Query, RetrievalDataset, passage_text
+from xqg.data.xquad import XQUAD_LANGUAGES, load_xquad_contexts
 from xqg.errors import ConfigError
 from xqg.seeding import derive_seed
 from xqg.train.config import DISTILL_SOURCES, RetrieverTrainingConfig
 from xqg.train.distributed import ProcessGroupInfo, gather_with_local_grad
-from xqg.train.examples import TrainingExample, passage_text
+from xqg.train.examples import TrainingExample
 from xqg.train.forward import embed_at
+from xqg.train.loss import StepStats
+from xqg.typos.text import find_words
 
 PLACEHOLDER_PREFIX = "distill-text:"
 """Doc id prefix of the placeholder passage of a label-free example (never a real passage)."""
@@ -84,7 +88,6 @@ def question_length_pieces(text: str, lang: str, max_words: int = 12, min_words:
         >>> question_length_pieces("One two three four five. Six seven eight.", "en", max_words=3, min_words=2)
         ['One two three', 'four five', 'Six seven eight']
     """
-    from xqg.typos.text import find_words
 
     pieces: list[str] = []
     for sentence in _SENTENCE_END.split(text):
@@ -171,8 +174,6 @@ def label_free_texts(
         texts += [q for q in train.all_queries() if wanted is None or q.lang in wanted]
     if "pieces" in sources:
         if train.name.startswith("xquad"):
-            from xqg.data.xquad import XQUAD_LANGUAGES, load_xquad_contexts
-
             langs = sorted(wanted or set(XQUAD_LANGUAGES))
             contexts = load_xquad_contexts(langs, root=xquad_root)
             paragraphs = sorted({str(p.meta.get("paragraph", p.id)) for p in train.corpus} & set(contexts))
@@ -181,8 +182,6 @@ def label_free_texts(
             items = [(p.id, passage_text(p), corpus_language) for p in train.corpus]
         texts += passage_pieces(items, pieces_per_passage, seed)
     if "files" in sources:
-        from xqg.data.corpus import read_queries
-
         for path in files:
             texts += [
                 Query(f"file:{path}:{q.id}", q.text, q.lang)
@@ -344,8 +343,6 @@ def distill_batch_gradients(
         :class:`xqg.train.step.StepStats` with ``ce`` = the clean texts' term and ``kl`` = the
         misspelled copies' term (weighted as in the loss).
     """
-    from xqg.train.step import StepStats
-
     local = list(batch[info.local_slice(len(batch))])
     views = perturber.views(local, epoch)
     assert views.distilled is not None

@@ -6,6 +6,8 @@ from typing import Any
 
 import torch
 
+from xqg.precision import autocast_context
+
 
 def embed_at(model: Any, texts: list[str], kind: str, precision: str = "float32") -> torch.Tensor:
     """``model.embed(texts, kind)`` with the forward pass at ``precision`` (bfloat16: autocast), the
@@ -18,7 +20,6 @@ def embed_at(model: Any, texts: list[str], kind: str, precision: str = "float32"
     """
     if precision == "float32":
         return model.embed(texts, kind)
-    from xqg.precision import autocast_context
 
     device = next(model.parameters()).device  # type: ignore[attr-defined]
     with autocast_context(device, precision):

@@ -14,9 +14,19 @@ candidates, the clean distribution detached.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+
+
+@dataclass
+class StepStats:
+    """Loss values of one batch (global, identical on every process)."""
+
+    loss: float
+    ce: float
+    kl: float = 0.0
 
 
 def false_negative_mask(

@@ -22,7 +22,7 @@ from xqg.train.distill import DistillTeacher, distill_batch_gradients
 from xqg.train.distributed import ProcessGroupInfo, gather_with_local_grad
 from xqg.train.examples import TrainingExample
 from xqg.train.forward import embed_at
-from xqg.train.loss import contrastive_loss, false_negative_mask, masked_logits, self_teaching_kl
+from xqg.train.loss import StepStats, contrastive_loss, false_negative_mask, masked_logits, self_teaching_kl
 from xqg.train.robustness import QueryPerturber
 
 
@@ -57,15 +57,6 @@ class PassageBank:
         self.index = {doc: i for i, doc in enumerate(self.ids)}
         if len(self.index) != len(self.ids) or len(self.ids) != self.vectors.shape[0]:
             raise ValueError("a passage bank needs unique ids, one per vector row")
-
-
-@dataclass
-class StepStats:
-    """Loss values of one batch (global, identical on every process)."""
-
-    loss: float
-    ce: float
-    kl: float = 0.0
 
 
 class _RandomState:
