@@ -16,6 +16,7 @@ Every stage goes through :class:`~xqg.experiment.stages.ExperimentStages` (cache
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from xqg.data.corpus import read_passage_rows
+from xqg.data.languages import check_language_code
 from xqg.data.records import Passage
 from xqg.distributed.fingerprint import corpus_identity, folder_identity
 from xqg.distributed.plan import ShardSpec
