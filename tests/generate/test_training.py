@@ -50,6 +50,44 @@ def test_resume_equals_uninterrupted(tmp_path, kind):
     assert not list((tmp_path / "b").rglob("*.bin")) and not list((tmp_path / "b").rglob("*.pt"))
 
 
+def test_a_checkpoint_from_before_the_shared_form_still_resumes(tmp_path):
+    """Checkpoints written before ``xqg.train.checkpoint``'s form (optimizer scalars apart, param groups
+    without their params, the CPU generator under ``torch``) resume to the uninterrupted weights."""
+    from safetensors.torch import load_file, save_file
+
+    config = GeneratorTrainingConfig(steps=6, batch_size=4, lr=3e-3, save_every=0)
+    whole = tiny_generator("seq2seq", dropout=0.1)
+    train_generator(whole, EXAMPLES, tmp_path / "a", config, show_progress=False)
+    train_generator(
+        tiny_generator("seq2seq", dropout=0.1),
+        EXAMPLES,
+        tmp_path / "b",
+        config,
+        show_progress=False,
+        stop_after=3,
+    )
+    folder = tmp_path / "b" / "checkpoint"
+    state = json.loads((folder / "trainer_state.json").read_text())
+    meta = state.pop("optimizer")
+    tensors = load_file(str(folder / "optimizer.safetensors"))
+    scalars: dict[str, dict[str, float]] = {}
+    for key in [k for k, v in tensors.items() if v.dim() == 0]:
+        index, name = key.split(".", 1)
+        scalars.setdefault(index, {})[name] = float(tensors.pop(key))
+    assert scalars, "AdamW's step counters are 0-dim tensors"
+    save_file(tensors, str(folder / "optimizer.safetensors"))
+    state["optimizer_scalars"] = scalars
+    state["param_groups"] = [{k: v for k, v in g.items() if k != "params"} for g in meta["param_groups"]]
+    (folder / "trainer_state.json").write_text(json.dumps(state))
+    save_file({"torch": load_file(str(folder / "rng.safetensors"))["cpu"]}, str(folder / "rng.safetensors"))
+    resumed = tiny_generator("seq2seq", dropout=0.1)
+    assert train_generator(resumed, EXAMPLES, tmp_path / "b", config, show_progress=False).resumed_from == 3
+    for (name, a), (_, b) in zip(
+        whole.model.named_parameters(), resumed.model.named_parameters(), strict=True
+    ):
+        torch.testing.assert_close(a, b, msg=name, atol=0, rtol=0)
+
+
 def test_resume_with_other_settings_is_refused(tmp_path):
     config = GeneratorTrainingConfig(steps=4, batch_size=4, save_every=0)
     train_generator(tiny_generator(), EXAMPLES, tmp_path, config, show_progress=False, stop_after=2)

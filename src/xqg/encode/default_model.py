@@ -15,7 +15,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from xqg.data.atomic import atomic_write_json
+from xqg.data.atomic import atomic_write_json, build_folder_atomically
 from xqg.data.download import cache_root
 from xqg.data.packages import installed_version
 from xqg.encode.e5s1 import bert_state_dict, read_e5s1
@@ -91,8 +91,6 @@ def ensure_default_model(cache_dir: str | Path | None = None, source: str | Path
         >>> sorted(p.name for p in path.iterdir())[:3]  # doctest: +SKIP
         ['1_Pooling', '2_Normalize', 'config.json']
     """
-    from xqg.data.atomic import build_folder_atomically
-
     target = default_model_dir(cache_dir)
     if is_complete(target):
         return target

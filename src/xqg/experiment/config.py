@@ -429,6 +429,7 @@ def _validate(config: ExperimentConfig, where: str) -> None:
             raise ConfigError(f"{where}: [data] eval_folds has {fold}, outside 0..{d.num_folds - 1}")
     if g.queries_per_language < 1 or g.top_k < 1:
         raise ConfigError(f"{where}: [generator] queries_per_language and top_k must be >= 1")
+    # torch (the generator package): imported only when a config is checked, so that importing this module stays light
     from xqg.generate.recipes import RECIPES
 
     if g.recipe not in RECIPES:

@@ -28,7 +28,7 @@ import numpy as np
 from xqg.data.folds import fold_split, split_by_articles
 from xqg.data.locomo import load_locomo
 from xqg.data.records import Passage, Query, RetrievalDataset, passage_text
-from xqg.data.xquad import XQUAD_LANGUAGES, available_xquad_languages, load_xquad
+from xqg.data.xquad import XQUAD_LANGUAGES, available_xquad_languages, load_xquad, load_xquad_contexts
 from xqg.errors import ConfigError
 from xqg.evaluate.evaluator import evaluate
 from xqg.experiment.config import SystemSpec
@@ -53,6 +53,7 @@ from xqg.fuse.representation import (
 )
 from xqg.fuse.sweep import choose_alpha
 from xqg.index.ranking import rank_scores
+from xqg.precision import resolve_precision
 from xqg.seeding import derive_seed
 
 logger = logging.getLogger(__name__)
@@ -182,14 +183,13 @@ class FoldBenchmark:
         }
 
         def build_generator(out: Path) -> None:
+            # torch (the generator package): imported when this runs, so that importing this module stays light
             from xqg.generate.examples import examples_from_dataset
             from xqg.generate.recipes import train_default_generator
 
             training = examples_from_dataset(train, gen_languages)
             extra: list[str] = []
             if self.config.data.dataset == "xquad":
-                from xqg.data.xquad import load_xquad_contexts
-
                 # the training paragraphs' translations widen the output vocabulary (never the
                 # evaluated or the dev articles': only the generator's own training paragraphs)
                 contexts = load_xquad_contexts(list(gen_languages))
@@ -219,8 +219,6 @@ class FoldBenchmark:
         gen_key, gen_path = self.stages.run_stage(
             "train-generator", gen_settings, build_generator, resumable=True
         )
-        from xqg.precision import resolve_precision
-
         precision = resolve_precision(g.precision, self.device)
         settings = {
             "n": g.queries_per_language,

@@ -49,6 +49,14 @@ class QueryGenerator:
 
     #: the settings' ``kind`` of this member of the family
     kind = ""
+    #: the members of the family by ``kind``: each registers itself when its module is imported (the
+    #: package ``xqg.generate`` imports all of them), so that this base imports none of them
+    _family: dict[str, type[QueryGenerator]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("kind"):
+            QueryGenerator._family[cls.kind] = cls
 
     def __init__(self, model: torch.nn.Module, tokenizer: Any, settings: GeneratorSettings) -> None:
         if settings.kind != self.kind:
@@ -276,20 +284,18 @@ class QueryGenerator:
 
 
 def generator_class(kind: str) -> type[QueryGenerator]:
-    """The member of the family for a settings ``kind``."""
-    if kind == "seq2seq":
-        from xqg.generate.seq2seq import Seq2SeqGenerator
+    """The member of the family for a settings ``kind``.
 
-        return Seq2SeqGenerator
-    if kind == "causal":
-        from xqg.generate.causal import CausalLMGenerator
-
-        return CausalLMGenerator
-    if kind == "bert2bert":
-        from xqg.generate.bert2bert import Bert2BertGenerator
-
-        return Bert2BertGenerator
-    raise ConfigError(f"unknown generator kind {kind!r}")
+    Example:
+        >>> generator_class("causal").__name__
+        'CausalLMGenerator'
+    """
+    try:
+        return QueryGenerator._family[kind]
+    except KeyError:
+        raise ConfigError(
+            f"unknown generator kind {kind!r} (one of {', '.join(sorted(QueryGenerator._family))})"
+        ) from None
 
 
 def plain_model_settings(name_or_path: str | Path) -> GeneratorSettings:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors.torch import load_file, save_file
 
 from xqg.data.atomic import atomic_write_json
 from xqg.devices import resolve_device
@@ -31,6 +32,12 @@ from xqg.generate.base import QueryGenerator
 from xqg.generate.examples import GeneratorExample
 from xqg.generate.training_config import GeneratorTrainingConfig
 from xqg.seeding import derive_seed
+from xqg.train.checkpoint import (
+    flatten_optimizer_state,
+    random_state,
+    restore_random_state,
+    unflatten_optimizer_state,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -130,37 +137,31 @@ def save_checkpoint(
     config: GeneratorTrainingConfig,
     result: TrainingResult,
 ) -> None:
-    """Write the trainable parameters, optimizer moments (safetensors) and trainer state (JSON)."""
-    from safetensors.torch import save_file
+    """Write the trainable parameters, optimizer moments (safetensors), random state and trainer state (JSON).
 
+    The optimizer and the random state take the one checkpoint form of :mod:`xqg.train.checkpoint`
+    (:func:`~xqg.train.checkpoint.flatten_optimizer_state`, :func:`~xqg.train.checkpoint.random_state`:
+    the CUDA generator too on a GPU, where dropout draws from it); ``trainer_state.json`` is written
+    last, so the step it names is never ahead of the tensors.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     params = {name: p.detach().cpu().contiguous() for name, p in _trainable(generator).items()}
-    state = optimizer.state_dict()
-    tensors = {}
-    scalars: dict[str, dict[str, float]] = {}
-    for index, slot in state["state"].items():
-        for key, value in slot.items():
-            if torch.is_tensor(value) and value.dim() > 0:
-                tensors[f"{index}.{key}"] = value.cpu().contiguous()
-            else:
-                scalars.setdefault(str(index), {})[key] = float(value)
-    tmp_params, tmp_opt = folder / "trainable.safetensors.tmp", folder / "optimizer.safetensors.tmp"
-    save_file(params, str(tmp_params))
-    save_file(tensors, str(tmp_opt))
-    rng = {"torch": torch.get_rng_state()}
-    if generator.device.type == "cuda":  # dropout on a GPU draws from the CUDA generator
-        rng["cuda"] = torch.cuda.get_rng_state(generator.device)
-    save_file(rng, str(folder / "rng.safetensors.tmp"))
-    tmp_params.replace(folder / "trainable.safetensors")
-    tmp_opt.replace(folder / "optimizer.safetensors")
-    (folder / "rng.safetensors.tmp").replace(folder / "rng.safetensors")
+    opt_tensors, opt_meta = flatten_optimizer_state(optimizer.state_dict())
+    files = {
+        "trainable.safetensors": params,
+        "optimizer.safetensors": opt_tensors,
+        "rng.safetensors": random_state(generator.device),
+    }
+    for name, tensors in files.items():
+        save_file(tensors, str(folder / f"{name}.tmp"))
+    for name in files:
+        (folder / f"{name}.tmp").replace(folder / name)
     atomic_write_json(
         folder / "trainer_state.json",
         {
             "step": step,
             "config": config.identity(),
-            "optimizer_scalars": scalars,
-            "param_groups": [{k: v for k, v in g.items() if k != "params"} for g in state["param_groups"]],
+            "optimizer": opt_meta,
             "train_loss": result.train_loss,
             "eval_loss": result.eval_loss,
         },
@@ -174,8 +175,6 @@ def _load_checkpoint(
     config: GeneratorTrainingConfig,
     result: TrainingResult,
 ) -> int:
-    from safetensors.torch import load_file
-
     state = json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))
     if state["config"] != json.loads(json.dumps(config.identity())):
         raise ConfigError(
@@ -189,22 +188,16 @@ def _load_checkpoint(
     with torch.no_grad():
         for name, value in params.items():
             trainable[name].copy_(value)
-    tensors = load_file(str(folder / "optimizer.safetensors"))
-    opt_state: dict[int, dict[str, Any]] = {}
-    for key, value in tensors.items():
-        index, name = key.split(".", 1)
-        opt_state.setdefault(int(index), {})[name] = value
-    for index, scalars in state["optimizer_scalars"].items():
-        for name, value in scalars.items():
-            opt_state.setdefault(int(index), {})[name] = torch.tensor(value)
-    groups = optimizer.state_dict()["param_groups"]
-    for group, saved in zip(groups, state["param_groups"], strict=False):
-        group.update(saved)
-    optimizer.load_state_dict({"state": opt_state, "param_groups": groups})
-    rng = load_file(str(folder / "rng.safetensors"))
-    torch.set_rng_state(rng["torch"])
-    if "cuda" in rng and generator.device.type == "cuda":
-        torch.cuda.set_rng_state(rng["cuda"], generator.device)
+    meta = state.get("optimizer")
+    if meta is None:  # written before the shared form: scalars apart, groups without their params
+        groups = optimizer.state_dict()["param_groups"]
+        for group, saved in zip(groups, state["param_groups"], strict=True):
+            group.update(saved)
+        meta = {"param_groups": groups, "scalars": state["optimizer_scalars"]}
+    optimizer.load_state_dict(
+        unflatten_optimizer_state(load_file(str(folder / "optimizer.safetensors")), meta)
+    )
+    restore_random_state(load_file(str(folder / "rng.safetensors")), generator.device)
     result.train_loss = list(state["train_loss"])
     result.eval_loss = [tuple(x) for x in state["eval_loss"]]
     return int(state["step"])
