@@ -85,7 +85,13 @@ def main(argv: list[str] | None = None) -> int:
     from xqg.data.xquad import load_xquad
     from xqg.encode import load_encoder
     from xqg.encode.cache import EncodingCache
-    from xqg.train import DevSet, RetrieverTrainingConfig, build_training_examples, evaluate_encoder, train_retriever
+    from xqg.train import (
+        DevSet,
+        RetrieverTrainingConfig,
+        build_training_examples,
+        evaluate_encoder,
+        train_retriever,
+    )
     from xqg.train.dev import embed_texts
     from xqg.train.step import PassageBank
 

