@@ -7,13 +7,12 @@ answer recall). The one reader of answer files in xqg.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from xqg.data.jsonl import iter_jsonl, write_jsonl
 from xqg.data.records import Answers
-from xqg.data.text_input import read_text
+from xqg.data.text_input import read_json
 from xqg.errors import InputError
 
 
@@ -55,12 +54,7 @@ def read_answers_and_languages(path: str | Path) -> tuple[Answers, dict[str, str
     answers: Answers = {}
     langs: dict[str, str] = {}
     if path.suffix == ".json":
-        try:
-            data = json.loads(read_text(path))
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"malformed JSON ({exc.msg} at column {exc.colno})", path=path, line=exc.lineno
-            ) from None
+        data = read_json(path)
         if not isinstance(data, dict):
             raise InputError("a JSON answers file is an object {qid: [answer, ...]}", path=path)
         for qid, values in data.items():

@@ -29,7 +29,6 @@ registry (or to the lock file) once it has been checked against the official sou
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -39,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xqg.data.atomic import atomic_write_json
+from xqg.data.text_input import read_json
 from xqg.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -263,10 +263,7 @@ def locate(
 def _read_lock(path: Path) -> dict[str, str]:
     if not path.exists():
         return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"malformed JSON ({exc.msg})", path=path, line=exc.lineno) from None
+    data = read_json(path)
     if not isinstance(data, dict):
         raise InputError("expected a JSON object of {set/file: sha256}", path=path)
     return {str(k): str(v) for k, v in data.items()}

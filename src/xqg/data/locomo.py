@@ -22,7 +22,6 @@ is listed in ``meta["questions_without_evidence"]`` (nothing disappears without 
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterable
@@ -31,7 +30,7 @@ from typing import Any
 
 from xqg.data.download import locate
 from xqg.data.records import Answers, Passage, Qrels, Query, RetrievalDataset
-from xqg.data.text_input import read_text
+from xqg.data.text_input import read_json
 from xqg.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -75,12 +74,7 @@ def load_locomo(
     if path is None:
         path = locate("locomo", [FILE], root) / FILE
 
-    try:
-        data = json.loads(read_text(path))
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"malformed JSON ({exc.msg} at column {exc.colno})", path=path, line=exc.lineno
-        ) from None
+    data = read_json(path)
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):

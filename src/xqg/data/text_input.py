@@ -14,6 +14,7 @@ A ``.gz`` file that is not gzip data, or is cut short, stops with ``path: not a 
 from __future__ import annotations
 
 import gzip
+import json
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -210,3 +211,24 @@ def read_text(path: str | Path) -> str:
     """The whole content of a UTF-8 text file (see :func:`open_text`)."""
     with open_text(path) as handle:
         return handle.read()
+
+
+def read_json(path: str | Path) -> Any:
+    """The JSON value of a UTF-8 file (see :func:`open_text`): the one way xqg reads a whole JSON file.
+
+    Raises:
+        InputError: undecodable text, or malformed JSON (naming the file, the line and the column).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.json"
+        >>> _ = p.write_text('{"q1": ["yes"]}')
+        >>> read_json(p)
+        {'q1': ['yes']}
+    """
+    try:
+        return json.loads(read_text(path))
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"malformed JSON ({exc.msg} at column {exc.colno})", path=Path(path), line=exc.lineno
+        ) from None

@@ -28,7 +28,7 @@ from xqg.data.download import locate
 from xqg.data.jsonl import iter_jsonl
 from xqg.data.languages import check_language_code
 from xqg.data.records import Answers, Passage, Query, RetrievalDataset
-from xqg.data.text_input import read_text
+from xqg.data.text_input import read_json
 from xqg.data.trec import ranked
 from xqg.errors import InputError
 
@@ -249,12 +249,7 @@ def read_predictions(path: str | Path) -> list[Prediction]:
         ('a', 'b')
     """
 
-    try:
-        data = json.loads(read_text(path))
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"malformed JSON ({exc.msg} at column {exc.colno})", path=path, line=exc.lineno
-        ) from None
+    data = read_json(path)
     if not isinstance(data, list):
         raise InputError("expected a JSON list of {id, lang, ctxs}", path=path)
     out: list[Prediction] = []

@@ -24,7 +24,6 @@ empty by default so that the task is matching question and paragraph text (pass
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -34,7 +33,7 @@ from xqg.data.download import XQUAD_LANGUAGES, get_source, locate, verify_file
 from xqg.data.languages import check_language_code
 from xqg.data.records import Answers, Passage, Qrels, Query, RetrievalDataset
 from xqg.data.sentences import sentences_overlapping, split_sentences
-from xqg.data.text_input import read_text
+from xqg.data.text_input import read_json
 from xqg.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -84,12 +83,7 @@ def _check_languages(langs: Iterable[str]) -> None:
 
 
 def _read_squad(path: Path) -> list[dict[str, Any]]:
-    try:
-        data = json.loads(read_text(path))
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"malformed JSON ({exc.msg} at column {exc.colno})", path=path, line=exc.lineno
-        ) from None
+    data = read_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         raise InputError("not a SQuAD v1.1 file: expected an object with a 'data' list", path=path)
     for a, article in enumerate(data["data"]):

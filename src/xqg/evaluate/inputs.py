@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 
 from xqg.data.corpus import iter_corpus
-from xqg.data.text_input import read_text
+from xqg.data.text_input import read_json, read_text
 from xqg.errors import InputError
 
 
@@ -22,15 +21,12 @@ def read_query_lang(path: str | Path) -> dict[str, str]:
         {'q1': 'ar', 'q2': 'te'}
     """
     path = Path(path)
-    text = read_text(path)
     if path.suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"malformed JSON ({exc.msg})", path=path, line=exc.lineno) from None
+        data = read_json(path)
         if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
             raise InputError("a JSON language map is an object {qid: lang}", path=path)
         return {str(k): v for k, v in data.items()}
+    text = read_text(path)
     out: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -68,12 +64,7 @@ def read_per_query(path: str | Path) -> dict[str, dict[str, float]]:
         InputError: not such an object.
     """
     path = Path(path)
-    try:
-        data = json.loads(read_text(path))
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"malformed JSON ({exc.msg} at column {exc.colno})", path=path, line=exc.lineno
-        ) from None
+    data = read_json(path)
     if isinstance(data, dict) and "per_query" in data:
         data = data["per_query"]
     ok = isinstance(data, dict) and all(
