@@ -46,7 +46,7 @@ from xqg.distributed.ray_executor import RayExecutor
 from xqg.encode.task import encode_file
 from xqg.errors import ConfigError
 from xqg.evaluate.evaluator import evaluate
-from xqg.experiment.config import SystemSpec
+from xqg.experiment.config_schema import SystemSpec
 from xqg.experiment.stages import CLEAN, ExperimentStages, SystemResults, query_conditions, split_path
 from xqg.fuse.store import refuse
 from xqg.fuse.task import FuseShardTask

@@ -31,7 +31,7 @@ from xqg.data.records import Passage, Query, RetrievalDataset, passage_text
 from xqg.data.xquad import XQUAD_LANGUAGES, available_xquad_languages, load_xquad, load_xquad_contexts
 from xqg.errors import ConfigError
 from xqg.evaluate.evaluator import evaluate
-from xqg.experiment.config import SystemSpec
+from xqg.experiment.config_schema import SystemSpec
 from xqg.experiment.stages import (
     CLEAN,
     EncodedVectors,

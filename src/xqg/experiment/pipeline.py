@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from xqg.experiment.config import CORPUS_DATASETS, ExperimentConfig
+from xqg.experiment.config_schema import CORPUS_DATASETS, ExperimentConfig
 from xqg.experiment.corpus_benchmark import SEARCH_DEPTH, CorpusBenchmark, load_corpus_benchmark
 from xqg.experiment.fold_benchmark import FoldBenchmark
 from xqg.experiment.report_builder import RunSummary, build_report

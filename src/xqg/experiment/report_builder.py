@@ -23,7 +23,7 @@ from xqg.evaluate.aggregate import aggregate
 from xqg.evaluate.comparison import compare_systems
 from xqg.evaluate.significance import compare_per_query
 from xqg.evaluate.typo_drops import group_means, mean_over_variants, relative_drops, resource_groups
-from xqg.experiment.config import ExperimentConfig
+from xqg.experiment.config_schema import ExperimentConfig
 from xqg.experiment.report import Plot, ResultTable, markdown_table, write_report
 from xqg.experiment.stages import CLEAN, SystemResults
 

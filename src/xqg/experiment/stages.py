@@ -36,7 +36,7 @@ from xqg.data.records import Passage, Query, RetrievalDataset, passage_text
 from xqg.encode.cache import EncodingCache, encoder_function
 from xqg.errors import ConfigError
 from xqg.experiment.cache import StageCache
-from xqg.experiment.config import ExperimentConfig, SystemSpec
+from xqg.experiment.config_schema import ExperimentConfig, SystemSpec
 from xqg.precision import choose_precision
 from xqg.seeding import derive_seed
 from xqg.train.config import RetrieverTrainingConfig, training_precision
