@@ -276,6 +276,7 @@ def test_onnx_backend_writes_the_pytorch_vectors(tmp_path, model_dir, monkeypatc
     ("options", "message"),
     [
         ({"backend": "onnx", "precision": "bfloat16"}, "onnx backend runs float32"),
+        ({"backend": "onnx", "device": "cuda"}, "onnx backend runs float32"),
         ({"backend": "tensorrt"}, "backend must be one of"),
         ({"precision": "int4"}, "precision must be one of"),
     ],
@@ -285,6 +286,14 @@ def test_bad_backend_or_precision(tmp_path, model_dir, options, message) -> None
 
     with pytest.raises(ConfigError, match=message):
         EncodeTask(str(tmp_path / "c.jsonl"), model=str(model_dir), **options)
+
+
+def test_device_auto_means_what_none_means_for_every_backend(tmp_path, model_dir) -> None:
+    """``auto`` (what ``xqg run`` and the CLI pass) is accepted wherever ``None`` is: the onnx backend
+    runs it on the CPU instead of refusing it."""
+    for device in (None, "auto"):
+        task = EncodeTask(str(tmp_path / "c.jsonl"), model=str(model_dir), backend="onnx", device=device)
+        assert task.precision == "float32"
 
 
 def test_float16_compute_on_cpu_is_refused() -> None:

@@ -454,7 +454,8 @@ def load_encoder(
     Args:
         name_or_path: ``None``, a local folder, or a Hugging Face model id already in the local cache
             (nothing is downloaded).
-        device: ``"cpu"``, ``"cuda"``, ... (default: CUDA if available, else CPU).
+        device: ``"auto"`` or ``None`` (the same, as everywhere in xqg: CUDA if available, else the
+            CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
         precision: compute precision of :meth:`DualEncoder.encode`: ``"auto"`` (default: bfloat16
             on a CPU with avx512_bf16/AMX or a GPU with native bf16, else float32; see
             :func:`xqg.precision.resolve_precision`), ``"float32"``, ``"bfloat16"`` or ``"float16"`` (GPU).

@@ -114,7 +114,8 @@ class EncodeTask:
         options: :class:`~xqg.encode.dual_encoder.EncoderSettings` overrides (JSON-able).
         batch_size: texts per forward pass.
         dtype: ``"float32"`` or ``"float16"`` vectors on disk.
-        device: ``"cpu"``, ``"cuda"`` or ``None`` (CUDA if available).
+        device: ``"auto"`` or ``None`` (the same: CUDA if available, else the CPU; the CPU for the
+            onnx backend), ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
         lang: language of query rows that do not name one.
         chunk_size: rows read, length-sorted and encoded together (memory bound).
         show_progress: progress bar over the rows of each shard.
@@ -168,7 +169,8 @@ class EncodeTask:
                 precision = "float32"
         else:
             precision = resolve_precision(precision, device)
-        if backend == "onnx" and (precision != "float32" or (device or "cpu") != "cpu"):
+        # ONNX Runtime runs on the CPU: "auto" (or None, the same) means the CPU for it
+        if backend == "onnx" and (precision != "float32" or device not in (None, "auto", "cpu")):
             raise ConfigError(
                 "the onnx backend runs float32 on the CPU; use backend 'torch' for bf16/fp16 or a GPU"
             )

@@ -201,7 +201,7 @@ class CorpusBenchmark:
                 model=enc_path,
                 batch_size=enc.batch_size,
                 precision=enc.precision,
-                device=None if self.stages.device == "auto" else self.stages.device,
+                device=self.stages.device,
                 shard_size=enc.shard_size,
                 engine=self._engine(),
             )
