@@ -66,6 +66,7 @@ def test_write_qrels_from_records_and_beir_header(tmp_path: Path) -> None:
         ("q1 Q0 d1 1 0.5 t\nq1 Q0 d2 2\n", 2, "6 columns"),
         ("q1 Q0 d1 1 abc t\n", 1, "not a number"),
         ("q1 Q0 d1 1 nan t\n", 1, "NaN"),
+        ("q1 Q0 d1 first 0.5 t\n", 1, "not an integer"),  # read_run and iter_run parse lines alike
         ("q1 Q0 d1 1 0.5 t\n\nq1 Q0 d1 2 0.4 t\n", 3, "appears twice"),
     ],
 )

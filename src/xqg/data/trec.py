@@ -34,22 +34,8 @@ def _check_id(kind: str, value: str, path: str | Path) -> None:
         )
 
 
-def iter_run(path: str | Path) -> Iterator[tuple[str, str, int, float, str]]:
-    """Stream a TREC run file as ``(qid, docid, rank, score, tag)`` tuples, one line at a time.
-
-    Args:
-        path: a run file (``.gz`` is decompressed on the fly).
-
-    Raises:
-        InputError: a line does not have 6 columns, or rank/score are not numbers (names file and line).
-
-    Example:
-        >>> import tempfile, pathlib
-        >>> p = pathlib.Path(tempfile.mkdtemp()) / "run.trec"
-        >>> _ = p.write_text("q1 Q0 d7 1 12.5 bm25\\n")
-        >>> list(iter_run(p))
-        [('q1', 'd7', 1, 12.5, 'bm25')]
-    """
+def _numbered_run_lines(path: str | Path) -> Iterator[tuple[int, str, str, int, float, str]]:
+    """``(line number, qid, docid, rank, score, tag)`` of each non-blank line: the one parser of run lines."""
     with open_text(path) as handle:
         for number, line in enumerate(handle, start=1):
             parts = line.split()
@@ -72,7 +58,27 @@ def iter_run(path: str | Path) -> Iterator[tuple[str, str, int, float, str]]:
                 raise InputError(f"score {score_text!r} is not a number", path=path, line=number) from None
             if math.isnan(score):
                 raise InputError("score is NaN", path=path, line=number)
-            yield qid, docid, rank, score, tag
+            yield number, qid, docid, rank, score, tag
+
+
+def iter_run(path: str | Path) -> Iterator[tuple[str, str, int, float, str]]:
+    """Stream a TREC run file as ``(qid, docid, rank, score, tag)`` tuples, one line at a time.
+
+    Args:
+        path: a run file (``.gz`` is decompressed on the fly).
+
+    Raises:
+        InputError: a line does not have 6 columns, or rank/score are not numbers (names file and line).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "run.trec"
+        >>> _ = p.write_text("q1 Q0 d7 1 12.5 bm25\\n")
+        >>> list(iter_run(p))
+        [('q1', 'd7', 1, 12.5, 'bm25')]
+    """
+    for _, qid, docid, rank, score, tag in _numbered_run_lines(path):
+        yield qid, docid, rank, score, tag
 
 
 def read_run(path: str | Path) -> Run:
@@ -92,30 +98,11 @@ def read_run(path: str | Path) -> Run:
         {'q1': {'d2': 0.9, 'd1': 0.5}}
     """
     run: Run = {}
-    with open_text(path) as handle:
-        for number, line in enumerate(handle, start=1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) != 6:
-                raise InputError(
-                    f"a TREC run line needs 6 columns (qid Q0 docid rank score tag), found {len(parts)}",
-                    path=path,
-                    line=number,
-                )
-            qid, docid, score_text = parts[0], parts[2], parts[4]
-            try:
-                score = float(score_text)
-            except ValueError:
-                raise InputError(f"score {score_text!r} is not a number", path=path, line=number) from None
-            if math.isnan(score):
-                raise InputError("score is NaN", path=path, line=number)
-            docs = run.setdefault(qid, {})
-            if docid in docs:
-                raise InputError(
-                    f"document {docid!r} appears twice for query {qid!r}", path=path, line=number
-                )
-            docs[docid] = score
+    for number, qid, docid, _, score, _ in _numbered_run_lines(path):
+        docs = run.setdefault(qid, {})
+        if docid in docs:
+            raise InputError(f"document {docid!r} appears twice for query {qid!r}", path=path, line=number)
+        docs[docid] = score
     return run
 
 
