@@ -84,6 +84,10 @@ def test_shape_is_read_from_manifests(tmp_path) -> None:
     shape = index_shape(out)
     assert (shape.rows, shape.dim, shape.largest_shard) == (50, 8, 7)
     assert shape.stored_bytes > 50 * 8 * 4 and shape.id_bytes == sum(len(i) + 1 for i in ids)
+    assert shape.float32
+    half, _, _ = _index(tmp_path, "h", n=9, shard_size=4, dtype="float16", prefix="h")
+    both = index_shape([out, half])
+    assert (both.rows, both.largest_shard, both.float32) == (59, 7, False)  # every folder's dtype is read
 
 
 def test_estimates_grow_with_the_index_and_streaming_holds_no_float32_vectors() -> None:

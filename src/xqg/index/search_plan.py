@@ -182,6 +182,7 @@ def index_shape(shard_dir_or_dirs: str | Path | Iterable[str | Path]) -> IndexSh
     dtypes: set[str] = set()
     for folder in _as_dirs(shard_dir_or_dirs):
         plan = read_job_plan(folder)
+        header_read = False
         for shard in plan.shards:
             manifest_path = folder / shard.dirname / SHARD_MANIFEST
             if not manifest_path.exists():
@@ -191,10 +192,11 @@ def index_shape(shard_dir_or_dirs: str | Path | Iterable[str | Path]) -> IndexSh
             largest = max(largest, len(shard))
             id_bytes += int(files.get("ids.txt", {}).get("bytes", 0))
             stored += int(files.get("vectors.npy", {}).get("bytes", 0))
-            if len(shard) and (not dims or shard is plan.shards[0]):  # one header per folder
+            if len(shard) and not header_read:  # one array header per folder (a job has one dtype)
                 header = np.load(folder / shard.dirname / "vectors.npy", mmap_mode="r")
                 dims.add(int(header.shape[1]))
                 dtypes.add(str(header.dtype))
+                header_read = True
     if len(dims) > 1:
         raise InputError("shards have different dimensions", path=str(_as_dirs(shard_dir_or_dirs)[0]))
     return IndexShape(rows, dims.pop() if dims else 0, largest, id_bytes, stored, dtypes <= {"float32"})
