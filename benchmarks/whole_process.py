@@ -1,0 +1,351 @@
+"""Whole-process benchmarks: the commands a user types, timed as processes (start-up, imports, model
+load, work and output included), against the script a user would otherwise write, at equal threads.
+
+Rows (each ``xqg`` command against its peers in ``benchmarks/peers/``):
+
+* ``encode passages`` — ``xqg encode CORPUS --kind passage`` (defaults: ``--precision auto``) vs
+  ``peers/st_encode.py`` (``SentenceTransformer(folder).encode``, float32 as a user gets it); the
+  240 English XQuAD paragraphs, the default encoder's folder for both;
+* ``encode queries`` — the same with ``--kind query`` on 1,190 XQuAD questions (question *i* in
+  language *i* mod 11: all 11 languages and scripts);
+* ``search, N queries`` — ``xqg search --queries QDIR --index IDX`` vs ``peers/faiss_search.py``
+  (``IndexFlatIP``) and ``peers/numpy_search.py`` (matrix product + ``argpartition``), top 100 over
+  ``--index-rows`` random unit 384-d float32 vectors in shards of 100,000 (an ``xqg encode``-style
+  folder; the peers read the same ``.npy`` files); N = 1 (memory-bound: its bound is one read of
+  the vectors at the machine's streaming bandwidth, printed) and N = 1,190 (compute-bound);
+* ``generate`` — ``--generate-xqg`` vs ``--generate-peer`` (command templates, so another generator
+  can be measured: see ``--help``); by default the generator that ``prepare`` builds (the untrained
+  default generator of ``xqg.generate.build_default_generator``) over 8 XQuAD paragraphs x 3 languages
+  x 5 queries, against ``peers/hf_generate.py`` (``model.generate`` on the same folder).
+
+Each command runs ``--repeats`` times after one untimed warm-up (page cache, the remembered
+checksums of ``xqg search``, model files), engines alternating within each repeat; each run goes
+through ``/usr/bin/time`` (wall time, CPU time = user + system, peak resident memory, as
+``/usr/bin/time -v`` reports them). Tables give the minimum
+and the median; the speed-ups are peer / xqg of the medians. Every engine gets ``--threads`` threads
+(OMP/MKL/OpenBLAS/Rayon variables; torch and FAISS read them).
+
+Usage (the command that regenerates the table in docs/performance.md)::
+
+    .venv/bin/python benchmarks/whole_process.py --work /tmp/xqg-whole --threads 1 --repeats 3 \\
+        --write-docs docs/performance.md
+
+``--rows`` picks rows (``encode-passages encode-queries search-1 search-batch generate``;
+``search-batch`` searches ``--queries`` query vectors, 1,190 by default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from _common import REPO, THREAD_VARIABLES, machine_header, markdown_table, median, set_data_mirror
+
+PEERS = Path(__file__).resolve().parent / "peers"
+ROWS = ("encode-passages", "encode-queries", "search-1", "search-batch", "generate")
+BEGIN = "<!-- whole-process table: begin (benchmarks/whole_process.py --write-docs) -->"
+END = "<!-- whole-process table: end -->"
+GENERATE_LANGUAGES = "ar,de,zh"
+XQUAD_LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
+
+
+@dataclass
+class Measure:
+    """One process run: wall seconds, CPU seconds (user + system), peak resident memory (MiB)."""
+
+    wall: float
+    cpu: float
+    rss_mib: float
+
+
+@dataclass
+class Engine:
+    """A command line (``{out}`` is replaced by a fresh output path for each run) and its runs."""
+
+    name: str
+    command: str
+    output: str = "dir"  # "dir" or "file": what {out} is
+    runs: list[Measure] = field(default_factory=list)
+
+
+TIME = "/usr/bin/time"
+
+
+def run_process(command: str, env: dict[str, str], log: Path) -> Measure:
+    """Run ``command`` (a shell command line) under ``/usr/bin/time``: wall, CPU (user + system),
+    peak RSS of the command itself (``wait4`` from this process would count the memory it had when it
+    forked, before the ``exec``; ``time`` is small when it forks).
+
+    Raises:
+        RuntimeError: the command failed (its output is in ``log``).
+    """
+    stats = log.with_suffix(".time")
+    argv = [TIME, "-f", "%e %U %S %M", "-o", str(stats), "/bin/sh", "-c", f"exec {command}"]
+    with open(log, "w", encoding="utf-8") as sink:
+        start = time.perf_counter()
+        code = subprocess.call(argv, stdout=sink, stderr=subprocess.STDOUT, env=env)
+        wall = time.perf_counter() - start
+    if code != 0:
+        raise RuntimeError(f"command failed ({code}), see {log}: {command}")
+    _, user, system, rss_kib = stats.read_text(encoding="utf-8").split()[-4:]
+    return Measure(wall, float(user) + float(system), int(rss_kib) / 1024)
+
+
+def environment(threads: int, work: Path) -> dict[str, str]:
+    """The environment of every command: pinned threads, offline hubs, xqg on the path."""
+    env = dict(os.environ)
+    for name in (*THREAD_VARIABLES, "RAYON_NUM_THREADS"):
+        env[name] = str(threads)
+    env["TOKENIZERS_PARALLELISM"] = "true" if threads > 1 else "false"
+    env["HF_HUB_OFFLINE"] = env["TRANSFORMERS_OFFLINE"] = "1"
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), *filter(None, [env.get("PYTHONPATH")])])
+    env["XQG_STAMP_DIR"] = str(work / "stamps")
+    env["PYTHONWARNINGS"] = "ignore"
+    return env
+
+
+def prepare(work: Path, index_rows: int, query_count: int) -> None:
+    """Write the inputs once (kept between runs): corpus, questions, index and query vectors, generator."""
+    work.mkdir(parents=True, exist_ok=True)
+    from xqg.data import load_xquad
+
+    corpus = work / "corpus.jsonl"
+    dataset = None
+    if not corpus.exists():
+        dataset = load_xquad(list(XQUAD_LANGUAGES))
+        with open(corpus, "w", encoding="utf-8") as out:
+            for p in dataset.corpus:
+                out.write(
+                    json.dumps({"_id": p.id, "title": p.title, "text": p.text}, ensure_ascii=False) + "\n"
+                )
+        with open(work / "corpus8.jsonl", "w", encoding="utf-8") as out:
+            for p in dataset.corpus[:8]:
+                out.write(
+                    json.dumps({"_id": p.id, "title": p.title, "text": p.text}, ensure_ascii=False) + "\n"
+                )
+    questions = work / "queries.tsv"
+    if not questions.exists():
+        dataset = dataset or load_xquad(list(XQUAD_LANGUAGES))
+        by_lang = [dataset.queries[lang] for lang in XQUAD_LANGUAGES]
+        with open(questions, "w", encoding="utf-8") as out:
+            for i in range(query_count):
+                lang = XQUAD_LANGUAGES[i % len(by_lang)]
+                q = by_lang[i % len(by_lang)][i // len(by_lang) % len(by_lang[0])]
+                text = " ".join(q.text.split())
+                out.write(f"{q.id}-{lang}\t{text}\t{lang}\n")
+    from bench_search import RandomVectorTask
+    from xqg.distributed import run_sharded
+
+    for name, rows, seed, shard in (
+        ("index", index_rows, 0, 100_000),
+        ("q1", 1, 1, 100_000),
+        (f"q{query_count}", query_count, 2, 100_000),
+    ):
+        if not (work / name / "manifest.json").exists() or not all(
+            (d / "DONE").exists() for d in (work / name).glob("shard-*")
+        ):
+            run_sharded(RandomVectorTask(seed=seed), rows, work / name, shard_size=shard, show_progress=False)
+    if not (work / "generator" / "config.json").exists():
+        from xqg.generate import build_default_generator
+
+        dataset = dataset or load_xquad(list(XQUAD_LANGUAGES))
+        langs = GENERATE_LANGUAGES.split(",")
+        generator = build_default_generator({lang: [q.text for q in dataset.queries[lang]] for lang in langs})
+        generator.save(work / "generator")
+
+
+def engines_for(row: str, args: argparse.Namespace) -> list[Engine]:
+    """The xqg command (first) and its peers for one row."""
+    py = shlex.quote(sys.executable)
+    work = shlex.quote(str(args.work))
+    xqg = f"{py} -m xqg.cli.main"
+    model = shlex.quote(str(args.model))
+    if row.startswith("encode-"):
+        kind = row.split("-")[1][:-1]
+        source = f"{work}/corpus.jsonl" if kind == "passage" else f"{work}/queries.tsv"
+        return [
+            Engine("xqg encode", f"{xqg} encode {source} --kind {kind} --batch-size 64 -o {{out}}"),
+            Engine(
+                "sentence-transformers script",
+                f"{py} {PEERS}/st_encode.py {source} --kind {kind} --model {model} --batch-size 64 --output {{out}}",
+            ),
+        ]
+    if row.startswith("search-"):
+        queries = f"{work}/q1" if row == "search-1" else f"{work}/q{args.queries}"
+        common = f"--queries {queries} --index {work}/index -k 100"
+        return [
+            Engine("xqg search", f"{xqg} search {common} -o {{out}}", "file"),
+            Engine(
+                "FAISS IndexFlatIP script", f"{py} {PEERS}/faiss_search.py {common} --output {{out}}", "file"
+            ),
+            Engine("numpy script", f"{py} {PEERS}/numpy_search.py {common} --output {{out}}", "file"),
+        ]
+    if row == "generate":
+        values = {"python": py, "xqg": xqg, "work": work, "peers": str(PEERS), "out": "{out}"}
+        return [
+            Engine("xqg generate", args.generate_xqg.format(**values)),
+            Engine(args.generate_peer_name, args.generate_peer.format(**values)),
+        ]
+    raise ValueError(row)
+
+
+def measure_row(row: str, args: argparse.Namespace, env: dict[str, str]) -> list[Engine]:
+    engines = engines_for(row, args)
+    scratch = args.work / "out" / row
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+
+    def once(engine: Engine, tag: str) -> Measure:
+        out = scratch / f"{engine.name.split()[0]}-{tag}"
+        out = out.with_suffix(".trec") if engine.output == "file" else out
+        if out.is_dir():
+            shutil.rmtree(out)
+        measure = run_process(
+            engine.command.format(out=shlex.quote(str(out))), env, scratch / f"{out.name}.log"
+        )
+        print(
+            f"  {row:16s} {engine.name:32s} wall {measure.wall:7.2f} s  cpu {measure.cpu:7.2f} s  "
+            f"rss {measure.rss_mib:7.0f} MiB",
+            file=sys.stderr,
+            flush=True,
+        )
+        return measure
+
+    for engine in engines:
+        once(engine, "warmup")
+    for repeat in range(args.repeats):
+        order = engines if repeat % 2 == 0 else list(reversed(engines))  # alternate who goes first
+        for engine in order:
+            engine.runs.append(once(engine, str(repeat)))
+    return engines
+
+
+def row_table(row: str, engines: list[Engine]) -> list[list[str]]:
+    xqg_wall = median([m.wall for m in engines[0].runs])
+    xqg_cpu = median([m.cpu for m in engines[0].runs])
+    lines = []
+    for engine in engines:
+        walls = [m.wall for m in engine.runs]
+        cpus = [m.cpu for m in engine.runs]
+        rss = max(m.rss_mib for m in engine.runs)
+        speed_wall = "" if engine is engines[0] else f"**{median(walls) / xqg_wall:.2f}x**"
+        speed_cpu = "" if engine is engines[0] else f"**{median(cpus) / xqg_cpu:.2f}x**"
+        lines.append(
+            [
+                row,
+                engine.name,
+                f"{min(walls):.2f} / {median(walls):.2f}",
+                f"{min(cpus):.2f} / {median(cpus):.2f}",
+                f"{rss:.0f}",
+                speed_wall,
+                speed_cpu,
+            ]
+        )
+    return lines
+
+
+def bandwidth_note(index: Path) -> str:
+    """The memory-bandwidth bound of one search: the vectors' bytes at the streaming-read bandwidth."""
+    from bench_search import bandwidth_bytes_per_s
+
+    size = sum(p.stat().st_size for p in index.glob("shard-*/vectors.npy"))
+    rate = bandwidth_bytes_per_s(1 << 30, repeats=3)
+    return f"{size / 2**20:.0f} MiB of vectors at {rate / 1e9:.1f} GB/s streaming-read bandwidth (np.add.reduce): bound {size / rate:.3f} s"
+
+
+def write_docs(path: Path, text: str) -> None:
+    content = path.read_text(encoding="utf-8")
+    if BEGIN not in content or END not in content:
+        raise SystemExit(f"{path} has no {BEGIN} ... {END} block to replace")
+    head, rest = content.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    path.write_text(f"{head}{BEGIN}\n{text}\n{END}{tail}", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--work", type=Path, default=Path("/tmp/xqg-whole"), help="inputs and outputs (kept)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rows", nargs="+", choices=ROWS, default=list(ROWS))
+    parser.add_argument("--index-rows", type=int, default=1_000_000)
+    parser.add_argument("--queries", type=int, default=1190, help="questions / query vectors (default 1190)")
+    parser.add_argument("--model", default=None, help="encoder folder (default: the default encoder's)")
+    parser.add_argument(
+        "--generate-xqg",
+        default="{xqg} generate {work}/corpus8.jsonl --generator {work}/generator --languages "
+        + GENERATE_LANGUAGES
+        + " --n 5 -o {out}",
+        help="xqg generate command; {xqg}, {python}, {work}, {peers}, {out} are filled in",
+    )
+    parser.add_argument(
+        "--generate-peer",
+        default="{python} {peers}/hf_generate.py {work}/corpus8.jsonl --generator {work}/generator --languages "
+        + GENERATE_LANGUAGES
+        + " --n 5 --output {out}",
+        help="the peer's command (same placeholders)",
+    )
+    parser.add_argument("--generate-peer-name", default="Hugging Face generate script")
+    parser.add_argument(
+        "--generator-note",
+        default="the untrained default generator of main (BERT-to-BERT, "
+        "built by xqg.generate.build_default_generator; speed does not depend on the weights)",
+    )
+    parser.add_argument("--write-docs", type=Path, default=None, help="replace the table block in this file")
+    args = parser.parse_args(argv)
+    set_data_mirror()
+    args.work = args.work.resolve()
+    if args.model is None:
+        from xqg.encode import ensure_default_model
+
+        args.model = ensure_default_model()
+    prepare(args.work, args.index_rows, args.queries)
+    env = environment(args.threads, args.work)
+    header = machine_header(
+        "Whole processes: the commands a user types vs the scripts they replace",
+        args.threads,
+        {
+            "repeats": f"{args.repeats} timed after 1 warm-up, engines alternating; min / median",
+            "encode inputs": "240 XQuAD English paragraphs (title + text); 1,190 XQuAD questions in 11 languages",
+            "search inputs": f"{args.index_rows:,} random unit 384-d float32 vectors in shards of 100,000; top 100",
+            "generate": args.generator_note,
+        },
+    )
+    lines: list[list[str]] = []
+    notes: list[str] = []
+    for row in args.rows:
+        engines = measure_row(row, args, env)
+        lines += row_table(row, engines)
+        if row == "search-1":
+            notes.append(f"- search bound (1 query): {bandwidth_note(args.work / 'index')}")
+    table = markdown_table(
+        [
+            "row",
+            "engine",
+            "wall s (min / median)",
+            "CPU s (min / median)",
+            "peak RSS MiB",
+            "speed-up (wall)",
+            "speed-up (CPU)",
+        ],
+        lines,
+    )
+    text = "\n".join([header, "", *notes, "", table]) if notes else "\n".join([header, "", table])
+    print(text)
+    if args.write_docs:
+        write_docs(args.write_docs, text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
