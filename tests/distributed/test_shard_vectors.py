@@ -69,3 +69,34 @@ def test_cut_ids_file_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         read_ids(tmp_path / "ids.txt")
     assert info.value.line == 2
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    ids=st.lists(
+        st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1), max_size=40
+    ),
+    rows=st.lists(st.integers(0, 39), max_size=60),
+    crlf=st.booleans(),
+)
+def test_id_column_reads_like_read_ids_and_takes_any_rows(tmp_path_factory, ids, rows, crlf) -> None:
+    from xqg.distributed.vectors import IdColumn, read_ids
+
+    path = tmp_path_factory.mktemp("ids") / "ids.txt"
+    path.write_bytes("".join(f"{i}{chr(13) if crlf else ''}\n" for i in ids).encode("utf-8"))
+    column = IdColumn(path)
+    assert len(column) == len(ids) and column.all() == read_ids(path) == ids
+    rows = [r % len(ids) for r in rows] if ids else []
+    grid = np.array(rows, dtype=np.int64).reshape(-1, 1) if rows else np.zeros((0, 1), dtype=np.int64)
+    fresh = IdColumn(path)  # nothing decoded yet: the few-rows path
+    assert fresh.take(grid).tolist() == [[ids[r]] for r in rows] == column.take(grid).tolist()
+
+
+def test_id_column_refuses_a_cut_file(tmp_path) -> None:
+    from xqg.distributed.vectors import IdColumn
+
+    path = tmp_path / "ids.txt"
+    path.write_text("a\nb", encoding="utf-8")
+    with pytest.raises(InputError, match="line break") as err:
+        IdColumn(path)
+    assert err.value.line == 2

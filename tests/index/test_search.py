@@ -209,3 +209,38 @@ def test_reduced_precision_gpu_path_rescores_to_the_float32_run(tmp_path, monkey
     assert [list(low[q]) for q in qids] == [list(expected[q]) for q in qids]
     for q in qids:
         np.testing.assert_allclose(list(low[q].values()), list(expected[q].values()), rtol=1e-6)
+
+
+def test_the_unique_id_check_is_remembered_until_an_ids_file_changes(tmp_path, monkeypatch) -> None:
+    import os
+
+    import xqg.index.exact_search as exact
+
+    calls: list[int] = []
+    check = exact._check_unique_ids
+    monkeypatch.setattr(
+        exact, "_check_unique_ids", lambda seen, ids, folder: calls.append(1) or check(seen, ids, folder)
+    )
+    monkeypatch.setenv("XQG_STAMP_DIR", str(tmp_path / "stamps"))
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((9, 4)).astype(np.float32)
+    a = _write(tmp_path, "a", [f"a{i}" for i in range(9)], vectors, 4)
+    b = _write(tmp_path, "b", [f"b{i}" for i in range(9)], vectors, 5)
+    dup = _write(tmp_path, "dup", ["b8", "x1"], vectors[:2], 1)
+    q = rng.standard_normal((3, 4)).astype(np.float32)
+    first = search(q, ["q0", "q1", "q2"], [a, b], k=5)
+    assert len(calls) == 5  # every shard of both folders checked
+    assert search(q, ["q0", "q1", "q2"], [a, b], k=5) == first
+    assert len(calls) == 5  # remembered: not checked again
+    search(q, ["q0", "q1", "q2"], [a], k=5)
+    assert len(calls) == 8  # another set of folders is another check
+    search(q, ["q0", "q1", "q2"], [a, b], k=5, verify="sha256")
+    assert len(calls) == 13  # --verify checks again
+    ids_file = b / "shard-00001" / "ids.txt"
+    stat = ids_file.stat()
+    os.utime(ids_file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert search(q, ["q0", "q1", "q2"], [a, b], k=5) == first
+    assert len(calls) == 18  # an ids file changed: checked again
+    for _ in range(2):  # a failed check is never remembered
+        with pytest.raises(InputError, match="'b8' occurs in more than one shard"):
+            search(q, ["q0", "q1", "q2"], [a, b, dup], k=5)

@@ -20,7 +20,7 @@ from xqg.distributed.manifest import (
     shard_state,
 )
 from xqg.distributed.plan import ShardSpec
-from xqg.distributed.vectors import IDS_FILE, read_ids
+from xqg.distributed.vectors import IDS_FILE, IdColumn, read_ids
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,12 @@ def iter_finished_shards(
 
 
 def iter_shards(
-    out_dir: str | Path, name: str = "vectors", mmap: bool = False, verify: str = "remembered"
-) -> Iterator[tuple[list[str], np.ndarray]]:
+    out_dir: str | Path,
+    name: str = "vectors",
+    mmap: bool = False,
+    verify: str = "remembered",
+    lazy_ids: bool = False,
+) -> Iterator[tuple[Any, np.ndarray]]:
     """Yield ``(ids, vectors)`` per shard, in docid order, from a vector task's output.
 
     Args:
@@ -95,6 +99,8 @@ def iter_shards(
         name: which array (``{name}.npy``): ``"vectors"``, or another array a task wrote (``"qsum"``).
         mmap: memory-map the arrays (read-only) instead of loading them.
         verify: see :func:`iter_finished_shards`.
+        lazy_ids: yield each shard's ids as an :class:`~xqg.distributed.vectors.IdColumn` (bytes, ids
+            decoded when asked for: a search needs only its candidates') instead of a list.
 
     Example:
         >>> import tempfile
@@ -106,7 +112,7 @@ def iter_shards(
         [('doc-0', (4, 4)), ('doc-4', (4, 4)), ('doc-8', (2, 4))]
     """
     for shard in iter_finished_shards(out_dir, verify=verify):
-        ids = read_ids(shard.part(IDS_FILE))
+        ids = IdColumn(shard.part(IDS_FILE)) if lazy_ids else read_ids(shard.part(IDS_FILE))
         array_path = shard.part(f"{name}.npy")
         vectors = np.load(array_path, mmap_mode="r" if mmap else None, allow_pickle=False)
         if vectors.shape[0] != len(ids):

@@ -135,3 +135,66 @@ def read_ids(path: str | Path) -> list[str]:
             "last line has no line break (file cut short?)", path=path, line=text.count("\n") + 1
         )
     return text.split("\n")[:-1] if text else []
+
+
+class IdColumn:
+    """The ids of one ``ids.txt`` file, held as its bytes: only the ids asked for are decoded.
+
+    A search keeps ~100 candidates of a 100k-row shard per query; decoding every id of every shard into
+    a Python string (and an object array) costs more than scanning the shard's vectors. Line breaks are
+    read as :func:`read_ids` reads them (``\\r\\n`` and ``\\r`` are line breaks), and a file whose last
+    line has no line break is refused the same way.
+
+    Args:
+        path: the ``ids.txt`` file.
+
+    Raises:
+        InputError: the last line has no line break (file cut short?).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "ids.txt"; _ = p.write_text("d1\\nd2\\nd3\\n")
+        >>> column = IdColumn(p)
+        >>> len(column), column.take(np.array([[2, 0]])).tolist(), column.all()
+        (3, [['d3', 'd1']], ['d1', 'd2', 'd3'])
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        data = self.path.read_bytes()
+        if b"\r" in data:  # the universal newlines of read_ids (text mode)
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        if data and not data.endswith(b"\n"):
+            raise InputError(
+                "last line has no line break (file cut short?)", path=self.path, line=data.count(b"\n") + 1
+            )
+        self._data = data
+        self._ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+        self._starts = np.concatenate([[0], self._ends[:-1] + 1]) if len(self._ends) else self._ends
+        self._all: list[str] | None = None
+        self._objects: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def all(self) -> list[str]:
+        """Every id, in file order (decoded once, then kept)."""
+        if self._all is None:
+            self._all = self._data.decode("utf-8").split("\n")[:-1] if self._data else []
+        return self._all
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        """The ids of ``rows`` (any shape of row numbers) as an object array of the same shape."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self._all is not None or rows.size * 4 >= len(self):  # most rows asked for: decode all once
+            if self._objects is None:
+                self._objects = np.asarray(self.all(), dtype=object)
+            return self._objects[rows]
+        unique, inverse = np.unique(rows.ravel(), return_inverse=True)
+        data = self._data
+        decoded = np.empty(len(unique), dtype=object)
+        for i, (start, end) in enumerate(
+            zip(self._starts[unique].tolist(), self._ends[unique].tolist(), strict=True)
+        ):
+            decoded[i] = data[start:end].decode("utf-8")
+        return decoded[inverse].reshape(rows.shape)

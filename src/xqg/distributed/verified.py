@@ -153,3 +153,57 @@ class StampBook:
                 tmp.unlink(missing_ok=True)
             return
         self._changed = False
+
+
+def _check_record(name: str, files: list[Path]) -> tuple[Path, list[Any]]:
+    """The record file of check ``name`` over ``files`` as they are now, and what it holds."""
+    entries = [[str(Path(f).resolve()), file_stamp(Path(f))] for f in files]
+    key = hashlib.sha256(json.dumps([name, entries], sort_keys=True).encode("utf-8")).hexdigest()[:32]
+    return stamp_dir() / "checks" / f"{key}.json", entries
+
+
+def check_remembered(name: str, files: list[Path]) -> bool:
+    """Whether the check ``name`` passed over exactly these ``files``, each unchanged since (no file read).
+
+    For checks over the contents of several files (e.g. that no doc id occurs in two shards): the record
+    is keyed by the check's name and every file's path and stamp (:func:`file_stamp`), so any change to
+    any file, or another set of files, is a new check.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "ids.txt"; _ = p.write_text("a\\n")
+        >>> check_remembered("unique-ids", [p])
+        False
+        >>> remember_check("unique-ids", [p]); check_remembered("unique-ids", [p])
+        True
+    """
+    try:
+        path, _ = _check_record(name, files)
+    except OSError:
+        return False
+    return path.exists()
+
+
+def remember_check(name: str, files: list[Path], stamps: list[Any] | None = None) -> None:
+    """Record that the check ``name`` passed over ``files`` (``stamps``: as taken before the check read
+    them, from :func:`check_stamps`; default: now). Failing only costs a re-check next time (logged)."""
+    path, entries = _check_record(name, files)
+    if stamps is not None and stamps != entries:  # a file changed while it was checked: not remembered
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps({"format": STAMP_FORMAT, "check": name, "files": entries}) + "\n", "utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        logger.warning("check %s cannot be remembered in %s: %s", name, path, exc)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def check_stamps(name: str, files: list[Path]) -> list[Any] | None:
+    """The files' stamps before a check reads them (for :func:`remember_check`); ``None`` if one is missing."""
+    try:
+        return _check_record(name, files)[1]
+    except OSError:
+        return None

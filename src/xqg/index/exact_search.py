@@ -42,6 +42,8 @@ def _shard_topk_faiss(queries: np.ndarray, vectors: np.ndarray, k: int) -> tuple
 SEARCH_PRECISIONS = ("float32", "float16", "bfloat16")
 SHORTLIST_FACTOR = 2
 SHORTLIST_MIN = 64
+#: the name of the remembered check that no doc id occurs in two shards (xqg.distributed.verified)
+UNIQUE_IDS_CHECK = "search: doc ids unique across shards"
 
 
 def _shard_topk_torch(
@@ -79,6 +81,22 @@ def _shard_topk_torch(
         scores_out[start : start + len(q)] = np.take_along_axis(exact, order, axis=1)
         index_out[start : start + len(q)] = np.take_along_axis(candidates, order, axis=1)
     return scores_out, index_out
+
+
+def _check_unique_ids(seen: set[str], ids: list[str], folder: Path) -> None:
+    """Add a shard's ids to ``seen``, refusing one already there (a doc id in two shards)."""
+    duplicates = seen.intersection(ids)
+    if duplicates:
+        raise InputError(f"doc id {sorted(duplicates)[0]!r} occurs in more than one shard", path=folder)
+    seen.update(ids)
+
+
+def _ids_files(dirs: list[Path]) -> list[Path]:
+    """Every shard's ids file of the folders' plans, in search order."""
+    from xqg.distributed.manifest import read_job_plan
+    from xqg.distributed.vectors import IDS_FILE
+
+    return [folder / shard.dirname / IDS_FILE for folder in dirs for shard in read_job_plan(folder).shards]
 
 
 def _as_dirs(shard_dir_or_dirs: str | Path | Iterable[str | Path]) -> list[Path]:
@@ -134,6 +152,8 @@ def search(
     """
     from tqdm.auto import tqdm
 
+    from xqg.distributed.verified import check_remembered, check_stamps, remember_check
+
     if k < 1:
         raise ConfigError(f"k must be >= 1, got {k}")
     if precision not in SEARCH_PRECISIONS:
@@ -154,9 +174,15 @@ def search(
     best_ids = np.empty((num_queries, 0), dtype=object)
     seen_ids: set[str] = set()
     dirs = _as_dirs(shard_dir_or_dirs)
+    # that no doc id occurs in two shards is checked once and remembered with the ids files' stamps,
+    # like the checksums (a change to any ids file, another set of folders or --verify checks again)
+    id_files = _ids_files(dirs)
+    stamps = check_stamps(UNIQUE_IDS_CHECK, id_files) if verify in ("remembered", "sha256") else None
+    check_ids = not (verify == "remembered" and check_remembered(UNIQUE_IDS_CHECK, id_files))
     for folder in dirs:
-        # float32 shards are memory-mapped on the CPU path: scanned in place from the page cache
-        shards = iter_shards(folder, verify=verify, mmap=device == "cpu")
+        # float32 shards are memory-mapped on the CPU path: scanned in place from the page cache; ids
+        # are decoded only for the candidates (and all of them while the unique-id check runs)
+        shards = iter_shards(folder, verify=verify, mmap=device == "cpu", lazy_ids=True)
         for ids, vectors in tqdm(shards, desc="search", unit="shard", disable=not show_progress):
             if len(ids) == 0:
                 continue
@@ -165,23 +191,20 @@ def search(
                     f"shard vectors have dimension {vectors.shape[1]}, queries {queries.shape[1]}",
                     path=folder,
                 )
-            duplicates = seen_ids.intersection(ids)
-            if duplicates:
-                raise InputError(
-                    f"doc id {sorted(duplicates)[0]!r} occurs in more than one shard", path=folder
-                )
-            seen_ids.update(ids)
+            if check_ids:
+                _check_unique_ids(seen_ids, ids.all(), folder)
             vectors = np.ascontiguousarray(vectors, dtype=np.float32)
             take = min(keep, len(ids))
             if device == "cpu":
                 scores, indices = _shard_topk_faiss(queries, vectors, take)
             else:
                 scores, indices = _shard_topk_torch(queries, vectors, take, device, precision=precision)
-            id_array = np.asarray(ids, dtype=object)
             best_scores = np.concatenate([best_scores, scores.astype(np.float32)], axis=1)
-            best_ids = np.concatenate([best_ids, id_array[indices]], axis=1)
+            best_ids = np.concatenate([best_ids, ids.take(indices)], axis=1)
             if best_scores.shape[1] > keep:
                 best_scores, best_ids = merge_candidates(best_scores, best_ids, keep)
+    if check_ids and stamps is not None:
+        remember_check(UNIQUE_IDS_CHECK, id_files, stamps)
     top_scores, top_ids = merge_candidates(best_scores, best_ids, k)
     run: Run = {}
     for row, qid in enumerate(query_ids):
