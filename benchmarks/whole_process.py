@@ -14,9 +14,10 @@ Rows (each ``xqg`` command against its peers in ``benchmarks/peers/``):
   folder; the peers read the same ``.npy`` files); N = 1 (memory-bound: its bound is one read of
   the vectors at the machine's streaming bandwidth, printed) and N = 1,190 (compute-bound);
 * ``generate`` — ``--generate-xqg`` vs ``--generate-peer`` (command templates, so another generator
-  can be measured: see ``--help``); by default the generator that ``prepare`` builds (the untrained
-  default generator of ``xqg.generate.build_default_generator``) over 8 XQuAD paragraphs x 3 languages
-  x 5 queries, against ``peers/hf_generate.py`` (``model.generate`` on the same folder).
+  can be measured: see ``--help``); by default the generator folder that ``prepare`` builds (the
+  untrained default generator, Gemma 3 270M, of ``xqg.generate.build_default_generator``, every query
+  32 tokens) over 4 XQuAD paragraphs x 3 languages x 5 queries, against ``peers/hf_generate.py``
+  (``transformers``' ``model.generate`` on the same folder and settings).
 
 Each command runs ``--repeats`` times after one untimed warm-up (page cache, the remembered
 checksums of ``xqg search``, model files), engines alternating within each repeat; each run goes
@@ -74,6 +75,7 @@ class Engine:
     command: str
     output: str = "dir"  # "dir" or "file": what {out} is
     runs: list[Measure] = field(default_factory=list)
+    loads: list[float] = field(default_factory=list)  # 1-minute load average before each run
 
 
 TIME = "/usr/bin/time"
@@ -112,7 +114,9 @@ def environment(threads: int, work: Path) -> dict[str, str]:
     return env
 
 
-def prepare(work: Path, index_rows: int, query_count: int) -> None:
+def prepare(
+    work: Path, index_rows: int, query_count: int, generate: bool = True, generate_passages: int = 4
+) -> None:
     """Write the inputs once (kept between runs): corpus, questions, index and query vectors, generator."""
     work.mkdir(parents=True, exist_ok=True)
     from xqg.data import load_xquad
@@ -126,11 +130,10 @@ def prepare(work: Path, index_rows: int, query_count: int) -> None:
                 out.write(
                     json.dumps({"_id": p.id, "title": p.title, "text": p.text}, ensure_ascii=False) + "\n"
                 )
-        with open(work / "corpus8.jsonl", "w", encoding="utf-8") as out:
-            for p in dataset.corpus[:8]:
-                out.write(
-                    json.dumps({"_id": p.id, "title": p.title, "text": p.text}, ensure_ascii=False) + "\n"
-                )
+    with open(corpus, encoding="utf-8") as source:  # the first passages, for the generate row
+        (work / "corpus-generate.jsonl").write_text(
+            "".join(line for _, line in zip(range(generate_passages), source, strict=False)), encoding="utf-8"
+        )
     questions = work / "queries.tsv"
     if not questions.exists():
         dataset = dataset or load_xquad(list(XQUAD_LANGUAGES))
@@ -153,12 +156,18 @@ def prepare(work: Path, index_rows: int, query_count: int) -> None:
             (d / "DONE").exists() for d in (work / name).glob("shard-*")
         ):
             run_sharded(RandomVectorTask(seed=seed), rows, work / name, shard_size=shard, show_progress=False)
-    if not (work / "generator" / "config.json").exists():
+    if generate and not (work / "generator" / "xqg_generator.json").exists():
         from xqg.generate import build_default_generator
 
         dataset = dataset or load_xquad(list(XQUAD_LANGUAGES))
         langs = GENERATE_LANGUAGES.split(",")
-        generator = build_default_generator({lang: [q.text for q in dataset.queries[lang]] for lang in langs})
+        # the untrained default generator (Gemma 3 270M, output vocabulary trimmed to the XQuAD text of
+        # the languages, as `xqg train-generator --default` builds it before training); every query
+        # exactly max_new_tokens long, so both sides decode the same number of steps whatever an
+        # untrained model writes (speed does not depend on the weights)
+        texts = [q.text for lang in langs for q in dataset.queries[lang]] + [p.text for p in dataset.corpus]
+        generator = build_default_generator(texts)
+        generator.settings.min_new_tokens = generator.settings.max_new_tokens
         generator.save(work / "generator")
 
 
@@ -208,6 +217,7 @@ def measure_row(row: str, args: argparse.Namespace, env: dict[str, str]) -> list
         out = out.with_suffix(".trec") if engine.output == "file" else out
         if out.is_dir():
             shutil.rmtree(out)
+        engine.loads.append(os.getloadavg()[0])
         measure = run_process(
             engine.command.format(out=shlex.quote(str(out))), env, scratch / f"{out.name}.log"
         )
@@ -236,6 +246,7 @@ def row_table(row: str, engines: list[Engine]) -> list[list[str]]:
         walls = [m.wall for m in engine.runs]
         cpus = [m.cpu for m in engine.runs]
         rss = max(m.rss_mib for m in engine.runs)
+        loads = engine.loads[1:]  # the timed runs' (the warm-up's left out)
         speed_wall = "" if engine is engines[0] else f"**{median(walls) / xqg_wall:.2f}x**"
         speed_cpu = "" if engine is engines[0] else f"**{median(cpus) / xqg_cpu:.2f}x**"
         lines.append(
@@ -247,18 +258,95 @@ def row_table(row: str, engines: list[Engine]) -> list[list[str]]:
                 f"{rss:.0f}",
                 speed_wall,
                 speed_cpu,
+                f"{min(loads):.1f}-{max(loads):.1f}",
             ]
         )
     return lines
 
 
-def bandwidth_note(index: Path) -> str:
-    """The memory-bandwidth bound of one search: the vectors' bytes at the streaming-read bandwidth."""
-    from bench_search import bandwidth_bytes_per_s
+SEARCH_CORE = """
+import glob, sys, time
+sys.path.insert(0, {bench!r})
+import faiss
+import numpy as np
+from bench_search import bandwidth_bytes_per_s
+from xqg.distributed import load_vectors
+from xqg.index.search_plan import search_index
+ids, q = load_vectors({queries!r})
+q = np.asarray(q, dtype=np.float32)
 
-    size = sum(p.stat().st_size for p in index.glob("shard-*/vectors.npy"))
-    rate = bandwidth_bytes_per_s(1 << 30, repeats=3)
-    return f"{size / 2**20:.0f} MiB of vectors at {rate / 1e9:.1f} GB/s streaming-read bandwidth (np.add.reduce): bound {size / rate:.3f} s"
+
+def median_of_5(fn):
+    times = []
+    for _ in range(6):  # the first warms the page cache and the remembered checks
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return sorted(times[1:])[2]
+
+
+search = median_of_5(lambda: search_index(q, ids, [{index!r}], k=100))
+maps = [np.load(f, mmap_mode="r") for f in sorted(glob.glob({index!r} + "/shard-*/vectors.npy"))]
+for m in maps:  # fault the pages into this process once
+    np.add.reduce(m, axis=None)
+scan = median_of_5(lambda: [faiss.knn(q, m, 108, metric=faiss.METRIC_INNER_PRODUCT) for m in maps])
+print(search, scan, bandwidth_bytes_per_s(1 << 30, repeats=3))
+"""
+
+
+def search_core_note(work: Path, env: dict[str, str]) -> str:
+    """The search of one query inside the process against the memory-bandwidth bound.
+
+    The bound is one read of the index's vectors (bytes of ``shard-*/vectors.npy``) at this machine's
+    streaming-read bandwidth (``np.add.reduce`` over 1 GiB of float32, single thread, median of 3,
+    ``bench_search.bandwidth_bytes_per_s``), measured in the same child right after the search. The
+    search is ``xqg.index.search_plan.search_index``, the call ``xqg search`` makes after reading its
+    query vectors (plan, remembered checks, each shard memory-mapped and scanned, top-100 merge), median
+    of 5 after a warm-up; the scan alone is FAISS's ``knn`` over the same shards already mapped into
+    the process (what a search pays beyond it is mapping 1.5 GB of page cache into a new process,
+    page by page, and the merge).
+    """
+    size = sum(p.stat().st_size for p in (work / "index").glob("shard-*/vectors.npy"))
+    code = SEARCH_CORE.format(
+        bench=str(Path(__file__).resolve().parent), queries=str(work / "q1"), index=str(work / "index")
+    )
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    seconds, scan, rate = (float(v) for v in result.stdout.split()[-3:])
+    bound = size / rate
+    return (
+        f"search bound (1 query): {size / 2**20:,.0f} MiB of float32 vectors at {rate / 1e9:.1f} GB/s "
+        f"(streaming read, np.add.reduce over 1 GiB, 1 thread) = {bound:.3f} s. Inside the process, "
+        f"`xqg search`'s call (search_index: plan, remembered checks, shards memory-mapped and scanned, "
+        f"top-100 merge; median of 5 warm calls) takes {seconds:.3f} s = **{seconds / bound:.2f}x the "
+        f"bound**; FAISS's scan of the same shards once they are mapped into the process {scan:.3f} s = "
+        f"{scan / bound:.2f}x (the difference is mapping the page cache into the process and the merge). "
+        "The rest of the whole process is start-up, imports, reading the query and writing the run"
+    )
+
+
+def render(header: str, notes: list[str], lines: list[list[str]], done: bool = True) -> str:
+    """The Markdown block: header, notes (bound, load at the end), the table."""
+    table = markdown_table(
+        [
+            "row",
+            "engine",
+            "wall s (min / median)",
+            "CPU s (min / median)",
+            "peak RSS MiB",
+            "speed-up (wall)",
+            "speed-up (CPU)",
+            "load avg (1 min)",
+        ],
+        lines,
+    )
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    end = (
+        f"- load average (1/5/15 min) at the end: {load}; the last column is the 1-minute load before each "
+        "timed run (2 cores shared with other engineers)"
+        if done
+        else f"- (partial: the rows measured so far; load average now {load})"
+    )
+    return "\n".join([header, "", *notes, end, "", table])
 
 
 def write_docs(path: Path, text: str) -> None:
@@ -280,36 +368,44 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", nargs="+", choices=ROWS, default=list(ROWS))
     parser.add_argument("--index-rows", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=1190, help="questions / query vectors (default 1190)")
+    parser.add_argument(
+        "--generate-passages", type=int, default=4, help="XQuAD paragraphs of the generate row (default 4)"
+    )
     parser.add_argument("--model", default=None, help="encoder folder (default: the default encoder's)")
     parser.add_argument(
         "--generate-xqg",
-        default="{xqg} generate {work}/corpus8.jsonl --generator {work}/generator --languages "
+        default="{xqg} generate {work}/corpus-generate.jsonl --generator {work}/generator --languages "
         + GENERATE_LANGUAGES
         + " --n 5 -o {out}",
         help="xqg generate command; {xqg}, {python}, {work}, {peers}, {out} are filled in",
     )
     parser.add_argument(
         "--generate-peer",
-        default="{python} {peers}/hf_generate.py {work}/corpus8.jsonl --generator {work}/generator --languages "
+        default="{python} {peers}/hf_generate.py {work}/corpus-generate.jsonl --generator {work}/generator --languages "
         + GENERATE_LANGUAGES
         + " --n 5 --output {out}",
         help="the peer's command (same placeholders)",
     )
     parser.add_argument("--generate-peer-name", default="Hugging Face generate script")
     parser.add_argument(
-        "--generator-note",
-        default="the untrained default generator of main (BERT-to-BERT, "
-        "built by xqg.generate.build_default_generator; speed does not depend on the weights)",
+        "--generator-note", default=None, help="what the generate row measures (table header)"
     )
     parser.add_argument("--write-docs", type=Path, default=None, help="replace the table block in this file")
     args = parser.parse_args(argv)
     set_data_mirror()
     args.work = args.work.resolve()
+    if args.generator_note is None:
+        args.generator_note = (
+            f"{args.generate_passages} XQuAD paragraphs x 3 languages (ar, de, zh) x 5 queries, 32 tokens "
+            "each (min = max new tokens in the folder's settings, read by both); the untrained default "
+            "generator (Gemma 3 270M from $XQG_CACHE/models/gemma-3-270m, vocabulary trimmed to the XQuAD "
+            "text by xqg.generate.build_default_generator; speed does not depend on the weights)"
+        )
     if args.model is None:
         from xqg.encode import ensure_default_model
 
         args.model = ensure_default_model()
-    prepare(args.work, args.index_rows, args.queries)
+    prepare(args.work, args.index_rows, args.queries, "generate" in args.rows, args.generate_passages)
     env = environment(args.threads, args.work)
     header = machine_header(
         "Whole processes: the commands a user types vs the scripts they replace",
@@ -327,20 +423,10 @@ def main(argv: list[str] | None = None) -> int:
         engines = measure_row(row, args, env)
         lines += row_table(row, engines)
         if row == "search-1":
-            notes.append(f"- search bound (1 query): {bandwidth_note(args.work / 'index')}")
-    table = markdown_table(
-        [
-            "row",
-            "engine",
-            "wall s (min / median)",
-            "CPU s (min / median)",
-            "peak RSS MiB",
-            "speed-up (wall)",
-            "speed-up (CPU)",
-        ],
-        lines,
-    )
-    text = "\n".join([header, "", *notes, "", table]) if notes else "\n".join([header, "", table])
+            notes.append(f"- {search_core_note(args.work, env)}")
+        if args.write_docs and row != args.rows[-1]:  # the rows so far, in case a later one is stopped
+            write_docs(args.write_docs, render(header, notes, lines, done=False))
+    text = render(header, notes, lines)
     print(text)
     if args.write_docs:
         write_docs(args.write_docs, text)
