@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from xqg.data.xquad import load_xquad
-from xqg.experiment.scoring import rank_dense
+from xqg.index.ranking import rank_scores
 from xqg.precision import resolve_precision
 
 TOLERANCE = 0.1  # Success@1 points (one question of 1,190 is 0.084)
@@ -32,7 +32,7 @@ def test_bfloat16_success_at_1_equals_float32_within_a_tenth_of_a_point(xquad_di
         passages = encoder.encode_passages(dataset.corpus, batch_size=32)
         for lang, queries in sorted(dataset.queries.items()):
             vectors = encoder.encode_queries([q.text for q in queries], batch_size=64)
-            run = rank_dense(vectors @ passages.T, [q.id for q in queries], doc_ids, k=1)
+            run = rank_scores(vectors @ passages.T, [q.id for q in queries], doc_ids, k=1)
             hits = [next(iter(run[q.id])) in dataset.qrels[q.id] for q in queries]
             scores.setdefault(lang, {})[precision] = 100 * float(np.mean(hits))
     gaps = {lang: round(s["bfloat16"] - s["float32"], 2) for lang, s in scores.items()}
