@@ -26,6 +26,9 @@ import numpy as np
 from xqg.data.records import Run
 from xqg.data.trec import write_run
 from xqg.distributed import iter_shards
+from xqg.distributed.manifest import read_job_plan
+from xqg.distributed.vectors import IDS_FILE
+from xqg.distributed.verified import check_remembered, check_stamps, remember_check
 from xqg.errors import ConfigError, InputError
 from xqg.index.ranking import merge_candidates
 
@@ -93,9 +96,6 @@ def _check_unique_ids(seen: set[str], ids: list[str], folder: Path) -> None:
 
 def _ids_files(dirs: list[Path]) -> list[Path]:
     """Every shard's ids file of the folders' plans, in search order."""
-    from xqg.distributed.manifest import read_job_plan
-    from xqg.distributed.vectors import IDS_FILE
-
     return [folder / shard.dirname / IDS_FILE for folder in dirs for shard in read_job_plan(folder).shards]
 
 
@@ -151,8 +151,6 @@ def search(
         ['doc-0']
     """
     from tqdm.auto import tqdm
-
-    from xqg.distributed.verified import check_remembered, check_stamps, remember_check
 
     if k < 1:
         raise ConfigError(f"k must be >= 1, got {k}")
