@@ -20,7 +20,6 @@ FREE_TEXT = {
     ("fuse", "--store"),  # an output with --corpus, an input without: checked first thing by the command
     ("compare", "--baseline"), ("run", "--systems"),  # names of the systems given / in the file
     ("data download", "name"), ("data export", "name"),  # data set names, checked first thing
-    ("generate", "--device"),  # checked by GenerateTask before any manifest (tests/generate/test_device.py)
 }  # fmt: skip
 
 

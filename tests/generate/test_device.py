@@ -130,7 +130,9 @@ def test_cli_refuses_an_unknown_device(tmp_path, capsys):
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text('{"_id": "a", "text": "Paris"}\n', encoding="utf-8")
     args = ["generate", str(corpus), "--languages", "de", "-o", str(tmp_path / "out"), "--device", "gpu0"]
-    assert main(args) == 2
+    with pytest.raises(SystemExit) as info:  # refused when parsed, before any work
+        main(args)
+    assert info.value.code == 2
     assert "unknown device 'gpu0'" in capsys.readouterr().err
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").glob("shard-*"))
 

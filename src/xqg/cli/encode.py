@@ -43,7 +43,10 @@ def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--query-max-length", type=positive_int, default=None, help="max query tokens")
     group.add_argument("--passage-max-length", type=positive_int, default=None, help="max passage tokens")
     group.add_argument(
-        "--device", type=device, default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)"
+        "--device",
+        type=device,
+        default="auto",
+        help="auto (a CUDA GPU when there is one, else the CPU), cpu, cuda, cuda:N",
     )
     add_precision_argument(group, "the encoder")
 

@@ -214,6 +214,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     gen.add_argument(
         "--device",
+        type=v.device,
         default="auto",
         help="auto (a CUDA GPU when there is one, else the CPU; always the CPU with --int8), cpu, cuda, cuda:N",
     )

@@ -104,7 +104,10 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
         help="passage tokens (default: the model's)",
     )
     parser.add_argument(
-        "--device", type=v.device, default=None, help="cpu / cuda (default: cuda if available)"
+        "--device",
+        type=v.device,
+        default="auto",
+        help="auto (a CUDA GPU when there is one, else the CPU), cpu, cuda, cuda:N",
     )
     add_precision_argument(
         parser, "encoding (inference: ranking, mining, dev evaluation; training: --train-precision)"

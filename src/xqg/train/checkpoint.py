@@ -19,6 +19,7 @@ import torch
 from safetensors.torch import load_file, load_model, save_file, save_model
 
 from xqg.data.atomic import atomic_write_json
+from xqg.devices import resolve_device
 from xqg.errors import ConfigError, InputError
 
 CHECKPOINT_PREFIX = "checkpoint-"
@@ -59,32 +60,35 @@ def unflatten_optimizer_state(tensors: dict[str, torch.Tensor], meta: dict[str, 
     return {"state": state, "param_groups": meta["param_groups"]}
 
 
-def random_state(device: torch.device | str | None = None) -> dict[str, torch.Tensor]:
+def random_state(device: torch.device | str | None = "auto") -> dict[str, torch.Tensor]:
     """The random state a resumed run needs: torch's CPU generator, and on a CUDA ``device`` that
     device's generator too (dropout on a GPU draws from it).
+
+    Args:
+        device: where the model runs: ``"auto"`` or ``None`` (the same, as everywhere in xqg: a CUDA GPU
+            when there is one, else the CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``, or a ``torch.device``.
 
     Example:
         >>> sorted(random_state("cpu"))
         ['cpu']
     """
     saved = {"cpu": torch.get_rng_state()}
-    device = torch.device(device) if device is not None else None
-    if device is not None and device.type == "cuda":
+    device = resolve_device(device)
+    if device.type == "cuda":
         saved["cuda"] = torch.cuda.get_rng_state(device)
     return saved
 
 
-def restore_random_state(saved: dict[str, torch.Tensor], device: torch.device | str | None = None) -> None:
+def restore_random_state(saved: dict[str, torch.Tensor], device: torch.device | str | None = "auto") -> None:
     """Set the generators :func:`random_state` saved (``"torch"`` is read as ``"cpu"``: the key of
-    checkpoints written before this function).
+    checkpoints written before this function); ``device`` as in :func:`random_state`.
 
     Example:
         >>> state = random_state(); a = torch.rand(1); restore_random_state(state); bool(torch.rand(1) == a)
         True
     """
     torch.set_rng_state(saved["cpu"] if "cpu" in saved else saved["torch"])
-    device = torch.device(device) if device is not None else None
-    if "cuda" in saved and device is not None and device.type == "cuda":
+    if "cuda" in saved and resolve_device(device).type == "cuda":
         torch.cuda.set_rng_state(saved["cuda"], device)
 
 
