@@ -10,14 +10,8 @@ import pytest
 
 from xqg.cli import distributed as shards_cli
 from xqg.cli.main import COMMAND_MODULES
-from xqg.distributed import (
-    TaskSpec,
-    add_shard_arguments,
-    engine_from_args,
-    run_sharded,
-    sharding_options,
-    spec_of,
-)
+from xqg.cli.shard_options import add_shard_arguments, engine_from_args, sharding_options
+from xqg.distributed import TaskSpec, run_sharded, spec_of
 from xqg.distributed.testing import NumpyVectorTask
 from xqg.errors import ConfigError
 

@@ -2,7 +2,7 @@
 
 Useful under a batch scheduler, to see which array tasks still have work and to check an output
 folder before searching it. The sharded commands themselves (encode, generate, fuse) share their
-flags through :func:`xqg.distributed.add_shard_arguments`.
+flags through :func:`xqg.cli.shard_options.add_shard_arguments`.
 """
 
 from __future__ import annotations

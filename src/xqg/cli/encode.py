@@ -66,7 +66,7 @@ def encoder_options(args: argparse.Namespace) -> dict:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``encode`` and ``encoder`` subcommands."""
-    from xqg.distributed.cli_args import add_shard_arguments
+    from xqg.cli.shard_options import add_shard_arguments
 
     parser = subparsers.add_parser(
         "encode",
@@ -114,7 +114,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _encode(args: argparse.Namespace) -> int:
-    from xqg.distributed import sharding_options
+    from xqg.cli.shard_options import sharding_options
     from xqg.encode.task import encode_file
     from xqg.precision import recorded_precision
 

@@ -28,7 +28,7 @@ from xqg.fuse.fusion import DEFAULT_ALPHA
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``fuse`` and ``fuse-predictor`` subcommands."""
-    from xqg.distributed.cli_args import add_shard_arguments
+    from xqg.cli.shard_options import add_shard_arguments
 
     parser = subparsers.add_parser(
         "fuse",
@@ -192,7 +192,8 @@ def _fuse(args: argparse.Namespace) -> int:
 
     _check_fuse_arguments(args)
     if args.corpus:
-        from xqg.distributed import run_sharded, sharding_options
+        from xqg.cli.shard_options import sharding_options
+        from xqg.distributed import run_sharded
         from xqg.fuse.task import FuseShardTask
 
         sharding = sharding_options(args)

@@ -59,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     # every value checked when parsed (xqg.cli.validators; docs/reliability.md)
     from xqg.cli import validators as v
     from xqg.cli.precision_option import add_precision_argument
-    from xqg.distributed.cli_args import add_shard_arguments
+    from xqg.cli.shard_options import add_shard_arguments
 
     train = subparsers.add_parser(
         "train-generator",
@@ -342,9 +342,9 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    from xqg.cli.shard_options import sharding_options
     from xqg.data.corpus import count_passages
     from xqg.distributed import run_sharded
-    from xqg.distributed.cli_args import sharding_options
     from xqg.generate import GenerateTask
 
     languages = args.languages  # a checked list (xqg.cli.validators.language_list)

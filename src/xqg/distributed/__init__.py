@@ -18,7 +18,6 @@ Example:
 
 from __future__ import annotations
 
-from xqg.distributed.cli_args import add_shard_arguments, engine_from_args, sharding_options
 from xqg.distributed.executors import Executor, InProcessExecutor, resolve_engine, run_sharded
 from xqg.distributed.manifest import (
     CorruptShardError,
@@ -55,9 +54,7 @@ __all__ = [
     "ShardWorkerError",
     "TaskSpec",
     "VectorPartWriter",
-    "add_shard_arguments",
     "build_task",
-    "engine_from_args",
     "iter_finished_shards",
     "iter_shards",
     "load_vectors",
@@ -69,6 +66,5 @@ __all__ = [
     "run_sharded",
     "select_shards",
     "shard_state",
-    "sharding_options",
     "spec_of",
 ]

@@ -7,7 +7,8 @@ the parsed arguments to :func:`~xqg.distributed.run_sharded`::
     ...
     run_sharded(task, num_rows, args.output, **sharding_options(args))
 
-This module imports neither torch nor Ray.
+This module imports neither torch nor Ray. It lives in the CLI (it was ``xqg.distributed.cli_args``):
+its options take the CLI's value types (:mod:`xqg.cli.validators`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from xqg.cli.validators import non_negative_float, non_negative_int, positive_int
 from xqg.errors import ConfigError
 
 DEFAULT_SHARD_SIZE = 100_000
@@ -37,8 +39,6 @@ def add_shard_arguments(
         >>> sharding_options(args)["shard_index"], engine_from_args(args)
         (1, 'inprocess')
     """
-    from xqg.cli.validators import non_negative_float, non_negative_int, positive_int
-
     group = parser.add_argument_group(
         "sharding and execution",
         "Output is written shard by shard (a folder per --shard-size rows, with manifest and DONE marker); "
