@@ -22,7 +22,7 @@ def test_bert2bert_generator_trains_and_writes_the_target_script(tmp_path, xquad
     generator = build_bert2bert_generator(texts_by_language(train), decoder_layers=2)
     vocab = generator.vocabulary
     assert vocab.num_tokens < 20_000 and all(len(vocab.allowed(lang)) < 5_000 for lang in ("de", "ru", "zh"))
-    config = GeneratorTrainingConfig(steps=30, batch_size=16, lr=1e-3, precision="bf16", save_every=0)
+    config = GeneratorTrainingConfig(steps=30, batch_size=16, lr=1e-3, precision="bfloat16", save_every=0)
     before = evaluation_loss(generator, held_out, config)
     result = train_generator(generator, train, tmp_path, config, eval_examples=held_out, show_progress=False)
     assert result.eval_loss[-1][1] < before - 1.0

@@ -33,7 +33,7 @@ def test_training_lowers_train_and_eval_loss(tmp_path, kind):
 
 @pytest.mark.parametrize("kind", ["bert2bert", "seq2seq"])
 def test_resume_equals_uninterrupted(tmp_path, kind):
-    config = GeneratorTrainingConfig(steps=6, batch_size=4, lr=3e-3, save_every=0, precision="bf16")
+    config = GeneratorTrainingConfig(steps=6, batch_size=4, lr=3e-3, save_every=0, precision="bfloat16")
     whole = tiny_generator(kind, dropout=0.1)  # dropout: the RNG state must be restored too
     train_generator(whole, EXAMPLES, tmp_path / "a", config, show_progress=False)
     first = tiny_generator(kind, dropout=0.1)

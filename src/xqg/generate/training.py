@@ -31,6 +31,7 @@ from xqg.errors import ConfigError, InputError
 from xqg.generate.base import QueryGenerator
 from xqg.generate.examples import GeneratorExample
 from xqg.generate.training_config import GeneratorTrainingConfig
+from xqg.precision import choose_precision, resolve_precision
 from xqg.seeding import derive_seed
 from xqg.train.checkpoint import (
     flatten_optimizer_state,
@@ -108,8 +109,6 @@ def evaluation_loss(
     """
     config = config or GeneratorTrainingConfig()
     if config.precision == "auto":
-        from xqg.precision import resolve_precision
-
         config = replace(config, precision=resolve_precision("auto", generator.device))
     if state is None:
         state = generator.training_state([], config, evaluation=True)
@@ -247,8 +246,6 @@ def train_generator(
     out.mkdir(parents=True, exist_ok=True)
     device = resolve_device(config.device)
     generator.to(device)  # a no-op where it already is
-    from xqg.precision import choose_precision
-
     choice = choose_precision(config.precision, device)
     config = replace(config, precision=choice.precision)  # recorded: a resume needs the same precision
     logger.info("training the generator on %s, %s", device, choice)
