@@ -317,6 +317,15 @@ def summarise(setup: XquadSetup, values: dict[str, dict[str, float]]) -> dict[st
     return table
 
 
+def alpha_row_table(success_at_1: dict[Any, float]) -> list[str]:
+    """A one-row Markdown table of Success@1 (in %) per fixed α."""
+    return [
+        "| α | " + " | ".join(f"{a:g}" for a in success_at_1) + " |",
+        "|---" * (len(success_at_1) + 1) + "|",
+        "| Success@1 | " + " | ".join(f"{100 * v:.1f}" for v in success_at_1.values()) + " |",
+    ]
+
+
 def markdown(results: dict[str, Any], langs: Sequence[str]) -> str:
     cols = [*langs, "avg_xling", "avg"]
     lines = [
@@ -349,28 +358,15 @@ def markdown(results: dict[str, Any], langs: Sequence[str]) -> str:
                         mark = "†" if sig["diff"] > 0 else "‡"
                 cells.append(f"{value:.1f}{mark}")
             lines.append(f"| {name} | {cond['alpha_label']} | " + " | ".join(cells) + " |")
-    if results.get("oracle_alpha_table"):
-        lines += [
-            "",
-            "## Calibration: oracle at fixed α (all queries; Success@1, avg_xling)",
-            "",
-            "| α | " + " | ".join(f"{a:g}" for a in results["oracle_alpha_table"]) + " |",
-            "|---" * (len(results["oracle_alpha_table"]) + 1) + "|",
-            "| Success@1 | "
-            + " | ".join(f"{100 * v:.1f}" for v in results["oracle_alpha_table"].values())
-            + " |",
-        ]
-    if results.get("predicted_alpha_table"):
-        lines += [
-            "",
-            "## Fusion without text at fixed α (test folds; for information, not used for selection)",
-            "",
-            "| α | " + " | ".join(f"{a:g}" for a in results["predicted_alpha_table"]) + " |",
-            "|---" * (len(results["predicted_alpha_table"]) + 1) + "|",
-            "| Success@1 | "
-            + " | ".join(f"{100 * v:.1f}" for v in results["predicted_alpha_table"].values())
-            + " |",
-        ]
+    for key, title in (
+        ("oracle_alpha_table", "Calibration: oracle at fixed α (all queries; Success@1, avg_xling)"),
+        (
+            "predicted_alpha_table",
+            "Fusion without text at fixed α (test folds; for information, not used for selection)",
+        ),
+    ):
+        if results.get(key):
+            lines += ["", f"## {title}", "", *alpha_row_table(results[key])]
     if results.get("cost"):
         lines += ["", "## Cost per passage (this machine, CPU)", ""]
         for key, value in results["cost"].items():
