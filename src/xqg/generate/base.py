@@ -26,9 +26,12 @@ from typing import Any
 import torch
 
 from xqg.data.atomic import atomic_write_json
+from xqg.data.languages import get_language
 from xqg.data.records import Passage
 from xqg.errors import ConfigError, InputError
+from xqg.generate.prompt import CAUSAL_PROMPT
 from xqg.generate.settings import SETTINGS_FILE, GeneratorSettings
+from xqg.precision import autocast_context, resolve_precision
 
 
 class QueryGenerator:
@@ -104,8 +107,6 @@ class QueryGenerator:
             >>> tiny_generator().set_precision("float32")
             'float32'
         """
-        from xqg.precision import resolve_precision
-
         precision = resolve_precision(name, self.device)
         if self.int8 and precision != "float32":
             raise ConfigError("int8 and bfloat16 are two alternative fast paths: choose one")
@@ -120,8 +121,6 @@ class QueryGenerator:
 
     def check_language(self, lang: str) -> None:
         """Raise if this generator cannot write ``lang`` (the base accepts any code its prompt can name)."""
-        from xqg.data.languages import get_language
-
         get_language(lang)
 
     def fingerprint(self) -> dict[str, Any]:
@@ -193,7 +192,6 @@ class QueryGenerator:
             from tqdm.auto import tqdm
 
             progress = tqdm(total=len(passages), desc="generate", unit="passage")
-        from xqg.precision import autocast_context
 
         for start in range(0, len(passages), batch_size):
             batch = list(passages[start : start + batch_size])
@@ -302,8 +300,6 @@ def plain_model_settings(name_or_path: str | Path) -> GeneratorSettings:
     """Settings for a Hugging Face model without ``xqg_generator.json``: ``seq2seq`` with the paper's
     prompt for an encoder-decoder, ``causal`` with the passage-first prompt for a decoder-only LM, a
     ``.gguf`` file a causal LM."""
-    from xqg.generate.prompt import CAUSAL_PROMPT
-
     path = Path(name_or_path)
     if path.suffix == ".gguf":
         return GeneratorSettings(kind="causal", prompt=CAUSAL_PROMPT)

@@ -33,6 +33,7 @@ import regex
 import torch
 from torch.nn import functional as F
 
+from xqg.encode.default_model import ensure_default_model
 from xqg.errors import ConfigError, InputError
 from xqg.generate.bert_decoder import GroupedBertDecoder, supports_grouped_decoding
 from xqg.generate.encoder_decoder import (
@@ -478,8 +479,6 @@ def build_bert2bert(
 
 def default_encoder_dir() -> Path:
     """The Hugging Face folder of the default encoder (multilingual-e5-small rebuilt into the cache)."""
-    from xqg.encode.default_model import ensure_default_model
-
     return Path(ensure_default_model())
 
 

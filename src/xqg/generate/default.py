@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from xqg.generate.causal import CausalLMGenerator, load_causal_lm
+from xqg.generate.gemma import ensure_gemma_base
 from xqg.generate.prompt import CAUSAL_PROMPT
 from xqg.generate.settings import GeneratorSettings
 from xqg.generate.token_subset import build_token_subset
@@ -43,8 +44,6 @@ def build_default_generator(
         ('causal', True)
     """
     if base is None:
-        from xqg.generate.gemma import ensure_gemma_base
-
         base = ensure_gemma_base()
     model, tokenizer = load_causal_lm(base)
     settings = settings or GeneratorSettings(kind="causal", prompt=CAUSAL_PROMPT)

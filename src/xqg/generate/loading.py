@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from xqg.devices import resolve_device
 from xqg.errors import ConfigError
 from xqg.generate.base import QueryGenerator
 from xqg.generate.settings import SETTINGS_FILE, GeneratorSettings
@@ -55,7 +56,6 @@ def load_generator(
         generator = QueryGenerator.load(folder)
     else:
         generator = QueryGenerator.load(name_or_path, settings=settings)
-    from xqg.devices import resolve_device
 
     generator.to(resolve_device(device))
     generator.set_precision(precision)

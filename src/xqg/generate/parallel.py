@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from xqg.data.records import Passage, RetrievalDataset
+from xqg.data.xquad import load_xquad_contexts
 from xqg.generate.examples import GeneratorExample
 
 #: A sentence ends at . ! ? followed by white space, or at a CJK/Devanagari/Arabic end mark.
@@ -93,8 +94,6 @@ def xquad_translation_examples(train: RetrievalDataset, languages: Sequence[str]
         >>> len(xquad_translation_examples(train, ["de"])) > 0  # doctest: +SKIP
         True
     """
-    from xqg.data.xquad import load_xquad_contexts
-
     contexts = load_xquad_contexts([lang for lang in languages if lang != "en"])
     return translation_examples(contexts, [p.id for p in train.corpus], languages)
 

@@ -15,9 +15,16 @@ from typing import Any
 
 from xqg.data.corpus import read_passage_rows
 from xqg.data.records import Passage
+from xqg.devices import check_device_name
+from xqg.distributed.fingerprint import corpus_identity, folder_identity
 from xqg.distributed.plan import ShardSpec
+from xqg.distributed.reader import iter_finished_shards
 from xqg.distributed.task import TaskSpec
 from xqg.errors import ConfigError, InputError
+from xqg.generate.loading import default_generator_dir, load_generator
+from xqg.generate.settings import SETTINGS_FILE
+from xqg.model_paths import check_model_source
+from xqg.precision import normalise_precision, resolve_precision
 
 QUERIES_FILE = "queries.jsonl"
 
@@ -25,11 +32,7 @@ QUERIES_FILE = "queries.jsonl"
 def _generator_identity(name_or_path: str | None) -> dict[str, Any]:
     """The generator by content: a folder's files hashed (:func:`xqg.distributed.fingerprint.folder_identity`),
     a hub id by its name."""
-    from xqg.distributed.fingerprint import folder_identity
-
     if name_or_path is None:
-        from xqg.generate.loading import default_generator_dir
-
         path = default_generator_dir()
     else:
         path = Path(name_or_path)
@@ -97,9 +100,6 @@ class GenerateTask:
         device: str = "auto",
         identities: dict[str, Any] | None = None,
     ) -> None:
-        from xqg.devices import check_device_name
-        from xqg.precision import normalise_precision, resolve_precision
-
         if not languages:
             raise ConfigError("generation needs at least one language")
         check_device_name(device)
@@ -138,8 +138,6 @@ class GenerateTask:
     @property
     def generator(self) -> Any:
         if self._generator is None:
-            from xqg.generate.loading import load_generator
-
             self._generator = load_generator(self.generator_name, device="cpu" if self.int8 else self.device)
             if self.int8:
                 self._generator.quantize_int8()
@@ -147,17 +145,12 @@ class GenerateTask:
 
     def check(self) -> None:
         """Before any manifest is written: the corpus exists and the generator can be found."""
-        from xqg.model_paths import check_model_source
-
         if isinstance(self.corpus, (str, Path)) and not Path(self.corpus).is_file():
             raise InputError(
                 "no such file" if not Path(self.corpus).exists() else "expected a file", path=self.corpus
             )
         if not self._in_memory:
             if self.generator_name is None:
-                from xqg.generate.loading import default_generator_dir
-                from xqg.generate.settings import SETTINGS_FILE
-
                 if not (default_generator_dir() / SETTINGS_FILE).exists():
                     raise ConfigError(
                         f"no default generator in {default_generator_dir()}: train one with "
@@ -168,8 +161,6 @@ class GenerateTask:
 
     def fingerprint(self) -> dict[str, Any]:
         """Generator (by content), settings and the corpus (by content): what determines the queries."""
-        from xqg.distributed.fingerprint import corpus_identity
-
         if self._in_memory:
             ident = {"generator": "in-memory", **self._generator.fingerprint()}
         else:
@@ -249,8 +240,6 @@ def read_generated(out_dir: str | Path, verify: str = "sha256") -> Iterator[dict
     Example:
         >>> list(read_generated("missing-folder"))  # doctest: +SKIP
     """
-    from xqg.distributed.reader import iter_finished_shards
-
     for shard in iter_finished_shards(out_dir, verify=verify):
         with open(shard.part(QUERIES_FILE), encoding="utf-8") as handle:
             for line in handle:

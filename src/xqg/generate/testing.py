@@ -15,7 +15,12 @@ from typing import Any
 import torch
 
 from xqg.generate.base import QueryGenerator
+from xqg.generate.bert2bert import build_bert2bert, build_vocabulary
+from xqg.generate.causal import CausalLMGenerator
+from xqg.generate.prompt import CAUSAL_PROMPT
+from xqg.generate.seq2seq import Seq2SeqGenerator
 from xqg.generate.settings import GeneratorSettings
+from xqg.generate.token_subset import build_token_subset
 
 _ALPHABET = (
     string.ascii_letters
@@ -150,12 +155,6 @@ def tiny_generator(
         T5Config,
         T5ForConditionalGeneration,
     )
-
-    from xqg.generate.bert2bert import build_bert2bert, build_vocabulary
-    from xqg.generate.causal import CausalLMGenerator
-    from xqg.generate.prompt import CAUSAL_PROMPT
-    from xqg.generate.seq2seq import Seq2SeqGenerator
-    from xqg.generate.token_subset import build_token_subset
 
     tokenizer = tiny_tokenizer()
     if kind == "causal":

@@ -8,6 +8,7 @@ from typing import Any
 
 from xqg.devices import check_device_name
 from xqg.errors import ConfigError
+from xqg.precision import normalise_precision
 
 
 @dataclass
@@ -59,8 +60,6 @@ class GeneratorTrainingConfig:
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        from xqg.precision import normalise_precision
-
         self.precision = normalise_precision(self.precision)
         if self.precision == "float16":
             raise ConfigError(
