@@ -24,9 +24,8 @@ STAGES = {"encode", "generate", "fuse", "index", "evaluate", "typos", "train", "
 LAYER = {"cli": 4, "experiment": 3, **{p: 2 for p in STAGES}, "data": 1, **{b: 0 for b in BASE}}
 #: known upward edges, each with why it is still there (none: the sharding flags moved to ``cli/``)
 UPWARD_ALLOWED: set[tuple[str, str]] = set()
-#: function-local imports in the generator modules the lead (issue 16) is still changing; listed so
-#: that the rule holds for the rest of the tree and the debt stays visible
-UNCOMMENTED_ALLOWED = {"xqg.generate.causal", "xqg.generate.gemma", "xqg.generate.recipes"}
+#: modules whose function-local imports may go without a reason (none left)
+UNCOMMENTED_ALLOWED: set[str] = set()
 
 
 def _modules() -> dict[str, Path]:

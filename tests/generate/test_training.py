@@ -50,6 +50,34 @@ def test_resume_equals_uninterrupted(tmp_path, kind):
     assert not list((tmp_path / "b").rglob("*.bin")) and not list((tmp_path / "b").rglob("*.pt"))
 
 
+def test_a_crash_inside_the_checkpoint_swap_resumes_from_the_complete_checkpoint(tmp_path):
+    """Killed after the old checkpoint moved aside and before the new one moved in (a half-written
+    ``checkpoint.tmp``, no ``checkpoint``), and after a step's log line but before its checkpoint: the
+    re-run resumes from the complete checkpoint, ends with the uninterrupted weights and logs each
+    step once."""
+    config = GeneratorTrainingConfig(steps=6, batch_size=4, lr=3e-3, save_every=0)
+    whole = tiny_generator("seq2seq", dropout=0.1)
+    train_generator(whole, EXAMPLES, tmp_path / "a", config, show_progress=False)
+    run = tmp_path / "b"
+    train_generator(
+        tiny_generator("seq2seq", dropout=0.1), EXAMPLES, run, config, show_progress=False, stop_after=3
+    )
+    (run / "checkpoint").replace(run / "checkpoint.old")
+    (run / "checkpoint.tmp").mkdir()
+    (run / "checkpoint.tmp" / "trainable.safetensors").write_bytes(b"half a file")
+    with open(run / "train_log.jsonl", "a", encoding="utf-8") as log:
+        log.write(json.dumps({"step": 4, "loss": 1.0}) + "\n")
+    resumed = tiny_generator("seq2seq", dropout=0.1)
+    assert train_generator(resumed, EXAMPLES, run, config, show_progress=False).resumed_from == 3
+    for (name, a), (_, b) in zip(
+        whole.model.named_parameters(), resumed.model.named_parameters(), strict=True
+    ):
+        torch.testing.assert_close(a, b, msg=name, atol=0, rtol=0)
+    steps = [json.loads(line)["step"] for line in (run / "train_log.jsonl").read_text().splitlines()]
+    assert steps == list(range(1, 7))
+    assert sorted(p.name for p in run.glob("checkpoint*")) == ["checkpoint"]
+
+
 def test_a_checkpoint_from_before_the_shared_form_still_resumes(tmp_path):
     """Checkpoints written before ``xqg.train.checkpoint``'s form (optimizer scalars apart, param groups
     without their params, the CPU generator under ``torch``) resume to the uninterrupted weights."""

@@ -45,7 +45,7 @@ from xqg.generate.encoder_decoder import cache_argument, first_int, quantize_lin
 from xqg.generate.prompt import format_prompt_part, split_prompt
 from xqg.generate.sampling import TopKSampler, decode_rows
 from xqg.generate.settings import GeneratorSettings
-from xqg.generate.token_subset import TokenSubset
+from xqg.generate.token_subset import TOKEN_SUBSET_FILE, TokenSubset
 from xqg.seeding import derive_seed
 
 logger = logging.getLogger(__name__)
@@ -447,8 +447,6 @@ class CausalLMGenerator(QueryGenerator):
 
     @classmethod
     def _load_folder(cls, folder: str | Path, settings: GeneratorSettings) -> CausalLMGenerator:
-        from xqg.generate.token_subset import TOKEN_SUBSET_FILE
-
         model, tokenizer = load_causal_lm(folder)
         path = Path(folder)
         subset = TokenSubset.load(path) if path.is_dir() and (path / TOKEN_SUBSET_FILE).exists() else None

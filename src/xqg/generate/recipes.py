@@ -176,7 +176,7 @@ def train_default_generator(
             logger.info("loading the trained generator in %s", out)
             return QueryGenerator.load(out)
     if is_bert2bert_recipe(recipe):
-        from xqg.generate.bert2bert import build_bert2bert_generator
+        from xqg.generate.bert2bert import build_bert2bert_generator  # torch: see above
 
         generator = build_bert2bert_generator(
             texts_by_language(examples),
@@ -187,7 +187,7 @@ def train_default_generator(
     else:
         if decoder_layers:
             raise ConfigError("decoder_layers applies to the bert2bert recipes only")
-        from xqg.generate.default import build_default_generator
+        from xqg.generate.default import build_default_generator  # torch: see above
 
         generator = build_default_generator(  # type: ignore[assignment]
             vocabulary_texts(examples, vocabulary_extra), base=base, settings=settings

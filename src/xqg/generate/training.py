@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -25,7 +26,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from xqg.data.atomic import atomic_write_json
+from xqg.data.atomic import atomic_write_json, atomic_write_text
 from xqg.devices import resolve_device
 from xqg.errors import ConfigError, InputError
 from xqg.generate.base import QueryGenerator
@@ -43,6 +44,7 @@ from xqg.train.checkpoint import (
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_DIR = "checkpoint"
+STATE_FILE = "trainer_state.json"
 LOG_FILE = "train_log.jsonl"
 
 
@@ -140,23 +142,22 @@ def save_checkpoint(
 
     The optimizer and the random state take the one checkpoint form of :mod:`xqg.train.checkpoint`
     (:func:`~xqg.train.checkpoint.flatten_optimizer_state`, :func:`~xqg.train.checkpoint.random_state`:
-    the CUDA generator too on a GPU, where dropout draws from it); ``trainer_state.json`` is written
-    last, so the step it names is never ahead of the tensors.
+    the CUDA generator too on a GPU, where dropout draws from it). The checkpoint is written whole into
+    ``<folder>.tmp`` and swapped in by renames (the previous one is kept as ``<folder>.old`` until the
+    new one is in place), so a crash at any moment leaves one complete checkpoint:
+    :func:`complete_checkpoint` finds it.
     """
-    folder.mkdir(parents=True, exist_ok=True)
+    staging, previous = _sibling(folder, ".tmp"), _sibling(folder, ".old")
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
     params = {name: p.detach().cpu().contiguous() for name, p in _trainable(generator).items()}
     opt_tensors, opt_meta = flatten_optimizer_state(optimizer.state_dict())
-    files = {
-        "trainable.safetensors": params,
-        "optimizer.safetensors": opt_tensors,
-        "rng.safetensors": random_state(generator.device),
-    }
-    for name, tensors in files.items():
-        save_file(tensors, str(folder / f"{name}.tmp"))
-    for name in files:
-        (folder / f"{name}.tmp").replace(folder / name)
+    save_file(params, str(staging / "trainable.safetensors"))
+    save_file(opt_tensors, str(staging / "optimizer.safetensors"))
+    save_file(random_state(generator.device), str(staging / "rng.safetensors"))
     atomic_write_json(
-        folder / "trainer_state.json",
+        staging / STATE_FILE,
         {
             "step": step,
             "config": config.identity(),
@@ -165,6 +166,52 @@ def save_checkpoint(
             "eval_loss": result.eval_loss,
         },
     )
+    complete_checkpoint(folder)  # an earlier swap cut short is finished first
+    if folder.exists():
+        if previous.exists():
+            shutil.rmtree(previous)
+        folder.replace(previous)
+    staging.replace(folder)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def _sibling(folder: Path, suffix: str) -> Path:
+    return folder.with_name(folder.name + suffix)
+
+
+def complete_checkpoint(folder: str | Path) -> Path | None:
+    """The complete generator checkpoint at ``folder``, after finishing a swap a crash cut short.
+
+    :func:`save_checkpoint` renames the current checkpoint to ``<folder>.old`` before it renames the
+    new one into place; a crash between the two leaves only ``<folder>.old``, which is moved back.
+
+    Args:
+        folder: the checkpoint folder (``<output_dir>/checkpoint``).
+
+    Returns:
+        ``folder`` when it holds a complete checkpoint, else ``None``.
+
+    Example:
+        >>> complete_checkpoint("no/such/run/checkpoint") is None
+        True
+    """
+    folder = Path(folder)
+    previous = _sibling(folder, ".old")
+    if not (folder / STATE_FILE).is_file() and (previous / STATE_FILE).is_file():
+        if folder.exists():
+            shutil.rmtree(folder)
+        previous.replace(folder)
+    return folder if (folder / STATE_FILE).is_file() else None
+
+
+def _truncate_log(path: Path, step: int) -> None:
+    """Drop the log lines of steps after ``step`` (written after the checkpoint a resume starts from)."""
+    if not path.is_file():
+        return
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = [line for line in lines if line.strip() and json.loads(line).get("step", 0) <= step]
+    if len(kept) != len(lines):
+        atomic_write_text(path, "".join(kept))
 
 
 def _load_checkpoint(
@@ -174,7 +221,7 @@ def _load_checkpoint(
     config: GeneratorTrainingConfig,
     result: TrainingResult,
 ) -> int:
-    state = json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))
+    state = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
     if state["config"] != json.loads(json.dumps(config.identity())):
         raise ConfigError(
             f"{folder} was written with other training settings ({state['config']}); "
@@ -266,8 +313,9 @@ def train_generator(
     result = TrainingResult(steps=config.steps)
     step = 0
     checkpoint = out / CHECKPOINT_DIR
-    if (checkpoint / "trainer_state.json").exists():
+    if complete_checkpoint(checkpoint) is not None:
         step = _load_checkpoint(checkpoint, generator, optimizer, config, result)
+        _truncate_log(out / LOG_FILE, step)
         result.resumed_from = step
         logger.info("resuming generator training at step %d of %d", step, config.steps)
     started = time.monotonic()
