@@ -49,3 +49,31 @@ def test_run_check_with_a_subset_of_systems(capsys) -> None:
     assert "typos-aware" not in out
     assert main(["run", str(config), "--systems", "zero-shot+xqg", "--check"]) != 0
     assert "not in [systems] names" in capsys.readouterr().err
+
+
+def test_a_busy_machine_makes_waiting_openmp_threads_sleep() -> None:
+    from xqg.cli.main import sleep_waiting_threads
+
+    env: dict[str, str] = {}
+    assert sleep_waiting_threads(env, load=2.0, cores=2) and env == {"OMP_WAIT_POLICY": "PASSIVE"}
+    assert not sleep_waiting_threads(idle := {}, load=1.9, cores=2) and idle == {}
+    for chosen in ({"OMP_WAIT_POLICY": "ACTIVE"}, {"GOMP_SPINCOUNT": "1000"}):  # the user's choice stays
+        before = dict(chosen)
+        assert not sleep_waiting_threads(chosen, load=50.0, cores=2) and chosen == before
+
+
+def test_parsing_a_command_does_not_import_torch(tmp_path) -> None:
+    """main() sets the OpenMP wait policy after parsing: torch (which starts OpenMP) must not be loaded yet."""
+    import subprocess
+    import sys
+
+    (tmp_path / "q.tsv").write_text("q1\tWer?\n", encoding="utf-8")
+    code = (
+        "import sys\n"
+        "from xqg.cli.main import build_parser\n"
+        f"build_parser().parse_args(['encode', {str(tmp_path / 'q.tsv')!r}, '--kind', 'query', '-o', "
+        f"{str(tmp_path / 'out')!r}])\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
