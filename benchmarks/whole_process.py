@@ -178,7 +178,7 @@ def engines_for(row: str, args: argparse.Namespace) -> list[Engine]:
     xqg = f"{py} -m xqg.cli.main"
     model = shlex.quote(str(args.model))
     if row.startswith("encode-"):
-        kind = row.split("-")[1][:-1]
+        kind = {"encode-passages": "passage", "encode-queries": "query"}[row]
         source = f"{work}/corpus.jsonl" if kind == "passage" else f"{work}/queries.tsv"
         return [
             Engine("xqg encode", f"{xqg} encode {source} --kind {kind} --batch-size 64 -o {{out}}"),
@@ -349,6 +349,20 @@ def render(header: str, notes: list[str], lines: list[list[str]], done: bool = T
     return "\n".join([header, "", *notes, end, "", table])
 
 
+def kept_rows(path: Path, measured: list[str]) -> list[list[str]]:
+    """The table lines of the block in ``path`` whose row is not being measured now (``--keep-other-rows``)."""
+    content = path.read_text(encoding="utf-8")
+    if BEGIN not in content:
+        return []
+    block = content.split(BEGIN, 1)[1].split(END, 1)[0]
+    lines = []
+    for line in block.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and cells[0] in ROWS and cells[0] not in measured:
+            lines.append(cells)
+    return lines
+
+
 def write_docs(path: Path, text: str) -> None:
     content = path.read_text(encoding="utf-8")
     if BEGIN not in content or END not in content:
@@ -390,6 +404,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--generator-note", default=None, help="what the generate row measures (table header)"
     )
+    parser.add_argument(
+        "--keep-other-rows",
+        action="store_true",
+        help="with --write-docs and --rows: keep the rows of the existing table that are not re-measured",
+    )
     parser.add_argument("--write-docs", type=Path, default=None, help="replace the table block in this file")
     args = parser.parse_args(argv)
     set_data_mirror()
@@ -418,6 +437,8 @@ def main(argv: list[str] | None = None) -> int:
         },
     )
     lines: list[list[str]] = []
+    if args.keep_other_rows and args.write_docs:
+        lines = kept_rows(args.write_docs, args.rows)
     notes: list[str] = []
     for row in args.rows:
         engines = measure_row(row, args, env)
