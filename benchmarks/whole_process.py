@@ -276,12 +276,12 @@ ids, q = load_vectors({queries!r})
 q = np.asarray(q, dtype=np.float32)
 
 
-def median_of_5(fn):
+def median_of_5(fn):  # CPU seconds (user + system) of this single-threaded child: the work, not the wait
     times = []
     for _ in range(6):  # the first warms the page cache and the remembered checks
-        start = time.perf_counter()
+        start = time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     return sorted(times[1:])[2]
 
 
@@ -302,7 +302,8 @@ def search_core_note(work: Path, env: dict[str, str]) -> str:
     ``bench_search.bandwidth_bytes_per_s``), measured in the same child right after the search. The
     search is ``xqg.index.search_plan.search_index``, the call ``xqg search`` makes after reading its
     query vectors (plan, remembered checks, each shard memory-mapped and scanned, top-100 merge), median
-    of 5 after a warm-up; the scan alone is FAISS's ``knn`` over the same shards already mapped into
+    of 5 after a warm-up, in CPU seconds of the single-threaded child (the work, not the wait for a core on
+    a shared machine); the scan alone is FAISS's ``knn`` over the same shards already mapped into
     the process (what a search pays beyond it is mapping 1.5 GB of page cache into a new process,
     page by page, and the merge).
     """
@@ -317,7 +318,7 @@ def search_core_note(work: Path, env: dict[str, str]) -> str:
         f"search bound (1 query): {size / 2**20:,.0f} MiB of float32 vectors at {rate / 1e9:.1f} GB/s "
         f"(streaming read, np.add.reduce over 1 GiB, 1 thread) = {bound:.3f} s. Inside the process, "
         f"`xqg search`'s call (search_index: plan, remembered checks, shards memory-mapped and scanned, "
-        f"top-100 merge; median of 5 warm calls) takes {seconds:.3f} s = **{seconds / bound:.2f}x the "
+        f"top-100 merge; CPU seconds, median of 5 warm calls) takes {seconds:.3f} s = **{seconds / bound:.2f}x the "
         f"bound**; FAISS's scan of the same shards once they are mapped into the process {scan:.3f} s = "
         f"{scan / bound:.2f}x (the difference is mapping the page cache into the process and the merge). "
         "The rest of the whole process is start-up, imports, reading the query and writing the run"
