@@ -37,7 +37,7 @@ import torch.nn.functional as F
 
 from xqg.data.corpus import read_queries
 from xqg.data.records import Passage, Query, RetrievalDataset, passage_text
-from xqg.data.xquad import XQUAD_LANGUAGES, load_xquad_contexts
+from xqg.data.xquad import available_xquad_languages, load_xquad_contexts
 from xqg.errors import ConfigError
 from xqg.seeding import derive_seed
 from xqg.train.config import DISTILL_SOURCES, RetrieverTrainingConfig
@@ -146,7 +146,8 @@ def label_free_texts(
     Args:
         train: the training split (only its question texts and its passages are read).
         sources: ``questions`` (the split's questions), ``pieces`` (question-length pieces of its
-            passages: for XQuAD the paragraphs in every one of ``languages``, XQuAD's translations;
+            passages: for XQuAD the paragraphs in every one of ``languages`` whose file is present,
+            XQuAD's translations;
             elsewhere the corpus passages, taken to be in ``corpus_language``), ``files`` (the
             queries files ``files``, JSONL/TSV with a language per row: other data sets' queries).
         languages: keep texts in these languages (default all; for XQuAD pieces, all 11).
@@ -174,7 +175,8 @@ def label_free_texts(
         texts += [q for q in train.all_queries() if wanted is None or q.lang in wanted]
     if "pieces" in sources:
         if train.name.startswith("xquad"):
-            langs = sorted(wanted or set(XQUAD_LANGUAGES))
+            present = set(available_xquad_languages(xquad_root))  # an absent file (ro) is left out
+            langs = sorted(present & wanted if wanted else present)
             contexts = load_xquad_contexts(langs, root=xquad_root)
             paragraphs = sorted({str(p.meta.get("paragraph", p.id)) for p in train.corpus} & set(contexts))
             items = [(pid, contexts[pid][lang], lang) for pid in paragraphs for lang in langs]
