@@ -1,4 +1,4 @@
-"""experiments/distill_ablation.py end to end on real XQuAD with a tiny encoder (slow: two trainings)."""
+"""configs/distill_ablation.py end to end on real XQuAD with a tiny encoder (slow: two trainings)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ baseline = "zero-shot"
         encoding="utf-8",
     )
     spec = importlib.util.spec_from_file_location(
-        "distill_ablation", REPO / "experiments" / "distill_ablation.py"
+        "distill_ablation", REPO / "configs" / "distill_ablation.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
