@@ -69,6 +69,9 @@ def test_run_writes_the_report_and_reuses_every_stage(tmp_path, models, xquad_di
     summary = run_experiment(_config(tmp_path, *models), cache_dir=cache)
     results = json.loads(summary.results_json.read_text(encoding="utf-8"))
     assert summary.report_html.exists() and (tmp_path / "report" / "report.md").exists()
+    # the data line of the report names the data set (a typo protocol's name once stood in its place)
+    report = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
+    assert "\n\nDataset xquad (paragraph corpus of " in report and "one-typo Significance" not in report
     assert set(results["systems"]) >= {"zero-shot", "fine-tuned:typos-aware", "other/zero-shot"}
     fold = results["fold1"]
     # α of the predictor is chosen on held-out dev articles, the oracle's on the training articles

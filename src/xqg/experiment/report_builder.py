@@ -187,17 +187,17 @@ def build_report(
     if typo_conditions:
         protocols = sorted({c.split("#")[0] for c in typo_conditions})
         drops: dict[str, dict[str, float]] = {}
-        for protocol in protocols:
-            conds = [c for c in typo_conditions if c.startswith(protocol + "#")]
+        for typo_protocol in protocols:
+            conds = [c for c in typo_conditions if c.startswith(typo_protocol + "#")]
             rows: dict[str, dict[str, float]] = {}
             pvals: dict[str, dict[str, float]] = {}
             spread: dict[str, dict[str, float]] = {}
             for s in systems:
                 clean = merged[s][CLEAN][primary]
                 typo_mean = mean_over_variants([merged[s][c][primary] for c in conds])
-                condition_values.setdefault(protocol, {})[s] = typo_mean
+                condition_values.setdefault(typo_protocol, {})[s] = typo_mean
                 rows[f"{s} · clean"] = by_lang(clean)
-                rows[f"{s} · {protocol}"] = by_lang(typo_mean)
+                rows[f"{s} · {typo_protocol}"] = by_lang(typo_mean)
                 per_variant = [by_lang(merged[s][c][primary]) for c in conds]
                 spread[s] = {
                     lang: float(np.std([v[lang] for v in per_variant], ddof=1)) if len(conds) > 1 else 0.0
@@ -211,10 +211,10 @@ def build_report(
                     num_permutations=cfg.metrics.permutations,
                     seed=cfg.experiment.seed,
                 )
-                pvals[f"{s} · {protocol}"] = {col: r.pvalue for col, r in tests.items()}
-                drops[s] = relative_drops(rows[f"{s} · clean"], rows[f"{s} · {protocol}"])
+                pvals[f"{s} · {typo_protocol}"] = {col: r.pvalue for col, r in tests.items()}
+                drops[s] = relative_drops(rows[f"{s} · clean"], rows[f"{s} · {typo_protocol}"])
             table = ResultTable(
-                title=f"Misspelled questions ({protocol}, mean of {len(conds)} seeded variants), {primary}; "
+                title=f"Misspelled questions ({typo_protocol}, mean of {len(conds)} seeded variants), {primary}; "
                 "* = the drop from clean is significant",
                 metric=primary,
                 columns=list(languages),
@@ -225,10 +225,10 @@ def build_report(
             )
             tables.append(table)
             if len(systems) > 1:
-                means = condition_values[protocol]
+                means = condition_values[typo_protocol]
                 tables.append(
                     ResultTable(
-                        title=f"Misspelled questions ({protocol}, per-question mean over the variants), "
+                        title=f"Misspelled questions ({typo_protocol}, per-question mean over the variants), "
                         f"{primary}, against the baseline",
                         metric=primary,
                         columns=list(languages),
@@ -240,7 +240,7 @@ def build_report(
                 )
             tables.append(
                 ResultTable(
-                    title=f"Relative drop under {protocol} (% of the clean score)",
+                    title=f"Relative drop under {typo_protocol} (% of the clean score)",
                     metric=f"drop of {primary}",
                     columns=list(languages),
                     values=drops,
@@ -250,7 +250,7 @@ def build_report(
             groups = resource_groups(languages)
             tables.append(
                 ResultTable(
-                    title=f"Relative drop under {protocol} by resource group (Joshi et al. 2020 classes 0-3 vs 4-5)",
+                    title=f"Relative drop under {typo_protocol} by resource group (Joshi et al. 2020 classes 0-3 vs 4-5)",
                     metric=f"drop of {primary}",
                     columns=list(groups),
                     values={s: group_means(drops[s], groups) for s in systems},
@@ -258,15 +258,15 @@ def build_report(
             )
             plots.append(
                 Plot(
-                    f"typo_drop_{protocol}",
-                    f"Relative drop of {primary} under {protocol} (%)",
+                    f"typo_drop_{typo_protocol}",
+                    f"Relative drop of {primary} under {typo_protocol} (%)",
                     "bars",
                     list(languages),
                     {s: [100 * drops[s][lang] for lang in languages] for s in systems},
                     ylabel="drop (%)",
                 )
             )
-            results[f"typo_sd_{protocol}"] = spread
+            results[f"typo_sd_{typo_protocol}"] = spread
     if len(systems) > 1:
         tables.append(
             _summary_table(
@@ -316,10 +316,8 @@ def build_report(
         )
         + " Significance: paired randomisation test "
         f"({cfg.metrics.permutations} sign flips, seed {cfg.experiment.seed}), Holm-corrected over the systems, "
-        f"level {level}. α per system: "
-        + ", ".join(
-            f"{k} = {v:g}" for f in folds.values() for k, v in f.alpha_chosen.items() if k != baseline
-        )
+        f"level {level}"
+        + _chosen_alphas(folds)
         + (
             ". Fusion per query language: each question is searched in passages fused with its own "
             "language's queries only"
@@ -360,3 +358,17 @@ def build_report(
         paths["json"],
         seconds,
     )
+
+
+def _chosen_alphas(folds: dict[int, Any]) -> str:
+    """``. α per system: …`` for the fused systems (a ``+`` in the name), per fold when there are several."""
+    per_fold = {
+        fold_id: ", ".join(f"{k} = {v:g}" for k, v in fold.alpha_chosen.items() if "+" in k)
+        for fold_id, fold in folds.items()
+    }
+    per_fold = {fold_id: text for fold_id, text in per_fold.items() if text}
+    if not per_fold:
+        return ""
+    if len(per_fold) == 1:
+        return ". α per system: " + next(iter(per_fold.values()))
+    return ". α per system: " + "; ".join(f"fold {k}: {v}" for k, v in per_fold.items())
