@@ -66,7 +66,7 @@ def test_a_crash_inside_the_checkpoint_swap_resumes_from_the_complete_checkpoint
     (run / "checkpoint.tmp").mkdir()
     (run / "checkpoint.tmp" / "trainable.safetensors").write_bytes(b"half a file")
     with open(run / "train_log.jsonl", "a", encoding="utf-8") as log:
-        log.write(json.dumps({"step": 4, "loss": 1.0}) + "\n")
+        log.write(json.dumps({"step": 4, "loss": 1.0}) + "\n" + '{"step": 5, "lo')  # the last line cut short
     resumed = tiny_generator("seq2seq", dropout=0.1)
     assert train_generator(resumed, EXAMPLES, run, config, show_progress=False).resumed_from == 3
     for (name, a), (_, b) in zip(

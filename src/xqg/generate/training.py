@@ -205,12 +205,22 @@ def complete_checkpoint(folder: str | Path) -> Path | None:
 
 
 def _truncate_log(path: Path, step: int) -> None:
-    """Drop the log lines of steps after ``step`` (written after the checkpoint a resume starts from)."""
+    """Drop the log lines of steps after ``step`` (written after the checkpoint a resume starts from),
+    and a last line cut short by a crash."""
     if not path.is_file():
         return
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    kept = [line for line in lines if line.strip() and json.loads(line).get("step", 0) <= step]
-    if len(kept) != len(lines):
+    kept = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            if number == len(lines):  # the write a crash interrupted
+                break
+            raise InputError("not a JSON line of a training log", path=path, line=number) from None
+        if entry.get("step", 0) <= step:
+            kept.append(line if line.endswith("\n") else line + "\n")
+    if kept != lines:
         atomic_write_text(path, "".join(kept))
 
 
