@@ -160,8 +160,10 @@ def main() -> None:
         }.items()
         if v
     }
-    heldout = examples_from_dataset(test_ds, args.languages)
-    eval_examples = random.Random(0).sample(heldout, min(args.eval_examples, len(heldout)))
+    eval_examples: list = []
+    if args.eval_every and not args.model:  # the held-out triples only where a training logs their loss
+        heldout = examples_from_dataset(test_ds, args.languages)
+        eval_examples = random.Random(0).sample(heldout, min(args.eval_examples, len(heldout)))
     started = time.monotonic()
     if args.model:
         from xqg.generate.loading import load_generator
@@ -190,7 +192,7 @@ def main() -> None:
             settings=settings,
             decoder_layers=args.decoder_layers,
             vocabulary_extra=extra,
-            eval_examples=eval_examples if args.eval_every else (),
+            eval_examples=eval_examples,
             **overrides,
         )
     train_seconds = time.monotonic() - started
