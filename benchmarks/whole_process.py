@@ -238,6 +238,23 @@ def measure_row(row: str, args: argparse.Namespace, env: dict[str, str]) -> list
     return engines
 
 
+def search_agreement_note(row: str, work: Path) -> str:
+    """How the run ``xqg search`` wrote compares with the FAISS script's (last timed repeat of each)."""
+    from xqg.data.trec import read_run
+
+    scratch = work / "out" / row
+    ours, faiss_run = read_run(scratch / "xqg-0.trec"), read_run(scratch / "FAISS-0.trec")
+    same_order = sum(list(ours[q]) == list(faiss_run[q]) for q in faiss_run)
+    same_set = sum(set(ours[q]) == set(faiss_run[q]) for q in faiss_run)
+    diff = max(abs(ours[q][d] - faiss_run[q][d]) for q in faiss_run for d in faiss_run[q] if d in ours[q])
+    return (
+        f"{row}: `xqg search`'s run vs the FAISS script's: the same top 100 documents for {same_set:,} of "
+        f"{len(faiss_run):,} queries, in the same order for {same_order:,}; largest score difference "
+        f"{diff:.1e} (the TREC files carry 6 decimals; float32 scores summed in another order differ by a "
+        "few units in the last place, and documents that close can change places)"
+    )
+
+
 def row_table(row: str, engines: list[Engine]) -> list[list[str]]:
     xqg_wall = median([m.wall for m in engines[0].runs])
     xqg_cpu = median([m.cpu for m in engines[0].runs])
@@ -446,6 +463,8 @@ def main(argv: list[str] | None = None) -> int:
         lines += row_table(row, engines)
         if row == "search-1":
             notes.append(f"- {search_core_note(args.work, env)}")
+        if row.startswith("search-"):
+            notes.append(f"- {search_agreement_note(row, args.work)}")
         if args.write_docs and row != args.rows[-1]:  # the rows so far, in case a later one is stopped
             write_docs(args.write_docs, render(header, notes, lines, done=False))
     text = render(header, notes, lines)

@@ -96,3 +96,19 @@ def test_empty_inputs() -> None:
     assert s.shape == (2, 0) and i.shape == (2, 0)
     with pytest.raises(ValueError, match="do not match"):
         rank_scores(np.zeros((2, 2)), ["q"], ["a", "b"])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 12), st.integers(0, 10_000))
+def test_merge_orders_untied_rows_by_score_and_tied_rows_by_id(width, k, seed) -> None:
+    """The merge's fast path (rows whose best k + 1 scores are all distinct, ordered by score alone)
+    and its tie path (ids decide) give the full sort's order, rows of both kinds in one call."""
+    rng = np.random.default_rng(seed)
+    scores = rng.normal(size=(6, width)).astype(np.float32)
+    scores[::2] = rng.integers(0, 3, size=(3, width))  # every other row: many ties
+    ids = np.asarray([[f"d{j:02d}" for j in rng.permutation(width)] for _ in range(6)], dtype=object)
+    top_scores, top_ids = merge_candidates(scores, ids, k)
+    for i in range(6):
+        expected = _reference(scores[i : i + 1], ids[i].tolist(), k)[0]
+        assert top_ids[i].tolist() == expected
+        assert top_scores[i].tolist() == [float(scores[i, ids[i].tolist().index(d)]) for d in expected]

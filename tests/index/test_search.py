@@ -122,10 +122,15 @@ def test_trec_run_round_trip_and_cli(tmp_path) -> None:
         == 0
     )
     assert read_run(tmp_path / "cli.trec") == run
-    # half precision is the GPU path; the CPU path (FAISS) says so instead of silently searching in fp32
+    # a half-precision product shortlists and re-scores in float32: the same run
     args = ["search", "--queries", str(queries), "--index", str(docs), "-o", str(tmp_path / "h.trec")]
-    assert main([*args, "--search-precision", "float16"]) == 2
-    assert not (tmp_path / "h.trec").exists()
+    assert main([*args, "-k", "3", "--search-precision", "float16"]) == 0
+    half = read_run(tmp_path / "h.trec")
+    assert [list(half[q]) for q in run] == [list(run[q]) for q in run]
+    for q in run:  # scores: float32 BLAS vs the correctly rounded dot product, a few ulp apart
+        np.testing.assert_allclose(list(half[q].values()), list(run[q].values()), rtol=1e-6)
+    # the in-memory path is float32 only: refused before anything is written
+    assert main([*args, "--search-precision", "bfloat16", "--search-path", "memory"]) == 2
     # encoded query vectors carry no language: one index per language needs a queries file
     assert main([*args, "--per-language"]) == 2
 
@@ -175,13 +180,11 @@ def test_the_gpu_matrix_product_path_ranks_like_faiss(tmp_path, monkeypatch) -> 
 
 
 @pytest.mark.parametrize("precision", ["float16", "bfloat16"])
-def test_reduced_precision_gpu_path_rescores_to_the_float32_run(tmp_path, monkeypatch, precision) -> None:
-    """The float16/bfloat16 torch path behind ``--search-device cuda`` (run here on the CPU) shortlists
-    in low precision and re-scores in float32: on near-twin vectors, whose order the low-precision
-    product alone gets wrong, the run and its scores equal FAISS's float32 run."""
+def test_reduced_precision_product_rescores_to_the_float32_run(tmp_path, precision) -> None:
+    """A float16/bfloat16 product (the GPU path's, and bfloat16 the CPU's default for large batches)
+    only shortlists; on near-twin vectors, whose order the low-precision product alone gets wrong, the
+    run and its scores equal FAISS's float32 run."""
     import torch
-
-    from xqg.index import exact_search
 
     rng = np.random.default_rng(5)
     vectors = rng.normal(size=(300, 16)).astype(np.float32)
@@ -191,24 +194,30 @@ def test_reduced_precision_gpu_path_rescores_to_the_float32_run(tmp_path, monkey
     docs = _write(tmp_path, "docs", ids, vectors, 70)
     queries = vectors[:6] + rng.normal(scale=0.05, size=(6, 16)).astype(np.float32)
     qids = [f"q{i}" for i in range(6)]
-    expected = search(queries, qids, docs, k=10)
+    expected = search(queries, qids, docs, k=10, precision="float32")
     dtype = getattr(torch, precision)
     raw = torch.topk(torch.from_numpy(queries).to(dtype) @ torch.from_numpy(vectors).to(dtype).T, 10).indices
     assert any([ids[j] for j in row] != list(expected[q]) for row, q in zip(raw.tolist(), qids, strict=True))
 
-    with pytest.raises(ConfigError, match="GPU path"):
-        search(queries, qids, docs, k=10, precision=precision)  # FAISS is float32 only
-    monkeypatch.setattr(exact_search, "SHORTLIST_MIN", 12)  # a shortlist barely deeper than k
-    on_gpu = exact_search._shard_topk_torch
-    monkeypatch.setattr(  # what --search-device cuda runs, on the CPU
-        exact_search,
-        "_shard_topk_torch",
-        lambda q, v, k, device, precision="float32": on_gpu(q, v, k, "cpu", precision=precision),
-    )
-    low = search(queries, qids, docs, k=10, device="cuda", precision=precision)
+    low = search(queries, qids, docs, k=10, precision=precision)
     assert [list(low[q]) for q in qids] == [list(expected[q]) for q in qids]
     for q in qids:
         np.testing.assert_allclose(list(low[q].values()), list(expected[q].values()), rtol=1e-6)
+
+
+def test_auto_precision_takes_the_bfloat16_shortlist_for_large_batches_only(monkeypatch) -> None:
+    from xqg import precision as precision_module
+    from xqg.index.exact_search import SHORTLIST_MIN_QUERIES, resolve_search_precision
+
+    monkeypatch.setattr(precision_module, "cpu_has_bf16", lambda: True)
+    assert resolve_search_precision("auto", "cpu", SHORTLIST_MIN_QUERIES) == "bfloat16"
+    assert resolve_search_precision("auto", "cpu", SHORTLIST_MIN_QUERIES - 1) == "float32"
+    assert resolve_search_precision("auto", "cuda", SHORTLIST_MIN_QUERIES) == "float32"
+    monkeypatch.setattr(precision_module, "cpu_has_bf16", lambda: False)
+    assert resolve_search_precision("auto", "cpu", 10**6) == "float32"
+    assert resolve_search_precision("float16", "cpu", 1) == "float16"
+    with pytest.raises(ConfigError, match="search precision must be one of"):
+        resolve_search_precision("int8", "cpu", 1)
 
 
 def test_the_unique_id_check_is_remembered_until_an_ids_file_changes(tmp_path, monkeypatch) -> None:

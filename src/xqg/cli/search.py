@@ -53,10 +53,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--search-precision",
-        choices=("float32", "float16", "bfloat16"),
-        default="float32",
-        help="with --search-device cuda: hold and multiply the shards in float16/bfloat16 (half the memory "
-        "and traffic), then re-score a shortlist in float32 (scores written are float32)",
+        choices=("auto", "float32", "float16", "bfloat16"),
+        default="auto",
+        help="the product: bfloat16/float16 shortlist the documents whose rounded score, widened by a "
+        "proven bound of its error, could reach the k-th, and re-score them in float32 (the same run and "
+        "scores as float32). auto (default): bfloat16 on a CPU with avx512_bf16/AMX for 12 queries or "
+        "more, float32 otherwise",
     )
     parser.add_argument(
         "--max-memory",
@@ -180,8 +182,12 @@ def _search(args: argparse.Namespace) -> int:
         raise ConfigError("--per-language needs a queries file (each query's language), not encoded vectors")
     if args.mmap and path == "streaming":
         raise ConfigError("--mmap applies to the in-memory path only")
-    if path == "memory" and (args.search_device != "cpu" or args.search_precision != "float32"):
+    if path == "memory" and args.search_device != "cpu":
         raise ConfigError("the in-memory path runs on the CPU; use --search-device alone for a GPU")
+    if path == "memory" and args.search_precision not in ("auto", "float32"):
+        raise ConfigError(
+            f"the in-memory path is float32; a {args.search_precision} product streams the shards"
+        )
     if args.per_language:
         if len(args.index) != 1 or path == "memory":
             raise ConfigError(

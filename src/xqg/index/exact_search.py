@@ -8,11 +8,14 @@ candidates are merged into a running top-k. Memory is bounded by the largest sha
 shard contributes ``k + tie_margin`` candidates so that ties at the cut-off are resolved the same way
 however the corpus is sharded.
 
-On a GPU the shard can be held and multiplied in ``float16`` or ``bfloat16`` (``precision``): half the
-memory and memory traffic of float32. The reduced-precision product only shortlists candidates
-(:data:`SHORTLIST_FACTOR` × the kept depth, at least :data:`SHORTLIST_MIN`); their scores are then
-recomputed in float32 from the shard's own vectors, so the scores written are the float32 ones and
-the ranking differs from float32 search only if a true top-k document falls outside the shortlist.
+The product's precision (``precision``): ``float32`` (FAISS on the CPU, a torch product on a GPU), or
+``bfloat16``/``float16``, where the reduced-precision product only shortlists documents and their scores
+are recomputed in float32 (:mod:`xqg.index.bounded_shortlist`): a document is re-scored when its rounded
+score, widened by a proven bound of the rounding error, could still reach the running ``k``-th exact
+score (carried from shard to shard), so the run and its scores are the float32 search's whatever the
+data. ``auto`` (the default) takes bfloat16 on a CPU with ``avx512_bf16``/AMX for a batch of at least
+:data:`SHORTLIST_MIN_QUERIES` queries, where the cheaper product outweighs converting each shard
+(docs/performance.md), and float32 otherwise.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from xqg.distributed.manifest import read_job_plan
 from xqg.distributed.vectors import IDS_FILE
 from xqg.distributed.verified import check_remembered, check_stamps, remember_check
 from xqg.errors import ConfigError, InputError
+from xqg.index.bounded_shortlist import shortlist_topk
 from xqg.index.ranking import merge_candidates
 
 
@@ -42,47 +46,59 @@ def _shard_topk_faiss(queries: np.ndarray, vectors: np.ndarray, k: int) -> tuple
     return faiss.knn(queries, vectors, k, metric=faiss.METRIC_INNER_PRODUCT)
 
 
-SEARCH_PRECISIONS = ("float32", "float16", "bfloat16")
-SHORTLIST_FACTOR = 2
-SHORTLIST_MIN = 64
+SEARCH_PRECISIONS = ("auto", "float32", "float16", "bfloat16")
+#: the smallest batch for which ``auto`` takes the bfloat16 shortlist on a CPU (below it FAISS's
+#: float32 scan is cheaper than converting the shards; benchmarks/bench_search.py)
+SHORTLIST_MIN_QUERIES = 12
 #: the name of the remembered check that no doc id occurs in two shards (xqg.distributed.verified)
 UNIQUE_IDS_CHECK = "search: doc ids unique across shards"
 
 
+def resolve_search_precision(precision: str, device: str, num_queries: int) -> str:
+    """The product precision a search runs: ``auto`` resolved (see the module docstring).
+
+    Args:
+        precision: ``"auto"``, ``"float32"``, ``"float16"`` or ``"bfloat16"``.
+        device: ``"cpu"`` or a torch device.
+        num_queries: queries in the batch.
+
+    Example:
+        >>> resolve_search_precision("auto", "cpu", 1)
+        'float32'
+        >>> resolve_search_precision("bfloat16", "cuda", 1)
+        'bfloat16'
+    """
+    if precision not in SEARCH_PRECISIONS:
+        raise ConfigError(
+            f"search precision must be one of {', '.join(SEARCH_PRECISIONS)}, not {precision!r}"
+        )
+    if precision != "auto":
+        return precision
+    if device == "cpu" and num_queries >= SHORTLIST_MIN_QUERIES:
+        from xqg.precision import cpu_has_bf16  # only for a batch that may use it
+
+        return "bfloat16" if cpu_has_bf16() else "float32"
+    return "float32"
+
+
 def _shard_topk_torch(
-    queries: np.ndarray,
-    vectors: np.ndarray,
-    k: int,
-    device: str,
-    query_batch: int = 1024,
-    precision: str = "float32",
+    queries: np.ndarray, vectors: np.ndarray, k: int, device: str, query_batch: int = 1024
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Top-``k`` by a torch matrix product on ``device``; below float32, a shortlist re-scored in float32."""
+    """Top-``k`` by a float32 torch matrix product on ``device`` (the GPU path)."""
     import torch
 
-    dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[precision]
     with (
         warnings.catch_warnings()
     ):  # a memory-mapped shard is read-only; it is only read (copied to the device)
         warnings.simplefilter("ignore", UserWarning)
-        docs = torch.from_numpy(vectors).to(device=device, dtype=dtype)
-    shortlist = k if precision == "float32" else min(len(vectors), max(SHORTLIST_FACTOR * k, SHORTLIST_MIN))
+        docs = torch.from_numpy(vectors).to(device=device, dtype=torch.float32)
     scores_out = np.empty((queries.shape[0], k), dtype=np.float32)
     index_out = np.empty((queries.shape[0], k), dtype=np.int64)
     for start in range(0, queries.shape[0], query_batch):
-        block = queries[start : start + query_batch]
-        q = torch.from_numpy(block).to(device=device, dtype=dtype)
-        scores, indices = torch.topk(q @ docs.T, shortlist, dim=1)
-        if precision == "float32":
-            scores_out[start : start + len(q)] = scores.cpu().numpy()
-            index_out[start : start + len(q)] = indices.cpu().numpy()
-            continue
-        candidates = indices.cpu().numpy()
-        exact = np.einsum("qd,qcd->qc", block, vectors[candidates])  # float32, as FAISS computes it
-        # best first, and among equal float32 scores the lower row first (as torch.topk/FAISS on ties)
-        order = np.lexsort((candidates, -exact), axis=1)[:, :k]
-        scores_out[start : start + len(q)] = np.take_along_axis(exact, order, axis=1)
-        index_out[start : start + len(q)] = np.take_along_axis(candidates, order, axis=1)
+        q = torch.from_numpy(queries[start : start + query_batch]).to(device=device)
+        scores, indices = torch.topk(q @ docs.T, k, dim=1)
+        scores_out[start : start + len(q)] = scores.cpu().numpy()
+        index_out[start : start + len(q)] = indices.cpu().numpy()
     return scores_out, index_out
 
 
@@ -113,7 +129,7 @@ def search(
     device: str = "cpu",
     tie_margin: int = 8,
     show_progress: bool = False,
-    precision: str = "float32",
+    precision: str = "auto",
     verify: str = "remembered",
 ) -> Run:
     """Exact inner-product top-``k`` of every query over one or more sharded vector folders.
@@ -126,8 +142,8 @@ def search(
         device: ``"cpu"`` (FAISS ``IndexFlatIP``) or a torch device such as ``"cuda"`` (matrix product).
         tie_margin: extra candidates taken per shard so that ties at rank ``k`` are broken by doc id.
         show_progress: tqdm bar over shards.
-        precision: the torch path's matrix product, ``"float32"``, ``"float16"`` or ``"bfloat16"``
-            (GPU; a shortlist re-scored in float32, see the module docstring). FAISS is float32 only.
+        precision: the product, ``"auto"`` (default), ``"float32"``, ``"bfloat16"`` or ``"float16"``
+            (a bounded shortlist re-scored in float32: the same run; see the module docstring).
         verify: how each shard is checked against its manifest (:func:`xqg.distributed.iter_finished_shards`):
             ``"remembered"`` (default: hashed once, then trusted while unchanged), ``"sha256"``,
             ``"size"`` or ``"none"``.
@@ -154,15 +170,8 @@ def search(
 
     if k < 1:
         raise ConfigError(f"k must be >= 1, got {k}")
-    if precision not in SEARCH_PRECISIONS:
-        raise ConfigError(
-            f"search precision must be one of {', '.join(SEARCH_PRECISIONS)}, not {precision!r}"
-        )
-    if device == "cpu" and precision != "float32":
-        raise ConfigError(
-            f"{precision} search is the GPU path (--search-device cuda); the CPU path (FAISS) is float32"
-        )
     queries = np.ascontiguousarray(np.asarray(query_vectors, dtype=np.float32))
+    precision = resolve_search_precision(precision, device, queries.shape[0])
     if queries.ndim != 2 or queries.shape[0] != len(query_ids):
         raise InputError(f"{len(query_ids)} query ids for query vectors of shape {queries.shape}")
     num_queries = queries.shape[0]
@@ -191,14 +200,21 @@ def search(
                 )
             if check_ids:
                 _check_unique_ids(seen_ids, ids.all(), folder)
-            vectors = np.ascontiguousarray(vectors, dtype=np.float32)
             take = min(keep, len(ids))
-            if device == "cpu":
-                scores, indices = _shard_topk_faiss(queries, vectors, take)
+            if precision != "float32":
+                # the running keep-th exact score of the shards before: rows below it are not needed
+                floor = best_scores[:, keep - 1].astype(np.float64) if best_scores.shape[1] >= keep else None
+                scores, indices = shortlist_topk(queries, vectors, take, precision, device, floor=floor)
             else:
-                scores, indices = _shard_topk_torch(queries, vectors, take, device, precision=precision)
+                vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+                if device == "cpu":
+                    scores, indices = _shard_topk_faiss(queries, vectors, take)
+                else:
+                    scores, indices = _shard_topk_torch(queries, vectors, take, device)
+            found = ids.take(np.maximum(indices, 0))
+            found[indices < 0] = ""  # fewer rows than take reached the floor: empty slots, score -inf
             best_scores = np.concatenate([best_scores, scores.astype(np.float32)], axis=1)
-            best_ids = np.concatenate([best_ids, ids.take(indices)], axis=1)
+            best_ids = np.concatenate([best_ids, found], axis=1)
             if best_scores.shape[1] > keep:
                 best_scores, best_ids = merge_candidates(best_scores, best_ids, keep)
     if check_ids and stamps is not None:
@@ -209,6 +225,7 @@ def search(
         run[qid] = {
             docid: float(score)
             for score, docid in zip(top_scores[row].tolist(), top_ids[row].tolist(), strict=True)
+            if docid != ""
         }
     return run
 
@@ -220,7 +237,7 @@ def search_by_language(
     indexes: Mapping[str, str | Path],
     k: int = 100,
     device: str = "cpu",
-    precision: str = "float32",
+    precision: str = "auto",
     fallback: str | Path | None = None,
     verify: str = "remembered",
 ) -> Run:
@@ -266,7 +283,7 @@ def search_to_trec(
     k: int = 100,
     tag: str = "xqg",
     device: str = "cpu",
-    precision: str = "float32",
+    precision: str = "auto",
 ) -> Run:
     """:func:`search` and write the run as a TREC file (atomically); returns the run.
 

@@ -122,11 +122,21 @@ def merge_candidates(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.nd
     """
     if scores.shape[1] == 0 or k < 1:
         return scores[:, :0], ids[:, :0]
-    names, columns = np.unique(ids.astype(str), return_inverse=True)
-    top_scores, top_columns = top_k(
-        scores, min(k, scores.shape[1]), np.arange(len(names)), columns=columns.reshape(ids.shape)
-    )
-    return top_scores, np.asarray(names.tolist(), dtype=object)[top_columns]
+    keep = min(k, scores.shape[1])
+    # by score alone first: ids decide only rows where two of the best keep + 1 scores are equal
+    order = np.argsort(-scores, axis=1, kind="stable")[:, : keep + 1]
+    head = np.take_along_axis(scores, order, axis=1)
+    tied = (head[:, 1:] == head[:, :-1]).any(axis=1)
+    top_scores, top_ids = head[:, :keep].copy(), np.take_along_axis(ids, order[:, :keep], axis=1)
+    if tied.any():
+        rows = np.flatnonzero(tied)
+        names, columns = np.unique(ids[rows].astype(str), return_inverse=True)
+        tie_scores, tie_columns = top_k(
+            scores[rows], keep, np.arange(len(names)), columns=columns.reshape(len(rows), -1)
+        )
+        top_scores[rows] = tie_scores
+        top_ids[rows] = np.asarray(names.tolist(), dtype=object)[tie_columns]
+    return top_scores, top_ids
 
 
 def rank_scores(scores: np.ndarray, query_ids: Sequence[str], doc_ids: Sequence[str], k: int = 100) -> Run:

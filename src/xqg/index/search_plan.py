@@ -42,7 +42,7 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +52,7 @@ from xqg.distributed import iter_finished_shards
 from xqg.distributed.manifest import SHARD_MANIFEST, read_job_plan, read_json_object
 from xqg.distributed.vectors import IDS_FILE, read_ids
 from xqg.errors import ConfigError, InputError
-from xqg.index.exact_search import search
+from xqg.index.exact_search import resolve_search_precision, search
 
 logger = logging.getLogger(__name__)
 
@@ -240,15 +240,19 @@ class SearchPlan:
         needed: estimated peak bytes of that path.
         budget: the memory budget in bytes.
         reason: in words.
+        precision: the product's precision (:func:`xqg.index.exact_search.resolve_search_precision`):
+            ``float32``, or a reduced precision whose shortlist is re-scored in float32.
     """
 
     path: str
     needed: int
     budget: int
     reason: str
+    precision: str = "float32"
 
     def __str__(self) -> str:
-        return f"{self.path} ({self.reason})"
+        product = "" if self.precision == "float32" else f", {self.precision} shortlist re-scored in float32"
+        return f"{self.path} ({self.reason}{product})"
 
 
 def _gib(n: int) -> str:
@@ -396,7 +400,7 @@ def search_index(
     max_memory: str | int | None = None,
     verify: str = "remembered",
     device: str = "cpu",
-    precision: str = "float32",
+    precision: str = "auto",
     path: str = "auto",
     mmap: bool = False,
 ) -> tuple[Run, SearchPlan]:
@@ -409,7 +413,8 @@ def search_index(
         k: documents per query.
         max_memory: memory budget (:func:`parse_memory`).
         verify: checksum check of the shards (``"remembered"``, ``"sha256"``, ``"size"``, ``"none"``).
-        device, precision: the streaming path's device and GPU product precision (:func:`xqg.index.search`).
+        device, precision: the streaming path's device and product precision (:func:`xqg.index.search`;
+            the memory path is float32).
         path: ``"auto"``, ``"memory"`` or ``"streaming"`` (:func:`plan_search`).
         mmap: the memory path memory-maps float32 shards instead of reading them.
 
@@ -420,17 +425,17 @@ def search_index(
         >>> run, plan = search_index(q, qids, "vectors/corpus", k=100, max_memory="8G")  # doctest: +SKIP
     """
 
-    if device == "cpu" and precision != "float32":
-        raise ConfigError(
-            f"{precision} search is the GPU path (--search-device cuda); the CPU paths are float32"
-        )
+    if precision not in ("auto", "float32") and (mmap or path == "memory"):
+        raise ConfigError(f"the in-memory path is float32; a {precision} product streams the shards")
     queries = np.asarray(query_vectors, dtype=np.float32)
     plan = plan_search(shard_dir_or_dirs, len(query_ids), k, max_memory, device, "memory" if mmap else path)
+    if plan.path == "streaming":
+        plan = replace(plan, precision=resolve_search_precision(precision, device, len(query_ids)))
     logger.info("search path: %s", plan)
     if plan.path == "memory":
         index = load_index(shard_dir_or_dirs, verify=verify, mmap=mmap)
         return index.search(queries, query_ids, k=k), plan
     run = search(
-        queries, query_ids, shard_dir_or_dirs, k=k, device=device, precision=precision, verify=verify
+        queries, query_ids, shard_dir_or_dirs, k=k, device=device, precision=plan.precision, verify=verify
     )
     return run, plan
