@@ -18,6 +18,7 @@ from typing import Any
 
 from xqg.errors import ConfigError
 from xqg.fuse.fusion import DEFAULT_MEAN_ALPHA
+from xqg.train.config import RetrieverTrainingConfig
 
 DATASETS = ("xquad", "xor-tydi", "mkqa", "locomo", "beir")
 #: benchmarks split into article/conversation folds, searched in memory
@@ -152,26 +153,29 @@ class TrainingSection:
     ``distill_loss``, ``distill_views``, ``distill_clean_weight``: see :class:`xqg.train.RetrieverTrainingConfig`.
     """
 
-    epochs: float = 1.0
-    batch_size: int = 32
+    # the library's defaults (xqg.train.RetrieverTrainingConfig) where the experiment keeps them; its
+    # own where it differs: multilingual-e5's fine-tuning setting (lr 2e-5, temperature 0.05, as the
+    # encoder was trained) instead of the paper's xDR (1e-5, dot products), and precision auto
+    epochs: float = RetrieverTrainingConfig.epochs
+    batch_size: int = RetrieverTrainingConfig.batch_size
     learning_rate: float = 2e-5
     temperature: float = 0.05
-    max_steps: int = 0
+    max_steps: int = RetrieverTrainingConfig.max_steps
     languages: tuple[str, ...] = ()
-    typo_probability: float = 0.5
-    typo_variants: int = 2
-    adversarial_candidates: int = 4
+    typo_probability: float = RetrieverTrainingConfig.typo_probability
+    typo_variants: int = RetrieverTrainingConfig.typo_variants
+    adversarial_candidates: int = RetrieverTrainingConfig.adversarial_candidates
     towers: str = "both"
-    tuning: str = "full"
-    lora_rank: int = 8
+    tuning: str = RetrieverTrainingConfig.tuning
+    lora_rank: int = RetrieverTrainingConfig.lora_rank
     precision: str = "auto"
     distill_sources: tuple[str, ...] = ("questions", "pieces")
     distill_files: tuple[str, ...] = ()
     distill_pieces_per_passage: int = 4
     distill_corpus_language: str = "en"
-    distill_loss: str = "cosine+kl"
-    distill_views: int = 1
-    distill_clean_weight: float = 1.0
+    distill_loss: str = RetrieverTrainingConfig.distill_loss
+    distill_views: int = RetrieverTrainingConfig.distill_views
+    distill_clean_weight: float = RetrieverTrainingConfig.distill_clean_weight
     corpus: str = ""
     queries: str = ""
     qrels: str = ""
