@@ -64,3 +64,27 @@ def test_a_resumable_stage_keeps_its_partial_folder_for_the_next_run(tmp_path) -
     assert attempts == [[], ["part1"]]  # the second run found the first run's work
     assert sorted(p.name for p in result.path.iterdir()) == ["DONE", "part1", "part2", "stage.json"]
     assert not list(tmp_path.glob(".*partial"))
+
+
+def test_a_cached_stage_is_reported_once_per_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from xqg.experiment.config import parse_config
+    from xqg.experiment.stages import ExperimentStages
+
+    stages = ExperimentStages(parse_config({}), tmp_path / "cache")
+
+    def build(folder: Path) -> None:
+        (folder / "out.txt").write_text("x", encoding="utf-8")
+
+    for _ in range(3):
+        stages.run_stage("demo-stage", {"a": 1}, build)
+    stages.run_stage("demo-stage", {"a": 2}, build)
+    lines = [line for line in capsys.readouterr().out.splitlines() if "demo-stage" in line]
+    assert len(lines) == 2 and all("done in" in line for line in lines)  # reuse within the run: silent
+    again = ExperimentStages(parse_config({}), tmp_path / "cache")  # the next run finds both cached
+    for _ in range(3):
+        assert (
+            again.run_stage("demo-stage", {"a": 1}, build)[0]
+            == stages.run_stage("demo-stage", {"a": 1}, build)[0]
+        )
+    lines = [line for line in capsys.readouterr().out.splitlines() if "demo-stage" in line]
+    assert len(lines) == 1 and lines[0].endswith("cached")

@@ -201,6 +201,7 @@ class ExperimentStages:
         self.seed = config.experiment.seed
         self.device = config.experiment.device
         self._encoders: dict[str, Any] = {}
+        self._announced: set[str] = set()  # stage keys already reported as cached
         self._precision: str | None = None
         self.timings: dict[str, float] = {}
         self.full_dataset: RetrievalDataset | None = None
@@ -250,7 +251,9 @@ class ExperimentStages:
         self.timings[name] = self.timings.get(name, 0.0) + took
         state = "cached" if result.cached else f"done in {took:.0f}s"
         logger.info("stage %-18s %s (%s)", name, result.key, state)
-        print(f"[xqg run] {name:<18} {state}", flush=True)
+        if not (result.cached and result.key in self._announced):  # a cached stage is said once
+            print(f"[xqg run] {name:<18} {state}", flush=True)
+        self._announced.add(result.key)
         return result.key, result.path
 
     def encoder(self, key: str, path: str | None) -> Any:
