@@ -282,7 +282,7 @@ def row_table(row: str, engines: list[Engine]) -> list[list[str]]:
 
 
 SEARCH_CORE = """
-import glob, sys, time
+import glob, struct, sys, time
 sys.path.insert(0, {bench!r})
 import faiss
 import numpy as np
@@ -302,12 +302,36 @@ def median_of_5(fn):  # CPU seconds (user + system) of this single-threaded chil
     return sorted(times[1:])[2]
 
 
-search = median_of_5(lambda: search_index(q, ids, [{index!r}], k=100))
-maps = [np.load(f, mmap_mode="r") for f in sorted(glob.glob({index!r} + "/shard-*/vectors.npy"))]
-for m in maps:  # fault the pages into this process once
-    np.add.reduce(m, axis=None)
-scan = median_of_5(lambda: [faiss.knn(q, m, 108, metric=faiss.METRIC_INNER_PRODUCT) for m in maps])
-print(search, scan, bandwidth_bytes_per_s(1 << 30, repeats=3))
+def large_folio_share(maps):  # share of sampled pages held in large folios (/proc/kpageflags; root)
+    try:
+        pagemap, flags = open("/proc/self/pagemap", "rb"), open("/proc/kpageflags", "rb")
+    except OSError:
+        return -1.0
+    large = seen = 0
+    for m in maps:
+        address = m.__array_interface__["data"][0] // 4096
+        for page in range(0, m.nbytes // 4096, 64):
+            pagemap.seek((address + page) * 8)
+            entry = struct.unpack("Q", pagemap.read(8))[0]
+            frame = entry & ((1 << 55) - 1)
+            if not entry >> 63 or not frame:
+                continue
+            flags.seek(frame * 8)
+            value = struct.unpack("Q", flags.read(8))[0]
+            large += (value >> 15) & 3 != 0  # compound head or tail
+            seen += 1
+    return large / seen if seen else -1.0
+
+
+out = []
+for index in {indexes!r}:
+    search = median_of_5(lambda: search_index(q, ids, [index], k=100))
+    maps = [np.load(f, mmap_mode="r") for f in sorted(glob.glob(index + "/shard-*/vectors.npy"))]
+    for m in maps:  # fault the pages into this process once
+        np.add.reduce(m, axis=None)
+    scan = median_of_5(lambda: [faiss.knn(q, m, 108, metric=faiss.METRIC_INNER_PRODUCT) for m in maps])
+    out += [search, scan, large_folio_share(maps)]
+print(*out, bandwidth_bytes_per_s(1 << 30, repeats=3))
 """
 
 
@@ -316,29 +340,45 @@ def search_core_note(work: Path, env: dict[str, str]) -> str:
 
     The bound is one read of the index's vectors (bytes of ``shard-*/vectors.npy``) at this machine's
     streaming-read bandwidth (``np.add.reduce`` over 1 GiB of float32, single thread, median of 3,
-    ``bench_search.bandwidth_bytes_per_s``), measured in the same child right after the search. The
+    ``bench_search.bandwidth_bytes_per_s``), measured in the same child right after the searches. The
     search is ``xqg.index.search_plan.search_index``, the call ``xqg search`` makes after reading its
     query vectors (plan, remembered checks, each shard memory-mapped and scanned, top-100 merge), median
     of 5 after a warm-up, in CPU seconds of the single-threaded child (the work, not the wait for a core on
     a shared machine); the scan alone is FAISS's ``knn`` over the same shards already mapped into
-    the process (what a search pays beyond it is mapping 1.5 GB of page cache into a new process,
-    page by page, and the merge).
+    the process. What a search pays beyond the scan is mapping 1.5 GB of page cache into a new process,
+    and that depends on how the kernel holds the files: in large folios (a file just written, or read
+    back after eviction) the page tables are filled a folio at a time; in 4 KiB pages (what a long-lived
+    file on a busy machine can end up as) page by page. So it is measured twice: on the benchmark's
+    index as it is, and on a copy written just now (``index-copy``); the share of pages in large folios
+    is read from ``/proc/kpageflags`` (root only; "n/a" otherwise).
     """
-    size = sum(p.stat().st_size for p in (work / "index").glob("shard-*/vectors.npy"))
+    index, copy = work / "index", work / "index-copy"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(index, copy)
+    size = sum(p.stat().st_size for p in index.glob("shard-*/vectors.npy"))
     code = SEARCH_CORE.format(
-        bench=str(Path(__file__).resolve().parent), queries=str(work / "q1"), index=str(work / "index")
+        bench=str(Path(__file__).resolve().parent), queries=str(work / "q1"), indexes=[str(index), str(copy)]
     )
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    seconds, scan, rate = (float(v) for v in result.stdout.split()[-3:])
+    values = [float(v) for v in result.stdout.split()[-7:]]
+    rate = values[6]
     bound = size / rate
+
+    def share(value: float) -> str:
+        return "n/a" if value < 0 else f"{100 * value:.0f} %"
+
+    (aged, aged_scan, aged_large), (fresh, fresh_scan, fresh_large) = values[0:3], values[3:6]
     return (
         f"search bound (1 query): {size / 2**20:,.0f} MiB of float32 vectors at {rate / 1e9:.1f} GB/s "
         f"(streaming read, np.add.reduce over 1 GiB, 1 thread) = {bound:.3f} s. Inside the process, "
         f"`xqg search`'s call (search_index: plan, remembered checks, shards memory-mapped and scanned, "
-        f"top-100 merge; CPU seconds, median of 5 warm calls) takes {seconds:.3f} s = **{seconds / bound:.2f}x the "
-        f"bound**; FAISS's scan of the same shards once they are mapped into the process {scan:.3f} s = "
-        f"{scan / bound:.2f}x (the difference is mapping the page cache into the process and the merge). "
-        "The rest of the whole process is start-up, imports, reading the query and writing the run"
+        f"top-100 merge; CPU seconds, median of 5 warm calls): on a copy of the index written just now "
+        f"({share(fresh_large)} of its pages in large folios) {fresh:.3f} s = **{fresh / bound:.2f}x the bound**; "
+        f"on the benchmark's index as this machine holds it ({share(aged_large)} in large folios) "
+        f"{aged:.3f} s = **{aged / bound:.2f}x**. FAISS's scan of the shards once mapped into the process: "
+        f"{fresh_scan:.3f} / {aged_scan:.3f} s = {fresh_scan / bound:.2f}x / {aged_scan / bound:.2f}x; the "
+        "rest is mapping the page cache into the process (a folio at a time, or page by page) and the "
+        "merge. The rest of the whole process is start-up, imports, reading the query and writing the run"
     )
 
 
@@ -379,6 +419,25 @@ def kept_rows(path: Path, measured: list[str]) -> list[list[str]]:
         if line.startswith("| ") and cells[0] in ROWS and cells[0] not in measured:
             lines.append(cells)
     return lines
+
+
+def kept_notes(path: Path, measured: list[str]) -> list[str]:
+    """The notes of the block in ``path`` that belong to a row not being measured now: those that start
+    with the row's name, and the search bound's, which belongs to ``search-1``."""
+    content = path.read_text(encoding="utf-8")
+    if BEGIN not in content:
+        return []
+    paragraphs = content.split(BEGIN, 1)[1].split(END, 1)[0].strip().split("\n\n")
+    # the block (see render): title, header lines ("- machine: ..."), the notes, the table
+    tables = [i for i, part in enumerate(paragraphs) if part.startswith("| row")]
+    before = paragraphs[tables[0] - 1] if tables and tables[0] > 0 else ""
+    notes_lines = [] if "- machine:" in before else before.splitlines()
+    notes = []
+    for line in notes_lines:
+        row = "search-1" if line.startswith("- search bound") else line[2:].split(":", 1)[0]
+        if line.startswith("- ") and row in ROWS and row not in measured:
+            notes.append(line)
+    return notes
 
 
 def write_docs(path: Path, text: str) -> None:
@@ -455,9 +514,10 @@ def main(argv: list[str] | None = None) -> int:
         },
     )
     lines: list[list[str]] = []
+    notes: list[str] = []
     if args.keep_other_rows and args.write_docs:
         lines = kept_rows(args.write_docs, args.rows)
-    notes: list[str] = []
+        notes = kept_notes(args.write_docs, args.rows)
     for row in args.rows:
         engines = measure_row(row, args, env)
         lines += row_table(row, engines)
