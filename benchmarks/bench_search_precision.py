@@ -12,6 +12,11 @@ apart can change places between two float32 computations). ``--precision auto`` 
 a CPU with ``avx512_bf16``/AMX; this table is where that number comes from.
 
     .venv/bin/python benchmarks/bench_search_precision.py --threads 1 --batches 1 4 8 16 64 256 1190
+
+``--mean-cosine C`` makes the random vectors anisotropic as sentence embeddings are (multilingual-e5's
+vectors of unrelated texts have cosines around 0.7-0.8, not 0): each vector is a shared direction plus
+isotropic noise scaled so that two vectors' expected cosine is ``C``. The scores then crowd into a
+narrow band, more documents fall within the rounding bound of the k-th, and more are re-scored.
 """
 
 from __future__ import annotations
@@ -26,6 +31,41 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import fmt, machine_header, markdown_table, median, pin_threads  # noqa: E402
 
 
+class AnisotropicVectorTask:
+    """Shard task: unit vectors ``normalize(m + s g)``, ``m`` one shared unit direction, ``g`` isotropic
+    Gaussian of norm ~1, ``s = sqrt(1 / mean_cosine - 1)``: two vectors' expected cosine is ``mean_cosine``."""
+
+    name = "bench-anisotropic-vectors"
+
+    def __init__(self, mean_cosine: float, dim: int = 384, seed: int = 0) -> None:
+        self.mean_cosine, self.dim, self.seed = mean_cosine, dim, seed
+
+    def fingerprint(self) -> dict[str, object]:
+        return {"task": self.name, "dim": self.dim, "seed": self.seed, "mean_cosine": self.mean_cosine}
+
+    def vectors(self, rng, n: int):  # noqa: ANN001, ANN201
+        import numpy as np
+
+        direction = np.random.default_rng(12345).standard_normal(self.dim).astype(np.float32)
+        direction /= np.linalg.norm(direction)
+        scale = (1.0 / self.mean_cosine - 1.0) ** 0.5
+        batch = direction + scale * rng.standard_normal((n, self.dim), dtype=np.float32) / np.sqrt(self.dim)
+        return batch / np.linalg.norm(batch, axis=1, keepdims=True)
+
+    def run(self, shard, workdir: Path) -> dict[str, object]:  # noqa: ANN001
+        import numpy as np
+
+        from xqg.distributed.vectors import VectorPartWriter
+        from xqg.seeding import derive_seed
+
+        rng = np.random.default_rng(derive_seed(self.seed, "shard", shard.index))
+        writer = VectorPartWriter(workdir, len(shard), self.dim)
+        for start in range(shard.start, shard.stop, 50_000):
+            stop = min(start + 50_000, shard.stop)
+            writer.write(self.vectors(rng, stop - start), ids=[f"doc-{r}" for r in range(start, stop)])
+        return writer.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -37,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the random index")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 4, 8, 16, 64, 256, 1190])
+    parser.add_argument(
+        "--mean-cosine", type=float, default=0.0, help="anisotropic vectors (see above); 0: isotropic"
+    )
     parser.add_argument("-k", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
@@ -46,16 +89,22 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench_search import RandomVectorTask
     from xqg.distributed import run_sharded
+    from xqg.distributed.manifest import JOB_MANIFEST
     from xqg.index.exact_search import search
 
     index = args.index
+    anisotropic = AnisotropicVectorTask(args.mean_cosine) if args.mean_cosine else None
     if index is None:
-        index = args.work / f"index-{args.rows}"
-        if not (index / "job.json").exists():
-            run_sharded(RandomVectorTask(), args.rows, index, shard_size=100_000, show_progress=False)
+        index = args.work / (f"index-{args.rows}" + (f"-cos{args.mean_cosine:g}" if anisotropic else ""))
+        if not (index / JOB_MANIFEST).exists():
+            task = anisotropic or RandomVectorTask()
+            run_sharded(task, args.rows, index, shard_size=100_000, show_progress=False)
     rng = np.random.default_rng(1)
-    queries = rng.standard_normal((max(args.batches), 384)).astype(np.float32)
-    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    if anisotropic:
+        queries = anisotropic.vectors(rng, max(args.batches))
+    else:
+        queries = rng.standard_normal((max(args.batches), 384)).astype(np.float32)
+        queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     qids = [f"q{i}" for i in range(len(queries))]
     search(queries[:2], qids[:2], index, k=args.k, precision="float32")  # checks remembered, pages hot
     rows = []
@@ -84,7 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     header = machine_header(
         "xqg search: float32 (FAISS) vs the bfloat16 shortlist, by batch size",
         args.threads,
-        {"index": f"{index}", "k": args.k, "repeats": f"{args.repeats}, alternating; median CPU seconds"},
+        {
+            "index": f"{index}"
+            + (f" (anisotropic, mean cosine {args.mean_cosine:g})" if anisotropic else ""),
+            "k": args.k,
+            "repeats": f"{args.repeats}, alternating; median CPU seconds",
+        },
     )
     table = markdown_table(
         [

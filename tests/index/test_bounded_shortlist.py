@@ -98,9 +98,14 @@ def test_a_floor_keeps_only_rows_that_reach_it() -> None:
         assert (rows[q][reached.sum() :] == -1).all() and np.isneginf(scores[q][reached.sum() :]).all()
 
 
-def test_near_twins_the_rounded_product_misorders_are_ranked_exactly() -> None:
+@pytest.mark.parametrize("common", [0.0, 3.0])
+def test_near_twins_the_rounded_product_misorders_are_ranked_exactly(common: float) -> None:
+    """Isotropic vectors, and vectors sharing a large common direction (as sentence embeddings do:
+    the shortlist takes the documents' mean out before rounding)."""
     rng = np.random.default_rng(5)
-    docs = rng.normal(size=(400, 32)).astype(np.float32)
+    docs = rng.normal(size=(400, 32)).astype(np.float32) + common * np.ones(32, dtype=np.float32) / np.sqrt(
+        32
+    )
     docs /= np.linalg.norm(docs, axis=1, keepdims=True)
     docs[1::2] = docs[::2] + rng.normal(scale=1e-5, size=(200, 32)).astype(np.float32)
     queries = docs[:8] + rng.normal(scale=0.02, size=(8, 32)).astype(np.float32)

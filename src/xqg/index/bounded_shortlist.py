@@ -23,9 +23,14 @@ for bfloat16, ``2**-11`` for float16) each rounded coordinate is ``x (1 + d)`` w
   error of half the subnormal spacing ``eta``: ``eta / 2 (sqrt(dim) (|q| + (1 + u) |p|) + 1)`` more.
   float16 products need coordinates below 65504 (checked).
 
-``|p|`` is the largest norm in the block of documents, so the widening is ``A_q = c |q| max|p|`` per query
-and block. For unit vectors in bfloat16 the shortlist takes documents within about ``0.008 + 0.004 s``
-of the running ``keep``-th exact score.
+Sentence embeddings share a large common component (multilingual-e5's unrelated texts have cosines
+around 0.75), and the rounding errs in proportion to the vectors' norms; so a center ``c`` (the mean of
+the first block's first rows) is taken out of every document before rounding, ``q.p = q.(p - c) + q.c``,
+the product rounds ``q.(p - c)`` and ``q.c`` is added back in float64. ``|p|`` above is then the largest
+``|p - c|`` in the block (the float32 subtraction adds ``2**-24 |q| |p - c|``), so the widening is
+``A_q = c' |q| max|p - c|`` per query and block: for e5-like unit vectors about half of the uncentered
+``0.008``. A document is shortlisted when its rounded centered score could still reach the running
+``keep``-th exact score minus ``q.c``.
 
 Example:
     >>> rng = np.random.default_rng(0)
@@ -58,6 +63,10 @@ SUBNORMAL_SPACING = {"bfloat16": 2.0**-133, "float16": 2.0**-24}
 #: the largest finite float16 (bfloat16 has float32's range)
 FLOAT16_MAX = 65504.0
 FLOAT32_ROUNDOFF = 2.0**-24
+#: rows of the first block whose mean becomes the center taken out of every document before rounding
+CENTER_ROWS = 4096
+#: the subtraction of the center in float32 (|fl(p - c) - (p - c)| <= 2**-24 |p - c|, with margin)
+CENTERING_ROUNDOFF = 1.01 * FLOAT32_ROUNDOFF
 #: a relative margin on the bound for the rounding of the norms and of the bound's own arithmetic
 BOUND_SAFETY = 1.0 + 2.0**-10
 #: documents converted and multiplied at a time
@@ -324,6 +333,9 @@ class _ShortlistScan:
         self.floor = None if floor is None else np.asarray(floor, dtype=np.float64)
         self.outside = np.full(num_queries, -np.inf) if floor is None else self.floor
         self.query_norms = np.linalg.norm(self.queries, axis=1)
+        self.center: np.ndarray | None = None
+        self._centered: torch.Tensor | None = None
+        self._low: torch.Tensor | None = None
         self.low_queries = [
             torch.from_numpy(self.queries[s : s + query_block]).to(device=device, dtype=self.dtype)
             for s in range(0, num_queries, query_block)
@@ -338,16 +350,31 @@ class _ShortlistScan:
             raise InputError(
                 f"document vectors outside float16's range (|x| > {FLOAT16_MAX:g}): search in float32"
             )
-        max_norm = float(np.sqrt(np.einsum("nd,nd->n", block, block).max()))
+        # the block's mean is taken out before rounding (sentence embeddings share a large common
+        # component: rounding then errs in proportion to what is left) and added back exactly per query
+        # (any vector serves as the center: the first block's first rows' mean is kept for all blocks)
+        if self.center is None:
+            self.center = block[:CENTER_ROWS].mean(axis=0).astype(np.float32)
+        center = self.center
         with warnings.catch_warnings():  # a memory-mapped shard is read-only; it is only read (converted)
             warnings.simplefilter("ignore", UserWarning)
-            low_block = torch.from_numpy(block).to(device=self.device, dtype=self.dtype)
+            source = torch.from_numpy(block).to(self.device)
+        rows = len(block)
+        if self._centered is None or len(self._centered) < rows:  # buffers reused from block to block
+            self._centered = torch.empty(source.shape, dtype=torch.float32, device=self.device)
+            self._low = torch.empty(source.shape, dtype=self.dtype, device=self.device)
+        centered, low_block = self._centered[:rows], self._low[:rows]
+        # float32 subtraction: off (p - c) by at most 2**-24 |p - c| per coordinate (CENTERING_ROUNDOFF)
+        torch.sub(source, torch.from_numpy(center).to(self.device), out=centered)
+        low_block.copy_(centered)
+        max_norm = float(torch.linalg.vector_norm(centered, dim=1).max())
         pool, dim = self.pool, block.shape[1]
         for number, low_q in enumerate(self.low_queries):
             start = number * self.query_block
             stop = start + len(low_q)
             queries = self.queries[start:stop]
-            approx = low_q @ low_block.T
+            shift = queries.astype(np.float64) @ center.astype(np.float64)  # q.c, exactly enough
+            approx = low_q @ low_block.T  # ~ q.(p - c)
             current = np.maximum(pool.floor(start, stop), self.outside[start:stop])
             empty = np.flatnonzero(np.isneginf(current))
             if len(empty):
@@ -360,8 +387,10 @@ class _ShortlistScan:
                 taken = torch.from_numpy(empty).to(approx.device)
                 approx[taken] = approx[taken].scatter(1, seed, float("-inf"))
                 current = np.maximum(pool.floor(start, stop), self.outside[start:stop])
-            bound = product_error_bound(self.query_norms[start:stop], max_norm, dim, self.precision)
-            threshold = candidate_threshold(current, bound, self.precision)
+            norms = self.query_norms[start:stop]
+            bound = product_error_bound(norms, max_norm, dim, self.precision)
+            bound += CENTERING_ROUNDOFF * norms * max_norm  # the float32 subtraction p - c
+            threshold = candidate_threshold(current - shift, bound, self.precision)
             # still no floor: the block had fewer rows than keep and all were seeded
             threshold = np.where(np.isneginf(threshold), np.inf, threshold)
             query, cols = _candidates(approx, threshold, self.precision)
