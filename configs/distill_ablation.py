@@ -25,6 +25,7 @@ from typing import Any
 VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
     "no-embeddings": {"tuning": "no-embeddings"},
+    "full": {"tuning": "full"},
     "lora": {"tuning": "lora"},
     "both-towers": {"towers": "both"},
     "2-epochs": {"epochs": 2.0},
