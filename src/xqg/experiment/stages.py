@@ -201,7 +201,7 @@ class ExperimentStages:
         self.seed = config.experiment.seed
         self.device = config.experiment.device
         self._encoders: dict[str, Any] = {}
-        self._announced: set[str] = set()  # stage keys already reported as cached
+        self._announced: set[str] = set()  # stage keys and encodings already reported
         self._precision: str | None = None
         self.timings: dict[str, float] = {}
         self.full_dataset: RetrievalDataset | None = None
@@ -495,8 +495,11 @@ class ExperimentStages:
         took = time.perf_counter() - start
         self.timings[stage] = self.timings.get(stage, 0.0) + took
         state = "cached" if cache.last_cached else f"done in {took:.0f}s"
-        logger.info("stage %-18s %s (%s)", stage, cache.path(texts, kind), state)
-        print(f"[xqg run] {stage:<18} {state}", flush=True)
+        path = str(cache.path(texts, kind))
+        logger.info("stage %-18s %s (%s)", stage, path, state)
+        if not (cache.last_cached and path in self._announced):  # a cached encoding is said once
+            print(f"[xqg run] {stage:<18} {state}", flush=True)
+        self._announced.add(path)
         return EncodedVectors([i for i, _ in items], vectors)
 
     def typo_queries(self, queries: Sequence[Query], protocol: str, variant: int) -> list[Query]:
