@@ -128,3 +128,18 @@ def test_bad_settings_are_refused() -> None:
         shortlist_topk(np.ones((1, 2), np.float32), np.ones((3, 2), np.float32), 1, precision="int8")
     with pytest.raises(ConfigError, match="keep must be"):
         shortlist_topk(np.ones((1, 2), np.float32), np.ones((3, 2), np.float32), 0)
+
+
+def test_float16_out_of_range_vectors_are_refused() -> None:
+    from xqg.errors import InputError
+
+    docs = np.array([[7e4, 0.0], [-7e4, 1.0], [0.0, 2.0]], dtype=np.float32)  # centered: still > 65504
+    with pytest.raises(InputError, match="float16's range"):
+        shortlist_topk(np.ones((1, 2), np.float32), docs, 1, precision="float16")
+    with pytest.raises(InputError, match="float16's range"):
+        shortlist_topk(np.full((1, 2), 1e5, np.float32), docs[2:], 1, precision="float16")
+    scores, rows = shortlist_topk(np.ones((1, 2), np.float32), docs, 1, precision="bfloat16")
+    assert rows.tolist() == [[0]]  # bfloat16 has float32's range
+    # a large common offset is taken out before rounding: float16 then holds what is left
+    shifted = np.array([[7e4, 0.0], [7e4 + 1.0, 0.0]], dtype=np.float32)
+    assert shortlist_topk(np.ones((1, 2), np.float32), shifted, 1, precision="float16")[1].tolist() == [[1]]

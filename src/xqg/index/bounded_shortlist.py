@@ -346,13 +346,9 @@ class _ShortlistScan:
         import torch  # the caller holds torch already
 
         block = np.ascontiguousarray(vectors, dtype=np.float32)  # a float32 mapped shard: no copy
-        if self.precision == "float16" and len(block) and np.abs(block).max() > FLOAT16_MAX:
-            raise InputError(
-                f"document vectors outside float16's range (|x| > {FLOAT16_MAX:g}): search in float32"
-            )
-        # the block's mean is taken out before rounding (sentence embeddings share a large common
-        # component: rounding then errs in proportion to what is left) and added back exactly per query
-        # (any vector serves as the center: the first block's first rows' mean is kept for all blocks)
+        # a center is taken out before rounding (sentence embeddings share a large common component:
+        # rounding then errs in proportion to what is left) and q.c added back exactly per query; any
+        # vector serves: the mean of the first block's first rows, kept for every block
         if self.center is None:
             self.center = block[:CENTER_ROWS].mean(axis=0).astype(np.float32)
         center = self.center
@@ -366,6 +362,10 @@ class _ShortlistScan:
         centered, low_block = self._centered[:rows], self._low[:rows]
         # float32 subtraction: off (p - c) by at most 2**-24 |p - c| per coordinate (CENTERING_ROUNDOFF)
         torch.sub(source, torch.from_numpy(center).to(self.device), out=centered)
+        if self.precision == "float16" and rows and float(centered.abs().max()) > FLOAT16_MAX:
+            raise InputError(
+                f"document vectors outside float16's range (|p - c| > {FLOAT16_MAX:g}): search in float32"
+            )
         low_block.copy_(centered)
         max_norm = float(torch.linalg.vector_norm(centered, dim=1).max())
         pool, dim = self.pool, block.shape[1]
