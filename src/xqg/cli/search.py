@@ -56,8 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=("auto", "float32", "float16", "bfloat16"),
         default="auto",
         help="the product: bfloat16/float16 shortlist the documents whose rounded score, widened by a "
-        "proven bound of its error, could reach the k-th, and re-score them in float32 (the same run and "
-        "scores as float32). auto (default): bfloat16 on a CPU with avx512_bf16/AMX for 16 queries or "
+        "proven bound of its error, could reach the k-th, and re-score them in float32 (the float32 run). "
+        "auto (default): bfloat16 on a CPU with avx512_bf16/AMX for 16 queries or "
         "more, float32 otherwise",
     )
     parser.add_argument(

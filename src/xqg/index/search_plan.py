@@ -431,6 +431,8 @@ def search_index(
     plan = plan_search(shard_dir_or_dirs, len(query_ids), k, max_memory, device, "memory" if mmap else path)
     if plan.path == "streaming":
         plan = replace(plan, precision=resolve_search_precision(precision, device, len(query_ids)))
+    elif precision not in ("auto", "float32"):  # only the in-memory path fits: it is float32
+        logger.warning("the in-memory path (the only one that fits) is float32, not %s", precision)
     logger.info("search path: %s", plan)
     if plan.path == "memory":
         index = load_index(shard_dir_or_dirs, verify=verify, mmap=mmap)
