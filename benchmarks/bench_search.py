@@ -60,6 +60,13 @@ class RandomVectorTask:
     def fingerprint(self) -> dict[str, Any]:
         return {"task": self.name, "dim": self.dim, "seed": self.seed}
 
+    def vectors(self, rng: Any, n: int) -> Any:
+        """``n`` vectors drawn from ``rng`` (a subclass draws another distribution)."""
+        import numpy as np
+
+        batch = rng.standard_normal((n, self.dim), dtype=np.float32)
+        return batch / np.linalg.norm(batch, axis=1, keepdims=True)
+
     def run(self, shard: Any, workdir: Path) -> dict[str, Any]:
         import numpy as np
 
@@ -70,9 +77,7 @@ class RandomVectorTask:
         writer = VectorPartWriter(workdir, len(shard), self.dim)
         for start in range(shard.start, shard.stop, 50_000):
             stop = min(start + 50_000, shard.stop)
-            batch = rng.standard_normal((stop - start, self.dim), dtype=np.float32)
-            batch /= np.linalg.norm(batch, axis=1, keepdims=True)
-            writer.write(batch, ids=[f"doc-{r}" for r in range(start, stop)])
+            writer.write(self.vectors(rng, stop - start), ids=[f"doc-{r}" for r in range(start, stop)])
         return writer.close()
 
 

@@ -29,19 +29,21 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import fmt, machine_header, markdown_table, median, pin_threads  # noqa: E402
+from bench_search import RandomVectorTask  # noqa: E402
 
 
-class AnisotropicVectorTask:
+class AnisotropicVectorTask(RandomVectorTask):
     """Shard task: unit vectors ``normalize(m + s g)``, ``m`` one shared unit direction, ``g`` isotropic
     Gaussian of norm ~1, ``s = sqrt(1 / mean_cosine - 1)``: two vectors' expected cosine is ``mean_cosine``."""
 
     name = "bench-anisotropic-vectors"
 
     def __init__(self, mean_cosine: float, dim: int = 384, seed: int = 0) -> None:
-        self.mean_cosine, self.dim, self.seed = mean_cosine, dim, seed
+        super().__init__(dim=dim, seed=seed)
+        self.mean_cosine = mean_cosine
 
     def fingerprint(self) -> dict[str, object]:
-        return {"task": self.name, "dim": self.dim, "seed": self.seed, "mean_cosine": self.mean_cosine}
+        return {**super().fingerprint(), "mean_cosine": self.mean_cosine}
 
     def vectors(self, rng, n: int):  # noqa: ANN001, ANN201
         import numpy as np
@@ -51,19 +53,6 @@ class AnisotropicVectorTask:
         scale = (1.0 / self.mean_cosine - 1.0) ** 0.5
         batch = direction + scale * rng.standard_normal((n, self.dim), dtype=np.float32) / np.sqrt(self.dim)
         return batch / np.linalg.norm(batch, axis=1, keepdims=True)
-
-    def run(self, shard, workdir: Path) -> dict[str, object]:  # noqa: ANN001
-        import numpy as np
-
-        from xqg.distributed.vectors import VectorPartWriter
-        from xqg.seeding import derive_seed
-
-        rng = np.random.default_rng(derive_seed(self.seed, "shard", shard.index))
-        writer = VectorPartWriter(workdir, len(shard), self.dim)
-        for start in range(shard.start, shard.stop, 50_000):
-            stop = min(start + 50_000, shard.stop)
-            writer.write(self.vectors(rng, stop - start), ids=[f"doc-{r}" for r in range(start, stop)])
-        return writer.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,7 +76,6 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    from bench_search import RandomVectorTask
     from xqg.distributed import run_sharded
     from xqg.distributed.manifest import JOB_MANIFEST
     from xqg.index.exact_search import search

@@ -407,14 +407,16 @@ def render(header: str, notes: list[str], lines: list[list[str]], done: bool = T
     return "\n".join([header, "", *notes, end, "", table])
 
 
+def _block(path: Path) -> str:
+    """The text between the table markers of ``path`` ("" when it has none)."""
+    content = path.read_text(encoding="utf-8")
+    return content.split(BEGIN, 1)[1].split(END, 1)[0] if BEGIN in content else ""
+
+
 def kept_rows(path: Path, measured: list[str]) -> list[list[str]]:
     """The table lines of the block in ``path`` whose row is not being measured now (``--keep-other-rows``)."""
-    content = path.read_text(encoding="utf-8")
-    if BEGIN not in content:
-        return []
-    block = content.split(BEGIN, 1)[1].split(END, 1)[0]
     lines = []
-    for line in block.splitlines():
+    for line in _block(path).splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if line.startswith("| ") and cells[0] in ROWS and cells[0] not in measured:
             lines.append(cells)
@@ -424,10 +426,7 @@ def kept_rows(path: Path, measured: list[str]) -> list[list[str]]:
 def kept_notes(path: Path, measured: list[str]) -> list[str]:
     """The notes of the block in ``path`` that belong to a row not being measured now: those that start
     with the row's name, and the search bound's, which belongs to ``search-1``."""
-    content = path.read_text(encoding="utf-8")
-    if BEGIN not in content:
-        return []
-    paragraphs = content.split(BEGIN, 1)[1].split(END, 1)[0].strip().split("\n\n")
+    paragraphs = _block(path).strip().split("\n\n")
     # the block (see render): title, header lines ("- machine: ..."), the notes, the table
     tables = [i for i, part in enumerate(paragraphs) if part.startswith("| row")]
     before = paragraphs[tables[0] - 1] if tables and tables[0] > 0 else ""

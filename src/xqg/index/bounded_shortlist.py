@@ -142,6 +142,16 @@ def _bfloat16_keys(thresholds: np.ndarray) -> np.ndarray:
     return (t32.view(np.int32) >> 16).astype(np.int16)  # truncation: rounds a positive value down
 
 
+def _slots(group: np.ndarray, num_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Items laid out as rows of a padded matrix, one row per group: ``(order, counts, slot)``, where
+    ``order`` lists the items group by group (stable), ``counts`` is each group's size and ``slot`` the
+    column of ``order``'s items within their group's row."""
+    order = np.argsort(group, kind="stable")
+    counts = np.bincount(group, minlength=num_groups)
+    firsts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    return order, counts, np.arange(len(order)) - firsts[group[order]]
+
+
 class _Pool:
     """Each query's best ``keep`` exact scores so far and their rows (``-inf`` / ``-1`` where empty)."""
 
@@ -160,11 +170,8 @@ class _Pool:
         if not len(query):
             return
         width = stop - start
-        order = np.argsort(query, kind="stable")
+        order, counts, slot = _slots(query, width)
         query, rows, scores = query[order], rows[order], scores[order]
-        counts = np.bincount(query, minlength=width)
-        firsts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        slot = np.arange(len(query)) - firsts[query]
         new_scores = np.full((width, int(counts.max())), -np.inf, dtype=np.float32)
         new_rows = np.full((width, int(counts.max())), -1, dtype=np.int64)
         new_scores[query, slot] = scores
@@ -187,22 +194,19 @@ def _exact_scores(queries: np.ndarray, block: np.ndarray, query: np.ndarray, col
     out = np.empty(len(query), dtype=np.float32)
     if not len(query):
         return out
-    counts = np.bincount(query, minlength=len(queries))
-    by_count = np.argsort(counts, kind="stable")
+    by_count = np.argsort(np.bincount(query, minlength=len(queries)), kind="stable")
     position = np.empty_like(by_count)
     position[by_count] = np.arange(len(by_count))
-    order = np.argsort(position[query], kind="stable")  # pairs grouped by query, queries by count
-    sorted_query = query[order]
-    firsts = np.concatenate([[0], np.cumsum(counts[by_count])[:-1]])  # first pair of each position
-    slot = np.arange(len(order)) - firsts[position[sorted_query]]
+    # pairs grouped by query, the queries in order of their count
+    order, counts, slot = _slots(position[query], len(queries))
+    ends = np.cumsum(counts)
     for start in range(0, len(by_count), RESCORE_QUERIES):
         group = by_count[start : start + RESCORE_QUERIES]
-        width = int(counts[group].max())
+        width = int(counts[start : start + len(group)].max())
         if width == 0:
             continue
-        lo = firsts[start]
-        hi = firsts[start + len(group) - 1] + counts[group[-1]]
-        row = position[sorted_query[lo:hi]] - start
+        lo, hi = ends[start] - counts[start], ends[start + len(group) - 1]
+        row = position[query[order[lo:hi]]] - start
         padded = np.zeros((len(group), width), dtype=np.int64)
         padded[row, slot[lo:hi]] = cols[order[lo:hi]]
         products = np.matmul(block[padded], queries[group][:, :, None])[:, :, 0]

@@ -48,7 +48,7 @@ def _shard_topk_faiss(queries: np.ndarray, vectors: np.ndarray, k: int) -> tuple
 
 SEARCH_PRECISIONS = ("auto", "float32", "float16", "bfloat16")
 #: the smallest batch for which ``auto`` takes the bfloat16 shortlist on a CPU (below it FAISS's
-#: float32 scan is cheaper than converting the shards; benchmarks/bench_search.py)
+#: float32 scan is cheaper than converting the shards; benchmarks/bench_search_precision.py)
 SHORTLIST_MIN_QUERIES = 16
 #: the name of the remembered check that no doc id occurs in two shards (xqg.distributed.verified)
 UNIQUE_IDS_CHECK = "search: doc ids unique across shards"
