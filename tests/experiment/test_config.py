@@ -27,6 +27,15 @@ def test_defaults_are_valid() -> None:
         ({"data": {"num_folds": 4, "eval_folds": [4]}}, "outside 0..3"),
         ({"fusion": {"alpha": 1.5}}, "outside [0, 1]"),
         ({"fusion": {"mode": "max"}}, "mode must be"),
+        ({"fusion": {"misspelled_copies": -1}}, "misspelled_copies must be >= 0"),
+        (
+            {
+                "data": {"dataset": "mkqa", "corpus": "c.jsonl"},
+                "metrics": {"names": ["R@2kt"], "primary": "R@2kt"},
+                "fusion": {"misspelled_copies": 1},
+            },
+            "misspelled_copies is implemented for fold experiments",
+        ),
         ({"systems": {"names": ["zero-shot", "bm25"]}}, "'bm25': expected"),
         ({"systems": {"names": ["zero-shot", "zero-shot:adversarial"]}}, "only follows 'fine-tuned'"),
         ({"systems": {"names": ["zero-shot", "zero-shot+magic"]}}, "passages must be"),

@@ -307,14 +307,17 @@ def _xqg_experiment(tmp_path, models, xquad_dir, monkeypatch, name, *, max_queri
     return config, seen
 
 
-@pytest.mark.parametrize("per_language", [False, True])
-def test_xqg_fuses_the_generated_queries(tmp_path, models, xquad_dir, monkeypatch, per_language):
+@pytest.mark.parametrize(("per_language", "copies"), [(False, 0), (True, 0), (False, 2), (True, 1)])
+def test_xqg_fuses_the_generated_queries(tmp_path, models, xquad_dir, monkeypatch, per_language, copies):
     """+xqg with a tiny generator: passages fused with the mean of their generated queries' vectors
-    (all languages together, or the query's own language only)."""
+    (all languages together, or the query's own language only); with ``misspelled_copies``, the
+    mean also takes each query's seeded one-typo copies."""
     import numpy as np
 
+    from xqg.data.records import Query
     from xqg.data.xquad import load_xquad
     from xqg.encode import load_encoder
+    from xqg.typos import misspell_queries
 
     config, _ = _xqg_experiment(
         tmp_path,
@@ -324,7 +327,7 @@ def test_xqg_fuses_the_generated_queries(tmp_path, models, xquad_dir, monkeypatc
         "xqg",
         max_queries=10,
         generator={"queries_per_language": 2, "max_new_tokens": 6},
-        fusion={"alpha": 0.5, "mode": "mean", "per_language": per_language},
+        fusion={"alpha": 0.5, "mode": "mean", "per_language": per_language, "misspelled_copies": copies},
     )
     summary = run_experiment(config, cache_dir=tmp_path / "cache")
     results = json.loads(summary.results_json.read_text(encoding="utf-8"))
@@ -339,7 +342,14 @@ def test_xqg_fuses_the_generated_queries(tmp_path, models, xquad_dir, monkeypatc
     encoder = load_encoder(models[0], device="cpu")
     passages = encoder.encode_passages([f"{p.title} {p.text}" for p in ds.corpus])
     row = {p.id: i for i, p in enumerate(ds.corpus)}
-    gvecs = encoder.encode_queries([g["query"] for g in generated])
+    clean = [Query(f"{g['docid']}|{g['lang']}|{g['slot']}", g["query"], g["lang"]) for g in generated]
+    typos = [q for v in range(copies) for q in misspell_queries(clean, seed=3, variant=v)]
+    assert (
+        copies == 0
+        or sum(t.text != c.text for t, c in zip(typos, clean * copies, strict=True)) > len(clean) // 2
+    )
+    generated = generated * (1 + copies)
+    gvecs = encoder.encode_queries([q.text for q in clean + typos])
     for lang in ("de", "ru"):
         sums = np.zeros_like(passages, dtype=np.float64)
         counts = np.zeros(len(passages))

@@ -222,6 +222,12 @@ class FusionSection:
     ``per_language = true`` (beyond the paper) builds one fused passage matrix per query language
     from that language's queries only (generated, predicted or, for the oracle, real), and searches
     each question in its own language's matrix: the same query latency, L times the index memory.
+
+    ``misspelled_copies`` (beyond the paper; fold experiments): each generated query is fused also
+    as this many seeded one-typo copies (:func:`xqg.typos.misspell_queries`), in the same passage,
+    language and slot, so that a passage's vector moves toward how its questions look when
+    misspelled; offline like all fusion (index and query latency unchanged). ``mode = "mean"``
+    averages the clean query with its copies.
     """
 
     alpha: float = DEFAULT_MEAN_ALPHA
@@ -229,6 +235,7 @@ class FusionSection:
     alpha_sweep: tuple[float, ...] = ()
     dev_fraction: float = 0.2
     per_language: bool = False
+    misspelled_copies: int = 0
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ from xqg.fuse.sweep import choose_alpha
 from xqg.index.ranking import rank_scores
 from xqg.precision import resolve_precision
 from xqg.seeding import derive_seed
+from xqg.typos import misspell_queries
 
 logger = logging.getLogger(__name__)
 
@@ -272,6 +273,21 @@ class FoldBenchmark:
         g = self.config.generator
         _, rows, matrix = self.generated_queries(fold, train, corpus, enc_key, enc_path, gen_languages)
         result.generated_samples = rows[: 3 * len(gen_languages) * g.queries_per_language]
+        copies = self.config.fusion.misspelled_copies
+        if copies:
+            # [fusion] misspelled_copies: each generated query also as seeded one-typo copies, summed
+            # into the same passage, language and slot
+            generated = [Query(f"{r['docid']}|{r['lang']}|{r['slot']}", r["query"], r["lang"]) for r in rows]
+            misspelled = [
+                (f"{q.id}|typo{variant}", q.text)
+                for variant in range(copies)
+                for q in misspell_queries(generated, seed=self.seed, variant=variant)
+            ]
+            typo_vectors = self.stages.encode_cached(
+                "encode-generated-typos", enc_key, enc_path, misspelled, "query"
+            ).matrix
+            rows = rows * (1 + copies)
+            matrix = np.concatenate([matrix, typo_vectors])
         return slot_sums(rows, matrix, [p.id for p in corpus], gen_languages, g.queries_per_language)
 
     # ---------------------------------------------------------------- fold
