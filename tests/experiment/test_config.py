@@ -27,14 +27,14 @@ def test_defaults_are_valid() -> None:
         ({"data": {"num_folds": 4, "eval_folds": [4]}}, "outside 0..3"),
         ({"fusion": {"alpha": 1.5}}, "outside [0, 1]"),
         ({"fusion": {"mode": "max"}}, "mode must be"),
-        ({"fusion": {"misspelled_copies": -1}}, "misspelled_copies must be >= 0"),
+        ({"fusion": {"misspelled_copies": 0}}, "misspelled_copies must be >= 1"),
         (
             {
                 "data": {"dataset": "mkqa", "corpus": "c.jsonl"},
                 "metrics": {"names": ["R@2kt"], "primary": "R@2kt"},
-                "fusion": {"misspelled_copies": 1},
+                "systems": {"names": ["zero-shot", "zero-shot+xqg-typos"]},
             },
-            "misspelled_copies is implemented for fold experiments",
+            "+xqg-typos is implemented for fold experiments",
         ),
         ({"systems": {"names": ["zero-shot", "bm25"]}}, "'bm25': expected"),
         ({"systems": {"names": ["zero-shot", "zero-shot:adversarial"]}}, "only follows 'fine-tuned'"),

@@ -270,7 +270,18 @@ def test_per_language_oracle_uses_only_the_query_languages_questions(
             assert got[q.id] == pytest.approx(expected, abs=1e-6), q.id
 
 
-def _xqg_experiment(tmp_path, models, xquad_dir, monkeypatch, name, *, max_queries, generator, fusion):
+def _xqg_experiment(
+    tmp_path,
+    models,
+    xquad_dir,
+    monkeypatch,
+    name,
+    *,
+    max_queries,
+    generator,
+    fusion,
+    systems=("zero-shot+xqg",),
+):
     """A zero-shot vs zero-shot+xqg experiment on XQuAD (de, ru; fold 1 of 4; clean questions only)
     whose generator training is replaced by a saved tiny generator; returns the config and the list of
     training inputs the generator was given."""
@@ -299,7 +310,7 @@ def _xqg_experiment(tmp_path, models, xquad_dir, monkeypatch, name, *, max_queri
             "generator": generator,
             "fusion": fusion,
             "typos": {"protocols": []},
-            "systems": {"names": ["zero-shot", "zero-shot+xqg"], "baseline": "zero-shot"},
+            "systems": {"names": ["zero-shot", *systems], "baseline": "zero-shot"},
             "metrics": {"names": ["MRR@10"], "primary": "MRR@10"},
         },
         where=f"{name}.toml",
@@ -311,7 +322,8 @@ def _xqg_experiment(tmp_path, models, xquad_dir, monkeypatch, name, *, max_queri
 def test_xqg_fuses_the_generated_queries(tmp_path, models, xquad_dir, monkeypatch, per_language, copies):
     """+xqg with a tiny generator: passages fused with the mean of their generated queries' vectors
     (all languages together, or the query's own language only); with ``misspelled_copies``, the
-    mean also takes each query's seeded one-typo copies."""
+    mean also takes each query's seeded one-typo copies (``+xqg-typos``; ``+xqg`` of the same run
+    stays without them)."""
     import numpy as np
 
     from xqg.data.records import Query
@@ -327,12 +339,19 @@ def test_xqg_fuses_the_generated_queries(tmp_path, models, xquad_dir, monkeypatc
         "xqg",
         max_queries=10,
         generator={"queries_per_language": 2, "max_new_tokens": 6},
-        fusion={"alpha": 0.5, "mode": "mean", "per_language": per_language, "misspelled_copies": copies},
+        fusion={
+            "alpha": 0.5,
+            "mode": "mean",
+            "per_language": per_language,
+            "misspelled_copies": max(copies, 1),
+        },
+        systems=("zero-shot+xqg", "zero-shot+xqg-typos"),
     )
     summary = run_experiment(config, cache_dir=tmp_path / "cache")
     results = json.loads(summary.results_json.read_text(encoding="utf-8"))
-    assert len(results["fold1"]["n_curve"]["zero-shot+xqg"]) == 2
-    got = json.loads((tmp_path / "report" / "per_query" / "zero-shot+xqg.clean.json").read_text())["MRR@10"]
+    system = "zero-shot+xqg-typos" if copies else "zero-shot+xqg"
+    assert len(results["fold1"]["n_curve"][system]) == 2
+    got = json.loads((tmp_path / "report" / "per_query" / f"{system}.clean.json").read_text())["MRR@10"]
 
     generated = [
         json.loads(line)

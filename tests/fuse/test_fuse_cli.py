@@ -166,3 +166,58 @@ def test_fuse_predictor_trains_and_fuses_without_text(files):
     np.testing.assert_array_equal(store.query_counts, [6] * 6)
     expected = 3 * (model.predict(store.passage_vectors, "de") + model.predict(store.passage_vectors, "fr"))
     np.testing.assert_allclose(store.query_sums, expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("per_language", [False, True])
+def test_fuse_with_misspelled_copies_sums_each_query_and_its_copies(files, per_language):
+    """``--misspelled-copies 2``: each passage's sum is over its generated queries and two seeded one-typo
+    copies of each (the copies ``xqg run``'s +xqg-typos passages use); another count is refused on resume."""
+    from xqg.encode import load_encoder
+    from xqg.fuse.query_sources import misspelled_copies
+
+    store = files / f"store-typos-{per_language}"
+    args = [
+        "fuse",
+        "--store",
+        str(store),
+        "--corpus",
+        str(files / "corpus.jsonl"),
+        "--queries",
+        str(files / "gen.jsonl"),
+        "--encoder",
+        str(files / "encoder"),
+        "--shard-size",
+        "4",
+        "--misspelled-copies",
+        "2",
+        "--typo-seed",
+        "5",
+        *(["--per-language", "--languages", "de,fr"] if per_language else []),
+    ]
+    assert main(args) == 0
+    encoder = load_encoder(str(files / "encoder"))
+    rows = [json.loads(line) for line in (files / "gen.jsonl").read_text(encoding="utf-8").splitlines()]
+    changed = 0
+    for lang in ("de", "fr") if per_language else (None,):
+        data = load_fusion_store(store, language=lang)
+        for i, docid in enumerate(data.ids):
+            texts = []
+            for r in rows:
+                if r["docid"] == docid and lang in (None, r["lang"]):
+                    copies = misspelled_copies(docid, r["lang"], r["slot"], r["query"], 2, seed=5)
+                    changed += sum(c != r["query"] for c in copies)
+                    texts += [r["query"], *copies]
+            assert data.query_counts[i] == len(texts) == (6 if per_language else 12)
+            np.testing.assert_allclose(data.query_sums[i], encoder.encode_queries(texts).sum(0), atol=1e-5)
+    assert changed > 0
+    # the same store with another number of copies is another input: refused, never mixed
+    args[args.index("--misspelled-copies") + 1] = "1"
+    assert main(args) == 2
+
+
+def test_misspelled_copies_need_query_texts_and_a_corpus(files, capsys):
+    base = ["fuse", "--store", str(files / "s3"), "--misspelled-copies", "1"]
+    assert main([*base, "--corpus", str(files / "corpus.jsonl"), "--predictor", str(files)]) == 2
+    assert "needs --queries or --generator" in capsys.readouterr().err
+    assert main([*base, "--output", str(files / "o3")]) == 2
+    assert "need --corpus" in capsys.readouterr().err

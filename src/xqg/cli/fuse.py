@@ -18,6 +18,7 @@ from xqg.cli.validators import (
     metrics,
     model_path,
     non_negative_float,
+    non_negative_int,
     output_folder,
     positive_int,
     unit_interval,
@@ -66,6 +67,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--n", type=positive_int, default=5, help="queries per passage per language (default 5)"
     )
     parser.add_argument("--seed", type=int, default=0, help="generation seed (default 0)")
+    parser.add_argument(
+        "--misspelled-copies",
+        type=non_negative_int,
+        default=0,
+        help="also fuse this many seeded one-typo copies of each generated query (xqg typos rules), so "
+        "that passages meet misspelled questions halfway; needs --queries or --generator (default 0)",
+    )
+    parser.add_argument("--typo-seed", type=int, default=0, help="seed of the misspelled copies (default 0)")
     parser.add_argument(
         "--top-k", type=positive_int, default=10, help="top-k sampling of the generator (default 10)"
     )
@@ -172,9 +181,13 @@ def _check_fuse_arguments(args: argparse.Namespace) -> None:
             raise ConfigError("--generator needs --languages")
         if args.per_language and not args.languages:
             raise ConfigError("--per-language needs --languages: the languages that get a matrix each")
+        if args.misspelled_copies and args.predictor:
+            raise ConfigError("--misspelled-copies misspells query texts: it needs --queries or --generator")
         check_output_folder(args.store)
-    elif args.queries or args.generator or args.predictor:
-        raise ConfigError("--queries, --generator and --predictor build a store: they need --corpus")
+    elif args.queries or args.generator or args.predictor or args.misspelled_copies:
+        raise ConfigError(
+            "--queries, --generator, --predictor and --misspelled-copies build a store: they need --corpus"
+        )
     else:
         from xqg.fuse.store import store_languages
 
@@ -221,6 +234,8 @@ def _fuse(args: argparse.Namespace) -> int:
                 "languages": langs,
                 "n": args.n,
             }
+        if args.misspelled_copies:
+            source.update(misspelled_copies=args.misspelled_copies, typo_seed=args.typo_seed)
         from xqg.precision import resolve_job_precision
 
         precision = resolve_job_precision(args.precision, "auto", args.store, task=FuseShardTask.name)

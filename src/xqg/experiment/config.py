@@ -181,8 +181,8 @@ def _validate(config: ExperimentConfig, where: str) -> None:
         )
     if f.mode not in ("sum", "mean"):
         raise ConfigError(f"{where}: [fusion] mode must be 'sum' or 'mean', not {f.mode!r}")
-    if f.misspelled_copies < 0:
-        raise ConfigError(f"{where}: [fusion] misspelled_copies must be >= 0, got {f.misspelled_copies}")
+    if f.misspelled_copies < 1:
+        raise ConfigError(f"{where}: [fusion] misspelled_copies must be >= 1, got {f.misspelled_copies}")
     if not 0.0 < f.dev_fraction < 1.0:
         raise ConfigError(f"{where}: [fusion] dev_fraction must lie in (0, 1), got {f.dev_fraction}")
     for alpha in (f.alpha, *f.alpha_sweep):
@@ -307,16 +307,16 @@ def _validate_corpus_experiment(config: ExperimentConfig, where: str) -> None:
                 f"{where}: [systems] {name!r}: +{spec.passages} needs the questions' relevant passages, "
                 f"which {d.dataset} does not have"
             )
+        if spec.passages == "xqg-typos":
+            raise ConfigError(
+                f"{where}: [systems] {name!r}: +xqg-typos is implemented for fold experiments "
+                "(xquad, locomo); on a corpus, fuse with `xqg fuse --misspelled-copies`"
+            )
         if spec.trained and not (tr.corpus and tr.queries and tr.qrels):
             raise ConfigError(
                 f"{where}: [systems] {name!r} is fine-tuned: {d.dataset} has no training pairs of its own, "
                 "so give [training] corpus, queries and qrels (the files `xqg train-retriever` reads)"
             )
-    if f.misspelled_copies:
-        raise ConfigError(
-            f"{where}: [fusion] misspelled_copies is implemented for fold experiments (xquad, locomo); "
-            f"for {d.dataset}, misspell the generated-queries file with `xqg typos` and fuse both files"
-        )
     if f.alpha_sweep:
         raise ConfigError(
             f"{where}: [fusion] alpha_sweep needs held-out questions with relevant passages; for "

@@ -27,7 +27,7 @@ FOLD_DATASETS = ("xquad", "locomo")
 CORPUS_DATASETS = ("xor-tydi", "mkqa")
 TRAINING_METHODS = ("plain", "typos-aware", "self-teaching", "multi-positive", "adversarial", "distill")
 
-PASSAGE_REPRESENTATIONS = ("plain", "xqg", "predicted", "oracle")
+PASSAGE_REPRESENTATIONS = ("plain", "xqg", "xqg-typos", "predicted", "oracle")
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class SystemSpec:
         trained: whether the encoder is fine-tuned on the train folds.
         method: robustness training method (``plain`` when not fine-tuned or no typo training).
         passages: passage representation: ``plain``, ``xqg`` (fused with generated queries),
+            ``xqg-typos`` (fused with generated queries and their misspelled copies, see
+            :class:`FusionSection`),
             ``predicted`` (fusion without text) or ``oracle`` (other real questions: perfect generator).
 
     Example:
@@ -223,11 +225,12 @@ class FusionSection:
     from that language's queries only (generated, predicted or, for the oracle, real), and searches
     each question in its own language's matrix: the same query latency, L times the index memory.
 
-    ``misspelled_copies`` (beyond the paper; fold experiments): each generated query is fused also
-    as this many seeded one-typo copies (:func:`xqg.typos.misspell_queries`), in the same passage,
-    language and slot, so that a passage's vector moves toward how its questions look when
-    misspelled; offline like all fusion (index and query latency unchanged). ``mode = "mean"``
-    averages the clean query with its copies.
+    ``misspelled_copies`` (beyond the paper; fold experiments): the ``+xqg-typos`` passages fuse
+    each generated query also as this many seeded one-typo copies (:func:`xqg.typos.misspell_queries`),
+    in the same passage, language and slot, so that a passage's vector moves toward how its
+    questions look when misspelled; offline like all fusion (index and query latency unchanged).
+    ``mode = "mean"`` averages the clean query with its copies. ``+xqg`` in the same run fuses the
+    same generated queries without copies.
     """
 
     alpha: float = DEFAULT_MEAN_ALPHA
@@ -235,7 +238,7 @@ class FusionSection:
     alpha_sweep: tuple[float, ...] = ()
     dev_fraction: float = 0.2
     per_language: bool = False
-    misspelled_copies: int = 0
+    misspelled_copies: int = 1
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ For each evaluated fold (nothing trained ever sees the evaluated articles' quest
    test questions under each typo condition (cached per encoder);
 3. passage representations: plain, ``+xqg`` (default generator trained on the train fold, n queries
    per passage per language, their query-path embeddings summed per passage and fused),
+   ``+xqg-typos`` (the same with each query's misspelled copies),
    ``+predicted`` (fusion without text) and ``+oracle`` (the other real questions: a ceiling);
 4. exact search and per-query metrics under every condition, α and number-of-queries curves, into
    a :class:`~xqg.experiment.stages.SystemResults` for the report builder.
@@ -43,6 +44,7 @@ from xqg.experiment.stages import (
 )
 from xqg.fuse.oracle import oracle_scores_by_language
 from xqg.fuse.predictor import QueryEmbeddingPredictor
+from xqg.fuse.query_sources import misspelled_copies
 from xqg.fuse.representation import (
     Representation,
     SlotSums,
@@ -55,7 +57,6 @@ from xqg.fuse.sweep import choose_alpha
 from xqg.index.ranking import rank_scores
 from xqg.precision import resolve_precision
 from xqg.seeding import derive_seed
-from xqg.typos import misspell_queries
 
 logger = logging.getLogger(__name__)
 
@@ -268,20 +269,22 @@ class FoldBenchmark:
         enc_path: str | None,
         gen_languages: Sequence[str],
         result: SystemResults,
+        copies: int = 0,
     ) -> SlotSums:
-        """The fold's generated queries as per-language, per-slot cumulative sums (:func:`xqg.fuse.slot_sums`)."""
+        """The fold's generated queries as per-language, per-slot cumulative sums (:func:`xqg.fuse.slot_sums`);
+        with ``copies``, each query's seeded one-typo copies are summed into its passage, language and slot too."""
         g = self.config.generator
         _, rows, matrix = self.generated_queries(fold, train, corpus, enc_key, enc_path, gen_languages)
         result.generated_samples = rows[: 3 * len(gen_languages) * g.queries_per_language]
-        copies = self.config.fusion.misspelled_copies
         if copies:
-            # [fusion] misspelled_copies: each generated query also as seeded one-typo copies, summed
-            # into the same passage, language and slot
-            generated = [Query(f"{r['docid']}|{r['lang']}|{r['slot']}", r["query"], r["lang"]) for r in rows]
+            typos = [
+                misspelled_copies(r["docid"], r["lang"], int(r["slot"]), r["query"], copies, self.seed)
+                for r in rows
+            ]
             misspelled = [
-                (f"{q.id}|typo{variant}", q.text)
-                for variant in range(copies)
-                for q in misspell_queries(generated, seed=self.seed, variant=variant)
+                (f"{r['docid']}|{r['lang']}|{r['slot']}|typo{c}", texts[c])
+                for c in range(copies)
+                for r, texts in zip(rows, typos, strict=True)
             ]
             typo_vectors = self.stages.encode_cached(
                 "encode-generated-typos", enc_key, enc_path, misspelled, "query"
@@ -424,7 +427,7 @@ class FoldBenchmark:
             alpha = choose_alpha(cfg.fusion.alpha_sweep, curve_select)
             result.alpha_curves[name] = {select_label: curve_select, "test fold": curve_test}
         result.alpha_chosen[name] = alpha
-        if spec.passages == "xqg":
+        if spec.passages in ("xqg", "xqg-typos"):
             test_vecs = questions.rows([q.id for q in ctx.test_queries])
             result.n_curve[name] = [
                 mean_primary(scores_at(ctx.test_queries, test_vecs, alpha, n), ctx.test_queries)
@@ -467,9 +470,16 @@ class FoldBenchmark:
         """``represent(α, n)``: the system's fused passages at α (``+xqg``: with ``n`` generated
         queries per language, default all), or ``None`` for plain passages and the oracle."""
         cfg, per_language = self.config, self.config.fusion.per_language
-        if spec.passages == "xqg":
+        if spec.passages in ("xqg", "xqg-typos"):
             sums = self.generated_sums(
-                ctx.fold, ctx.generator_train, ctx.corpus, enc_key, enc_path, ctx.gen_languages, ctx.result
+                ctx.fold,
+                ctx.generator_train,
+                ctx.corpus,
+                enc_key,
+                enc_path,
+                ctx.gen_languages,
+                ctx.result,
+                copies=cfg.fusion.misspelled_copies if spec.passages == "xqg-typos" else 0,
             )
             n_all = cfg.generator.queries_per_language
             return lambda a, n=None: fuse_slot_sums(

@@ -23,8 +23,9 @@ import numpy as np
 from xqg.data.jsonl import iter_jsonl
 from xqg.data.records import Passage
 from xqg.distributed.fingerprint import file_identity, folder_identity
-from xqg.errors import InputError
+from xqg.errors import ConfigError, InputError
 from xqg.fuse.fusion import accumulate
+from xqg.seeding import derive_seed
 
 
 @runtime_checkable
@@ -60,8 +61,37 @@ class QuerySource(Protocol):
 LanguageSums = dict[str, tuple[np.ndarray, np.ndarray]]
 """``{lang: (sums (n, d) float32, counts (n,) int64)}``: the sums of each language's queries."""
 
-KeyedQueries = list[dict[tuple[str, int], str]]
-"""For each passage, its query texts keyed by ``(language, slot)``."""
+QueryKey = tuple[str, int] | tuple[str, int, int]
+"""``(language, slot)`` of a query; ``(language, slot, copy)`` of its misspelled copy ``copy``."""
+
+KeyedQueries = list[dict[QueryKey, str]]
+"""For each passage, its query texts keyed by ``(language, slot)`` (and misspelled copies by
+``(language, slot, copy)``)."""
+
+
+def misspelled_copies(docid: str, lang: str, slot: int, text: str, copies: int, seed: int) -> list[str]:
+    """The ``copies`` seeded one-typo copies of one generated query (fusion with misspellings).
+
+    Copy ``c`` is :func:`xqg.typos.misspell` with seed ``derive_seed(seed, "docid|lang|slot", c)``, so
+    it depends on the query's key, the seed and ``c`` only (the same in any shard or process).
+
+    Args:
+        docid: the query's passage.
+        lang: its language (picks the keyboard and script rules).
+        slot: its slot among the passage's queries in ``lang``.
+        text: the generated query.
+        copies: how many copies.
+        seed: base seed.
+
+    Example:
+        >>> out = misspelled_copies("d1", "de", 0, "Wer schrieb den Faust?", 2, seed=0)
+        >>> len(out), out[0] != "Wer schrieb den Faust?"
+        (2, True)
+    """
+    from xqg.typos import misspell  # imported when used: the typo rules load their resources
+
+    key = f"{docid}|{lang}|{slot}"
+    return [misspell(text, lang, derive_seed(seed, key, c)) for c in range(copies)]
 
 
 def encode_and_accumulate_by_language(
@@ -91,7 +121,8 @@ def encode_and_accumulate_by_language(
     counts = np.zeros((len(languages), len(keyed)), dtype=np.int64)
     flat: list[tuple[int, int, str]] = []  # (language position, passage row, text)
     for row, queries in enumerate(keyed):
-        for (lang, _slot), text in sorted(queries.items()):
+        for key, text in sorted(queries.items()):
+            lang = key[0]
             if lang not in position:
                 raise InputError(
                     f"a query in {lang!r}, not one of the fused languages {', '.join(languages)}: "
@@ -226,6 +257,71 @@ class KeyedTextSource:
         return encode_and_accumulate_by_language(
             keyed, languages, passage_vectors.shape[1], encoder, batch_size
         )
+
+
+class MisspelledCopiesSource(KeyedTextSource):
+    """Another text source's queries plus ``copies`` seeded one-typo copies of each
+    (:func:`misspelled_copies`), fused into the same passage and language (``xqg fuse
+    --misspelled-copies``; the ``+xqg-typos`` passages of ``xqg run``).
+
+    Args:
+        inner: the source of the clean queries (a generated-queries file, an in-process generator).
+        copies: misspelled copies per query (>= 1).
+        seed: base seed of the misspellings.
+
+    Example:
+        >>> clean = FixedKeyedSource({"d1": {("de", 0): "Wer schrieb den Faust?"}})
+        >>> texts = MisspelledCopiesSource(clean, copies=1, seed=0).texts_for([Passage("d1", "x")])
+        >>> len(texts[0]), texts[0][0]
+        (2, 'Wer schrieb den Faust?')
+    """
+
+    def __init__(self, inner: KeyedTextSource, copies: int, seed: int = 0) -> None:
+        if copies < 1:
+            raise ConfigError(f"misspelled copies must be >= 1, got {copies}")
+        self.inner = inner
+        self.copies = copies
+        self.seed = seed
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {**self.inner.fingerprint(), "misspelled_copies": self.copies, "typo_seed": self.seed}  # type: ignore[attr-defined]
+
+    def prepare(self, passages: Sequence[Passage]) -> None:
+        """Let the inner source read a whole shard at once, where it can."""
+        prepare = getattr(self.inner, "prepare", None)
+        if prepare is not None:
+            prepare(passages)
+
+    def _keyed(self, passages: Sequence[Passage]) -> KeyedQueries:
+        out: KeyedQueries = []
+        for passage, queries in zip(passages, self.inner._keyed(passages), strict=True):
+            row: dict[QueryKey, str] = dict(queries)
+            for (lang, slot, *_), text in queries.items():
+                for c, typo in enumerate(
+                    misspelled_copies(passage.id, lang, slot, text, self.copies, self.seed)
+                ):
+                    row[(lang, slot, c)] = typo
+            out.append(row)
+        return out
+
+
+class FixedKeyedSource(KeyedTextSource):
+    """Keyed query texts given in memory, ``{docid: {(lang, slot): text}}`` (tests, examples)."""
+
+    def __init__(self, queries: Mapping[str, Mapping[tuple[str, int], str]]) -> None:
+        self.queries = {str(k): dict(v) for k, v in queries.items()}
+
+    def fingerprint(self) -> dict[str, Any]:
+        return FixedQuerySource(
+            {
+                d: [f"{lang}|{slot}|{t}" for (lang, slot), t in sorted(q.items())]
+                for d, q in self.queries.items()
+            },
+            name="fixed-keyed",
+        ).fingerprint()
+
+    def _keyed(self, passages: Sequence[Passage]) -> KeyedQueries:
+        return [dict(self.queries.get(p.id, {})) for p in passages]
 
 
 class GeneratedQueriesFile(KeyedTextSource):

@@ -35,6 +35,8 @@ from xqg.fuse.query_sources import (
     FixedQuerySource,
     GeneratedQueriesFile,
     GeneratorQuerySource,
+    KeyedTextSource,
+    MisspelledCopiesSource,
     PredictedQuerySource,
     QuerySource,
 )
@@ -63,19 +65,29 @@ def build_source(spec: dict[str, Any]) -> QuerySource:
     "device": "auto", "precision": "bfloat16"}`` (the device is not part of the fingerprint: a store may
     resume on another one; the generation precision, resolved by the driver, is),
     ``{"kind": "predicted", "path": <predictor folder>, "languages": [...], "n": 5}`` or
-    ``{"kind": "fixed", "queries": {docid: [text, ...]}}``.
+    ``{"kind": "fixed", "queries": {docid: [text, ...]}}``. A file or generator source with
+    ``"misspelled_copies": c, "typo_seed": s`` also fuses ``c`` seeded one-typo copies of each query
+    (:class:`~xqg.fuse.query_sources.MisspelledCopiesSource`).
 
     Example:
         >>> build_source({"kind": "fixed", "queries": {"d": ["q"]}}).fingerprint()["source"]
         'fixed'
     """
     kind = spec.get("kind")
+    copies = int(spec.get("misspelled_copies", 0))
+    if copies and kind not in ("file", "generator"):
+        raise ConfigError(
+            f"misspelled copies need query texts (a file or a generator), not a {kind!r} source"
+        )
     if kind == "file":
-        return GeneratedQueriesFile(spec["path"], spec.get("languages"), spec.get("per_language"))
+        source: KeyedTextSource = GeneratedQueriesFile(
+            spec["path"], spec.get("languages"), spec.get("per_language")
+        )
+        return MisspelledCopiesSource(source, copies, int(spec.get("typo_seed", 0))) if copies else source
     if kind == "generator":
         from xqg.generate import load_generator  # the generator stage; imported only when used
 
-        return GeneratorQuerySource(
+        source = GeneratorQuerySource(
             load_generator(
                 spec.get("generator"),
                 device=spec.get("device", "auto"),
@@ -87,6 +99,7 @@ def build_source(spec: dict[str, Any]) -> QuerySource:
             top_k=int(spec.get("top_k", 10)),
             generator_id=str(spec.get("generator")),
         )
+        return MisspelledCopiesSource(source, copies, int(spec.get("typo_seed", 0))) if copies else source
     if kind == "predicted":
         return PredictedQuerySource(
             QueryEmbeddingPredictor.load(spec["path"]), spec.get("languages"), n=int(spec.get("n", 5))
