@@ -33,6 +33,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "kl": {"distill_loss": "kl"},
     "questions-only": {"distill_sources": ["questions"]},
     "pieces-only": {"distill_sources": ["pieces"]},
+    "4-pieces": {"distill_pieces_per_passage": 4},
 }
 """Variant name → ``[training]`` settings changed from the experiment file."""
 
