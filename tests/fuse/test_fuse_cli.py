@@ -173,7 +173,7 @@ def test_fuse_with_misspelled_copies_sums_each_query_and_its_copies(files, per_l
     """``--misspelled-copies 2``: each passage's sum is over its generated queries and two seeded one-typo
     copies of each (the copies ``xqg run``'s +xqg-typos passages use); another count is refused on resume."""
     from xqg.encode import load_encoder
-    from xqg.fuse.query_sources import misspelled_copies
+    from xqg.fuse.misspelled import misspelled_copies
 
     store = files / f"store-typos-{per_language}"
     args = [

@@ -42,9 +42,9 @@ from xqg.experiment.stages import (
     query_conditions,
     split_path,
 )
+from xqg.fuse.misspelled import misspelled_copies
 from xqg.fuse.oracle import oracle_scores_by_language
 from xqg.fuse.predictor import QueryEmbeddingPredictor
-from xqg.fuse.query_sources import misspelled_copies
 from xqg.fuse.representation import (
     Representation,
     SlotSums,

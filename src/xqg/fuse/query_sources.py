@@ -23,9 +23,8 @@ import numpy as np
 from xqg.data.jsonl import iter_jsonl
 from xqg.data.records import Passage
 from xqg.distributed.fingerprint import file_identity, folder_identity
-from xqg.errors import ConfigError, InputError
+from xqg.errors import InputError
 from xqg.fuse.fusion import accumulate
-from xqg.seeding import derive_seed
 
 
 @runtime_checkable
@@ -67,31 +66,6 @@ QueryKey = tuple[str, int] | tuple[str, int, int]
 KeyedQueries = list[dict[QueryKey, str]]
 """For each passage, its query texts keyed by ``(language, slot)`` (and misspelled copies by
 ``(language, slot, copy)``)."""
-
-
-def misspelled_copies(docid: str, lang: str, slot: int, text: str, copies: int, seed: int) -> list[str]:
-    """The ``copies`` seeded one-typo copies of one generated query (fusion with misspellings).
-
-    Copy ``c`` is :func:`xqg.typos.misspell` with seed ``derive_seed(seed, "docid|lang|slot", c)``, so
-    it depends on the query's key, the seed and ``c`` only (the same in any shard or process).
-
-    Args:
-        docid: the query's passage.
-        lang: its language (picks the keyboard and script rules).
-        slot: its slot among the passage's queries in ``lang``.
-        text: the generated query.
-        copies: how many copies.
-        seed: base seed.
-
-    Example:
-        >>> out = misspelled_copies("d1", "de", 0, "Wer schrieb den Faust?", 2, seed=0)
-        >>> len(out), out[0] != "Wer schrieb den Faust?"
-        (2, True)
-    """
-    from xqg.typos import misspell  # imported when used: the typo rules load their resources
-
-    key = f"{docid}|{lang}|{slot}"
-    return [misspell(text, lang, derive_seed(seed, key, c)) for c in range(copies)]
 
 
 def encode_and_accumulate_by_language(
@@ -257,52 +231,6 @@ class KeyedTextSource:
         return encode_and_accumulate_by_language(
             keyed, languages, passage_vectors.shape[1], encoder, batch_size
         )
-
-
-class MisspelledCopiesSource(KeyedTextSource):
-    """Another text source's queries plus ``copies`` seeded one-typo copies of each
-    (:func:`misspelled_copies`), fused into the same passage and language (``xqg fuse
-    --misspelled-copies``; the ``+xqg-typos`` passages of ``xqg run``).
-
-    Args:
-        inner: the source of the clean queries (a generated-queries file, an in-process generator).
-        copies: misspelled copies per query (>= 1).
-        seed: base seed of the misspellings.
-
-    Example:
-        >>> clean = FixedKeyedSource({"d1": {("de", 0): "Wer schrieb den Faust?"}})
-        >>> texts = MisspelledCopiesSource(clean, copies=1, seed=0).texts_for([Passage("d1", "x")])
-        >>> len(texts[0]), texts[0][0]
-        (2, 'Wer schrieb den Faust?')
-    """
-
-    def __init__(self, inner: KeyedTextSource, copies: int, seed: int = 0) -> None:
-        if copies < 1:
-            raise ConfigError(f"misspelled copies must be >= 1, got {copies}")
-        self.inner = inner
-        self.copies = copies
-        self.seed = seed
-
-    def fingerprint(self) -> dict[str, Any]:
-        return {**self.inner.fingerprint(), "misspelled_copies": self.copies, "typo_seed": self.seed}  # type: ignore[attr-defined]
-
-    def prepare(self, passages: Sequence[Passage]) -> None:
-        """Let the inner source read a whole shard at once, where it can."""
-        prepare = getattr(self.inner, "prepare", None)
-        if prepare is not None:
-            prepare(passages)
-
-    def _keyed(self, passages: Sequence[Passage]) -> KeyedQueries:
-        out: KeyedQueries = []
-        for passage, queries in zip(passages, self.inner._keyed(passages), strict=True):
-            row: dict[QueryKey, str] = dict(queries)
-            for (lang, slot, *_), text in queries.items():
-                for c, typo in enumerate(
-                    misspelled_copies(passage.id, lang, slot, text, self.copies, self.seed)
-                ):
-                    row[(lang, slot, c)] = typo
-            out.append(row)
-        return out
 
 
 class FixedKeyedSource(KeyedTextSource):

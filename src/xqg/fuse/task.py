@@ -30,13 +30,13 @@ from xqg.distributed.plan import ShardSpec
 from xqg.distributed.task import TaskSpec
 from xqg.distributed.vectors import VectorPartWriter
 from xqg.errors import ConfigError, InputError
+from xqg.fuse.misspelled import MisspelledCopiesSource
 from xqg.fuse.predictor import QueryEmbeddingPredictor
 from xqg.fuse.query_sources import (
     FixedQuerySource,
     GeneratedQueriesFile,
     GeneratorQuerySource,
     KeyedTextSource,
-    MisspelledCopiesSource,
     PredictedQuerySource,
     QuerySource,
 )
@@ -67,7 +67,7 @@ def build_source(spec: dict[str, Any]) -> QuerySource:
     ``{"kind": "predicted", "path": <predictor folder>, "languages": [...], "n": 5}`` or
     ``{"kind": "fixed", "queries": {docid: [text, ...]}}``. A file or generator source with
     ``"misspelled_copies": c, "typo_seed": s`` also fuses ``c`` seeded one-typo copies of each query
-    (:class:`~xqg.fuse.query_sources.MisspelledCopiesSource`).
+    (:class:`~xqg.fuse.misspelled.MisspelledCopiesSource`).
 
     Example:
         >>> build_source({"kind": "fixed", "queries": {"d": ["q"]}}).fingerprint()["source"]
