@@ -226,7 +226,7 @@ class FusionSection:
     each question in its own language's matrix: the same query latency, L times the index memory.
 
     ``misspelled_copies`` (beyond the paper; fold experiments): the ``+xqg-typos`` passages fuse
-    each generated query also as this many seeded one-typo copies (:func:`xqg.typos.misspell_queries`),
+    each generated query also as this many seeded one-typo copies (:func:`xqg.fuse.misspelled.misspelled_copies`),
     in the same passage, language and slot, so that a passage's vector moves toward how its
     questions look when misspelled; offline like all fusion (index and query latency unchanged).
     ``mode = "mean"`` averages the clean query with its copies. ``+xqg`` in the same run fuses the
