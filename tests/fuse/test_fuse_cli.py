@@ -35,21 +35,28 @@ def files(tmp_path_factory):
     return root
 
 
+def _build_store(files, store) -> list[str]:
+    """``xqg fuse`` arguments that build ``store`` from the fixture's corpus, generated queries and encoder."""
+    return [
+        "fuse",
+        "--store",
+        str(store),
+        "--corpus",
+        str(files / "corpus.jsonl"),
+        "--queries",
+        str(files / "gen.jsonl"),
+        "--encoder",
+        str(files / "encoder"),
+        "--shard-size",
+        "4",
+    ]
+
+
 def test_fuse_builds_store_sweeps_alpha_and_writes_fused_vectors(files, capsys):
     store, fused = files / "store", files / "fused"
     code = main(
         [
-            "fuse",
-            "--store",
-            str(store),
-            "--corpus",
-            str(files / "corpus.jsonl"),
-            "--queries",
-            str(files / "gen.jsonl"),
-            "--encoder",
-            str(files / "encoder"),
-            "--shard-size",
-            "4",
+            *_build_store(files, store),
             "--alpha-sweep",
             "0,0.01,0.5",
             "--dev-queries",
@@ -177,17 +184,7 @@ def test_fuse_with_misspelled_copies_sums_each_query_and_its_copies(files, per_l
 
     store = files / f"store-typos-{per_language}"
     args = [
-        "fuse",
-        "--store",
-        str(store),
-        "--corpus",
-        str(files / "corpus.jsonl"),
-        "--queries",
-        str(files / "gen.jsonl"),
-        "--encoder",
-        str(files / "encoder"),
-        "--shard-size",
-        "4",
+        *_build_store(files, store),
         "--misspelled-copies",
         "2",
         "--typo-seed",
