@@ -6,9 +6,10 @@ What it measures on the GPU, each against the float32 result of the same code:
 * **encode** — passages/s and queries/s of the default encoder's architecture (multilingual-e5-small,
   its real tokenizer; random weights, since the 470 MB weights do not travel) in float32, float16 and
   bfloat16 autocast, the cosine of each to float32 on the GPU and to float32 on the CPU;
-* **search** — `xqg search --search-device cuda` over N × 384 vectors in float32
-  (``xqg.index.exact_search._shard_topk_torch``) / float16 / bfloat16 (low precision shortlists within
-  a proven rounding bound, float32 re-scores: ``xqg.index.bounded_shortlist``), the queries/s end
+* **search** — `xqg search --search-device cuda` over N × 384 vectors, one shard through
+  ``xqg.index.exact_search.shard_topk`` as `xqg search` reads it: float32 (a torch product on the GPU)
+  / float16 / bfloat16 (low precision shortlists within a proven rounding bound, float32 re-scores:
+  ``xqg.index.bounded_shortlist``), the queries/s end
   to end and with the shard resident, against the bandwidth bound, and how many queries' top-100
   equal the float32 one;
 * **generate** — the default generator's architecture (Gemma 3 270M, its real tokenizer, random
@@ -223,13 +224,7 @@ def search(device: str, quick: bool, bandwidth_gb_s: float | None) -> tuple[dict
     import numpy as np
     import torch
 
-    from xqg.index.bounded_shortlist import shortlist_topk
-    from xqg.index.exact_search import _shard_topk_torch
-
-    def shard_topk(precision: str):  # noqa: ANN202 - (scores, rows)
-        if precision == "float32":
-            return _shard_topk_torch(queries, vectors, k, device)
-        return shortlist_topk(queries, vectors, k, precision, device)
+    from xqg.index.exact_search import shard_topk
 
     n, dim, nq, k = (20_000 if quick else 1_000_000), 384, (64 if quick else 1024), 100
     rng = np.random.default_rng(0)
@@ -240,7 +235,7 @@ def search(device: str, quick: bool, bandwidth_gb_s: float | None) -> tuple[dict
     )
     rows, numbers, reference = [], {}, None
     for precision in ("float32", "float16", "bfloat16"):
-        seconds, (_, top) = _timed(lambda p=precision: shard_topk(p), device, 3)
+        seconds, (_, top) = _timed(lambda p=precision: shard_topk(queries, vectors, k, p, device), device, 3)
         if reference is None:
             reference = top
         dtype = getattr(torch, precision)

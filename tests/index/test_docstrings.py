@@ -9,7 +9,14 @@ import pytest
 
 
 @pytest.mark.parametrize(
-    "name", ["xqg.index.search_plan", "xqg.distributed.verified", "xqg.precision", "xqg.cli.precision_option"]
+    "name",
+    [
+        "xqg.index.search_plan",
+        "xqg.index.exact_search",
+        "xqg.distributed.verified",
+        "xqg.precision",
+        "xqg.cli.precision_option",
+    ],
 )
 def test_doctests(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)

@@ -102,6 +102,46 @@ def _shard_topk_torch(
     return scores_out, index_out
 
 
+def shard_topk(
+    queries: np.ndarray,
+    vectors: np.ndarray,
+    k: int,
+    precision: str,
+    device: str,
+    floor: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The exact top-``k`` rows of one shard for every query, by the path ``precision`` names.
+
+    ``float32``: FAISS's flat inner product on the CPU, a float32 torch product on a GPU. ``bfloat16``
+    / ``float16``: a low-precision shortlist within a proven rounding bound, re-scored in float32
+    (:func:`xqg.index.bounded_shortlist.shortlist_topk`), which may also skip rows below ``floor``.
+
+    Args:
+        queries: (q, d) float32 query vectors.
+        vectors: (n, d) shard vectors (float32, or a memory map of them).
+        k: rows to keep per query (at most n).
+        precision: a concrete search precision (:func:`resolve_search_precision`).
+        device: ``"cpu"`` or a CUDA device.
+        floor: per query, a score the kept rows must reach (the shortlist paths only; ignored by
+            float32, whose callers merge anyway).
+
+    Returns:
+        ``(scores, rows)``, each (q, k); a row of ``-1`` (score ``-inf``) where fewer than ``k`` rows
+        reach ``floor``.
+
+    Example:
+        >>> v = np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]], dtype=np.float32)
+        >>> shard_topk(v[:1], v, 2, "float32", "cpu")[1].tolist()
+        [[0, 1]]
+    """
+    if precision != "float32":
+        return shortlist_topk(queries, vectors, k, precision, device, floor=floor)
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if device == "cpu":
+        return _shard_topk_faiss(queries, vectors, k)
+    return _shard_topk_torch(queries, vectors, k, device)
+
+
 def _check_unique_ids(seen: set[str], ids: list[str], folder: Path) -> None:
     """Add a shard's ids to ``seen``, refusing one already there (a doc id in two shards)."""
     duplicates = seen.intersection(ids)
@@ -201,16 +241,9 @@ def search(
             if check_ids:
                 _check_unique_ids(seen_ids, ids.all(), folder)
             take = min(keep, len(ids))
-            if precision != "float32":
-                # the running keep-th exact score of the shards before: rows below it are not needed
-                floor = best_scores[:, keep - 1].astype(np.float64) if best_scores.shape[1] >= keep else None
-                scores, indices = shortlist_topk(queries, vectors, take, precision, device, floor=floor)
-            else:
-                vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-                if device == "cpu":
-                    scores, indices = _shard_topk_faiss(queries, vectors, take)
-                else:
-                    scores, indices = _shard_topk_torch(queries, vectors, take, device)
+            # the running keep-th exact score of the shards before: rows below it are not needed
+            floor = best_scores[:, keep - 1].astype(np.float64) if best_scores.shape[1] >= keep else None
+            scores, indices = shard_topk(queries, vectors, take, precision, device, floor=floor)
             found = ids.take(np.maximum(indices, 0))
             found[indices < 0] = ""  # fewer rows than take reached the floor: empty slots, score -inf
             best_scores = np.concatenate([best_scores, scores.astype(np.float32)], axis=1)
