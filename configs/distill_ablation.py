@@ -9,6 +9,8 @@ parameters and the training time.
 
     python configs/distill_ablation.py configs/distill_ablation.toml --out runs/distill-ablation
     python configs/distill_ablation.py configs/distill_ablation.toml --variants default,lora
+    python configs/distill_ablation.py configs/distill_ablation.toml --variants default,extra-texts \
+        --distill-files texts.jsonl   # more label-free texts (queries files with a language per row)
 
 Writes ``OUT/<variant>/`` (each variant's report folder) and ``OUT/ablation.md`` / ``ablation.json``.
 """
@@ -34,8 +36,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "questions-only": {"distill_sources": ["questions"]},
     "pieces-only": {"distill_sources": ["pieces"]},
     "4-pieces": {"distill_pieces_per_passage": 4},
+    "extra-texts": {"distill_sources": ["questions", "pieces", "files"]},
 }
-"""Variant name → ``[training]`` settings changed from the experiment file."""
+"""Variant name → ``[training]`` settings changed from the experiment file (``extra-texts``: the
+experiment's texts plus the queries files of ``--distill-files``)."""
+
+NEEDS_FILES = ("extra-texts",)
 
 SYSTEM = "fine-tuned:distill"
 
@@ -145,6 +151,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="runs/distill-ablation", help="folder of the variants' reports")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset of VARIANTS")
     parser.add_argument("--cache", default=None, help="stage cache (default $XQG_CACHE/stages)")
+    parser.add_argument(
+        "--distill-files",
+        nargs="+",
+        default=[],
+        help="queries files (JSONL/TSV, a language per row) of the extra-texts variant",
+    )
     args = parser.parse_args(argv)
 
     from xqg.data.atomic import atomic_write_json, atomic_write_text
@@ -161,11 +173,18 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown variants {unknown}; known: {', '.join(VARIANTS)}", file=sys.stderr)
         return 2
+    if any(n in NEEDS_FILES for n in names) and not args.distill_files:
+        print(f"the variants {', '.join(NEEDS_FILES)} need --distill-files", file=sys.stderr)
+        return 2
+    variants = {
+        n: {**VARIANTS[n], "distill_files": list(args.distill_files)} if n in NEEDS_FILES else VARIANTS[n]
+        for n in names
+    }
     results: dict[str, dict[str, Any]] = {}
     costs: dict[str, dict[str, Any]] = {}
     for name in names:
-        cfg = variant_config(config, name, VARIANTS[name], out)
-        print(f"[ablation] {name}: {VARIANTS[name] or 'the file as it is'}", flush=True)
+        cfg = variant_config(config, name, variants[name], out)
+        print(f"[ablation] {name}: {variants[name] or 'the file as it is'}", flush=True)
         summary = run_experiment(cfg, cache_dir=args.cache)
         results[name] = json.loads(summary.results_json.read_text(encoding="utf-8"))
         costs[name] = training_cost(cfg, args.cache)
@@ -196,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{row[c]:.1f}" + ("*" if name in pvalues.get(c, {}) and pvalues[c][name] < 0.05 else "")
             for c in columns
         ]
-        settings = json.dumps(VARIANTS.get(name, {})) if name != "zero-shot" else "(baseline)"
+        settings = json.dumps(variants.get(name, {})) if name != "zero-shot" else "(baseline)"
         lines.append(
             f"| {name} | {settings} | {cost.get('trainable_parameters', 0):,} | "
             f"{cost.get('minutes', 0):.1f} | {cost.get('examples', 0):,.0f} | " + " | ".join(cells) + " |"

@@ -13,6 +13,23 @@ from xqg.encode.testing import tiny_encoder
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _ablation_module():
+    spec = importlib.util.spec_from_file_location(
+        "distill_ablation", REPO / "configs" / "distill_ablation.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_extra_texts_variant_needs_its_files(tmp_path, capsys):
+    experiment = REPO / "configs" / "distill_ablation.toml"
+    assert (
+        _ablation_module().main([str(experiment), "--variants", "extra-texts", "--out", str(tmp_path)]) == 2
+    )
+    assert "--distill-files" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_ablation_runs_each_variant_and_tabulates_them(tmp_path, xquad_dir, monkeypatch):
     monkeypatch.setenv("XQG_DATA_MIRROR", str(xquad_dir.parent))
@@ -51,28 +68,41 @@ baseline = "zero-shot"
 """,
         encoding="utf-8",
     )
-    spec = importlib.util.spec_from_file_location(
-        "distill_ablation", REPO / "configs" / "distill_ablation.py"
+    module = _ablation_module()
+    extra = tmp_path / "extra.jsonl"
+    rows = [
+        ("x1", "Wer schrieb das Buch?", "de"),
+        ("x2", "Wann begann der Krieg?", "de"),
+        ("x3", "ใครชนะ", "th"),
+    ]
+    extra.write_text(
+        "".join(
+            json.dumps({"id": i, "text": t, "lang": lang}, ensure_ascii=False) + "\n" for i, t, lang in rows
+        ),
+        encoding="utf-8",
     )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     out = tmp_path / "out"
     args = [
         str(experiment),
         "--out",
         str(out),
         "--variants",
-        "default,lora",
+        "default,lora,extra-texts",
         "--cache",
         str(tmp_path / "cache"),
+        "--distill-files",
+        str(extra),
     ]
     assert module.main(args) == 0
     table = (out / "ablation.md").read_text(encoding="utf-8")
     assert "| zero-shot |" in table and "| default |" in table and "| lora |" in table
+    assert str(extra) in table  # the extra-texts row names its files
     summary = json.loads((out / "ablation.json").read_text(encoding="utf-8"))
-    assert set(summary["rows"]) == {"zero-shot", "default", "lora"}
+    assert set(summary["rows"]) == {"zero-shot", "default", "lora", "extra-texts"}
     assert (
         summary["costs"]["lora"]["trainable_parameters"] < summary["costs"]["default"]["trainable_parameters"]
     )
+    # the extra texts are trained on as well: three more label-free texts than the file's settings alone
+    assert summary["costs"]["extra-texts"]["examples"] == summary["costs"]["default"]["examples"] + len(rows)
     assert set(summary["rows"]["default"]) >= {"clean", "one-typo", "clean low", "clean high"}
     assert module.main(["--variants", "nope", str(experiment)]) == 2
