@@ -85,9 +85,11 @@ def summarise(
     query_lang: dict[str, str],
     permutations: int,
     seed: int,
+    reference: str | None = None,
 ):
     """Rows of the ablation table: per variant the distilled system's macro averages per condition
-    (all languages, low, high) and the Holm-corrected p-values against the baseline."""
+    (all languages, low, high), the Holm-corrected p-values against the baseline (zero-shot) and,
+    with a ``reference`` variant, those of every other variant against it (Holm over the variants)."""
     from xqg.data.languages import get_language
     from xqg.evaluate.significance import compare_per_query, holm
 
@@ -106,39 +108,42 @@ def summarise(
         qids = system_values[conds[0]]["Success@1"]
         return {q: sum(system_values[c]["Success@1"][q] for c in conds) / len(conds) for q in qids}
 
-    def lang_of(qid: str) -> str:
-        return query_lang[qid]
-
+    # per row and column: the per-query Success@1 (mean over a condition's variants) of its languages
+    means: dict[str, dict[str, dict[str, float]]] = {}
     rows: dict[str, dict[str, float]] = {}
-    raw: dict[str, dict[str, float]] = {}
     for name, res in [("zero-shot", first), *results.items()]:
-        system = baseline if name == "zero-shot" else SYSTEM
-        values = res["per_query"][system]
-        base_values = first["per_query"][baseline]
-        rows[name] = {}
+        values = res["per_query"][baseline if name == "zero-shot" else SYSTEM]
+        means[name], rows[name] = {}, {}
         for condition in conditions:
-            means = condition_means(values, condition)
-            base = condition_means(base_values, condition)
+            by_query = condition_means(values, condition)
             for group, members in groups.items():
                 column = condition if group == "all" else f"{condition} {group}"
-                keep = [q for q in means if lang_of(q) in members]
+                keep = {q: v for q, v in by_query.items() if query_lang[q] in members}
                 by_lang = {
-                    lang: sum(means[q] for q in keep if lang_of(q) == lang)
-                    / max(1, sum(1 for q in keep if lang_of(q) == lang))
+                    lang: sum(v for q, v in keep.items() if query_lang[q] == lang)
+                    / max(1, sum(1 for q in keep if query_lang[q] == lang))
                     for lang in members
                 }
+                means[name][column] = keep
                 rows[name][column] = 100 * sum(by_lang.values()) / len(by_lang)
-                if name != "zero-shot":
-                    raw.setdefault(column, {})[name] = compare_per_query(
-                        {q: means[q] for q in keep},
-                        {q: base[q] for q in keep},
-                        query_lang,
-                        test="randomisation",
-                        num_permutations=permutations,
-                        seed=seed,
-                    )["avg"].pvalue
-    pvalues = {column: holm(ps) for column, ps in raw.items()}
-    return rows, pvalues
+
+    def pvalues_against(against: str) -> dict[str, dict[str, float]]:
+        raw: dict[str, dict[str, float]] = {}
+        for name in results:
+            if name == against:
+                continue
+            for column, keep in means[name].items():
+                raw.setdefault(column, {})[name] = compare_per_query(
+                    keep,
+                    means[against][column],
+                    query_lang,
+                    test="randomisation",
+                    num_permutations=permutations,
+                    seed=seed,
+                )["avg"].pvalue
+        return {column: holm(ps) for column, ps in raw.items()}
+
+    return rows, pvalues_against("zero-shot"), pvalues_against(reference) if reference else {}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,6 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="runs/distill-ablation", help="folder of the variants' reports")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset of VARIANTS")
     parser.add_argument("--cache", default=None, help="stage cache (default $XQG_CACHE/stages)")
+    parser.add_argument(
+        "--reference",
+        default="default",
+        help="the variant every other is also tested against (a second table; default: default, when run)",
+    )
     parser.add_argument(
         "--distill-files",
         nargs="+",
@@ -192,12 +202,14 @@ def main(argv: list[str] | None = None) -> int:
     from xqg.experiment.stages import ExperimentStages
 
     dataset, _ = FoldBenchmark(ExperimentStages(config, args.cache)).load_dataset()
-    rows, pvalues = summarise(
+    reference = args.reference if args.reference in names and len(names) > 1 else None
+    rows, pvalues, versus = summarise(
         results,
         config.systems.baseline,
         dataset.query_language(),
         config.metrics.permutations,
         config.experiment.seed,
+        reference,
     )
     columns = list(next(iter(rows.values())))
     lines = [
@@ -220,9 +232,34 @@ def main(argv: list[str] | None = None) -> int:
             f"| {name} | {settings} | {cost.get('trainable_parameters', 0):,} | "
             f"{cost.get('minutes', 0):.1f} | {cost.get('examples', 0):,.0f} | " + " | ".join(cells) + " |"
         )
+    if reference:
+        lines += [
+            "",
+            f"Against {reference}: difference in Success@1 points (p, paired randomisation test of the macro "
+            "average, Holm over the variants)",
+            "",
+            "| variant | " + " | ".join(columns) + " |",
+            "|---|" + "---:|" * len(columns),
+        ]
+        for name in names:
+            if name == reference:
+                continue
+            cells = [
+                f"{rows[name][c] - rows[reference][c]:+.1f} (p = {versus[c][name]:.3f})" for c in columns
+            ]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "ablation.md", "\n".join(lines) + "\n")
-    atomic_write_json(out / "ablation.json", {"rows": rows, "pvalues": pvalues, "costs": costs})
+    atomic_write_json(
+        out / "ablation.json",
+        {
+            "rows": rows,
+            "pvalues": pvalues,
+            "reference": reference,
+            "versus_reference": versus,
+            "costs": costs,
+        },
+    )
     print("\n".join(lines))
     return 0
 

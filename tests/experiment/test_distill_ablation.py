@@ -99,6 +99,10 @@ baseline = "zero-shot"
     assert str(extra) in table  # the extra-texts row names its files
     summary = json.loads((out / "ablation.json").read_text(encoding="utf-8"))
     assert set(summary["rows"]) == {"zero-shot", "default", "lora", "extra-texts"}
+    # every other variant is also tested against the default
+    assert summary["reference"] == "default" and "Against default" in table
+    assert set(summary["versus_reference"]["clean"]) == {"lora", "extra-texts"}
+    assert all(0 < p <= 1 for p in summary["versus_reference"]["one-typo"].values())
     assert (
         summary["costs"]["lora"]["trainable_parameters"] < summary["costs"]["default"]["trainable_parameters"]
     )
