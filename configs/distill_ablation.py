@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", default=None, help="stage cache (default $XQG_CACHE/stages)")
     parser.add_argument(
         "--reference",
-        default="default",
+        default=None,
         help="the variant every other is also tested against (a second table; default: default, when run)",
     )
     parser.add_argument(
@@ -183,6 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown variants {unknown}; known: {', '.join(VARIANTS)}", file=sys.stderr)
         return 2
+    if args.reference is not None and args.reference not in names:
+        print(
+            f"--reference {args.reference} is not one of the variants run ({', '.join(names)})",
+            file=sys.stderr,
+        )
+        return 2
     if any(n in NEEDS_FILES for n in names) and not args.distill_files:
         print(f"the variants {', '.join(NEEDS_FILES)} need --distill-files", file=sys.stderr)
         return 2
@@ -202,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     from xqg.experiment.stages import ExperimentStages
 
     dataset, _ = FoldBenchmark(ExperimentStages(config, args.cache)).load_dataset()
-    reference = args.reference if args.reference in names and len(names) > 1 else None
+    reference = args.reference or ("default" if "default" in names else None)
+    reference = reference if len(names) > 1 else None
     rows, pvalues, versus = summarise(
         results,
         config.systems.baseline,

@@ -22,12 +22,15 @@ def _ablation_module():
     return module
 
 
-def test_the_extra_texts_variant_needs_its_files(tmp_path, capsys):
+def test_extra_texts_without_files_and_a_reference_not_run_are_refused(tmp_path, capsys):
     experiment = REPO / "configs" / "distill_ablation.toml"
     assert (
         _ablation_module().main([str(experiment), "--variants", "extra-texts", "--out", str(tmp_path)]) == 2
     )
     assert "--distill-files" in capsys.readouterr().err
+    args = [str(experiment), "--variants", "default,lora", "--reference", "full", "--out", str(tmp_path)]
+    assert _ablation_module().main(args) == 2  # a reference that is not run is refused, not ignored
+    assert "--reference full" in capsys.readouterr().err
 
 
 @pytest.mark.slow
