@@ -15,7 +15,7 @@ Measured (2026-12-06), Success@1 float32 / bfloat16:
 * AMD EPYC with avx512_bf16 (auto = bfloat16): ar 65.04 / 64.96, de 83.87 / 83.78, el 72.02 / 71.93,
   en 93.11 / 93.11, es 87.39 / 87.39, hi 78.91 / 79.08, ru 80.00 / 79.92, th 73.45 / 73.78,
   tr 74.20 / 74.20, vi 70.59 / 70.50, zh 68.49 / 68.57: no language loses more than one question.
-* AMD EPYC with AVX2 only (auto = float32; bfloat16 emulated, about twice float32's time): ar 64.87,
+* AMD EPYC with AVX2 only (auto = float32; bfloat16 emulated, ~26 min vs ~4 min in float32): ar 64.87,
   ru 79.83 (two questions lost each), de 83.95, el 72.10, th 73.61 (gains), the rest equal; mean
   -0.007. The 0.1-point bound per language does not hold for emulated bfloat16 (its kernels round
   differently), which is why auto does not choose it there.
